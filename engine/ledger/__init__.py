@@ -1,0 +1,96 @@
+"""The ledger: the town's single source of truth, and the only place SQL lives.
+
+`Ledger` is a facade over small stores (beads, graph, rigs, agents, ...), each owning
+the SQL for its part. Stores are created on first use so a short `gt` command imports
+only the modules it touches.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+from engine.ledger.db import Db
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from engine.ledger.agents import AgentStore
+    from engine.ledger.beads import BeadStore
+    from engine.ledger.convoys import ConvoyStore
+    from engine.ledger.graph import GraphStore
+    from engine.ledger.inbox import InboxStore
+    from engine.ledger.mail import MailStore
+    from engine.ledger.rigs import RigStore
+    from engine.ledger.state import StateStore
+
+LEDGER_FILE = "ledger.db"
+
+
+class Ledger:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.path = os.fspath(path)
+        self.db = Db(self.path, create=create)
+        self.clock = clock
+        from engine.ledger import schema
+
+        if create:
+            schema.create(self.db.conn)
+        else:
+            schema.check(self.db.conn, self.path)
+        self._stores: dict[str, object] = {}
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def now(self) -> float:
+        return self.clock()
+
+    def _store(self, name: str, module: str, cls: str) -> object:
+        store = self._stores.get(name)
+        if store is None:
+            import importlib
+
+            store = getattr(importlib.import_module(module), cls)(self)
+            self._stores[name] = store
+        return store
+
+    @property
+    def beads(self) -> BeadStore:
+        return self._store("beads", "engine.ledger.beads", "BeadStore")  # type: ignore[return-value]
+
+    @property
+    def graph(self) -> GraphStore:
+        return self._store("graph", "engine.ledger.graph", "GraphStore")  # type: ignore[return-value]
+
+    @property
+    def rigs(self) -> RigStore:
+        return self._store("rigs", "engine.ledger.rigs", "RigStore")  # type: ignore[return-value]
+
+    @property
+    def agents(self) -> AgentStore:
+        return self._store("agents", "engine.ledger.agents", "AgentStore")  # type: ignore[return-value]
+
+    @property
+    def convoys(self) -> ConvoyStore:
+        return self._store("convoys", "engine.ledger.convoys", "ConvoyStore")  # type: ignore[return-value]
+
+    @property
+    def mail(self) -> MailStore:
+        return self._store("mail", "engine.ledger.mail", "MailStore")  # type: ignore[return-value]
+
+    @property
+    def inbox(self) -> InboxStore:
+        return self._store("inbox", "engine.ledger.inbox", "InboxStore")  # type: ignore[return-value]
+
+    @property
+    def state(self) -> StateStore:
+        return self._store("state", "engine.ledger.state", "StateStore")  # type: ignore[return-value]

@@ -1,0 +1,254 @@
+"""Agents (polecats): identity, hook, attempt, and the fenced transitions of their work.
+
+Fencing: every dispatch increments the bead's attempt and the agent carries it; anything an
+agent reports later names its attempt, and a report from an earlier attempt (a zombie of a
+previous session) is refused without effect.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from engine import vocab
+from engine.errors import Conflict, NotFound
+from engine.ledger import rows
+from engine.ledger.graph import record_event
+from engine.timeutil import iso
+
+if TYPE_CHECKING:
+    from engine.ledger import Ledger
+
+BUSY_SQL = "hook IS NOT NULL AND status != 'retired'"
+
+
+def agent_id(rig: str, name: str, role: str = "polecat") -> str:
+    return f"{rig}/{role}s/{name}" if role == "polecat" else f"{rig}/{role}"
+
+
+class AgentStore:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.db = ledger.db
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def get(self, ident: str) -> dict[str, Any] | None:
+        """By id (`rig/polecats/Name`) or by the display name of a live agent."""
+        conn = self.db.conn
+        row = conn.execute("SELECT * FROM agents WHERE id=?", (ident,)).fetchone()
+        if row is None:
+            row = conn.execute("SELECT * FROM agents WHERE name=? COLLATE NOCASE AND "
+                               "status != 'retired'", (ident,)).fetchone()
+        return rows.agent(row) if row else None
+
+    def require(self, ident: str) -> dict[str, Any]:
+        found = self.get(ident)
+        if found is None:
+            raise NotFound(f"no live agent {ident!r} (see `gt agents`)")
+        return found
+
+    def list(self, *, rig: str | None = None, include_retired: bool = False
+             ) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM agents WHERE 1=1", []
+        if rig:
+            sql += " AND rig=?"
+            args.append(rig)
+        if not include_retired:
+            sql += " AND status != 'retired'"
+        return [rows.agent(r) for r in self.db.conn.execute(sql + " ORDER BY rig, created_at",
+                                                            args)]
+
+    def busy_counts(self, conn: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+        per_rig = {r[0]: r[1] for r in conn.execute(
+            f"SELECT rig, count(*) FROM agents WHERE {BUSY_SQL} GROUP BY rig")}
+        return sum(per_rig.values()), per_rig
+
+    def live_names(self, conn: sqlite3.Connection) -> set[str]:
+        return {r[0] for r in conn.execute("SELECT name FROM agents WHERE status != 'retired'")}
+
+    def idle_in_rig(self, conn: sqlite3.Connection, rig: str) -> dict[str, Any] | None:
+        row = conn.execute("SELECT * FROM agents WHERE rig=? AND status='idle' AND hook IS NULL "
+                           "AND role='polecat' ORDER BY idle_since LIMIT 1", (rig,)).fetchone()
+        return rows.agent(row) if row else None
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    def allocate(self, conn: sqlite3.Connection, rig: str, name: str, runtime: str | None
+                 ) -> dict[str, Any]:
+        """A new polecat (or a retired identity of the same rig and name, revived)."""
+        now_e = self.ledger.now()
+        now = iso(now_e)
+        aid = agent_id(rig, name)
+        if conn.execute("SELECT 1 FROM agents WHERE id=?", (aid,)).fetchone():
+            conn.execute("UPDATE agents SET status='idle', hook=NULL, runtime=?, session=NULL,"
+                         " updated_at=?, idle_since=?, last_activity=? WHERE id=?",
+                         (runtime, now, now_e, now_e, aid))
+        else:
+            conn.execute("INSERT INTO agents(id, name, rig, role, status, runtime, created_at,"
+                         " updated_at, idle_since, last_activity) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         (aid, name, rig, "polecat", vocab.AGENT_IDLE, runtime, now, now, now_e,
+                          now_e))
+        record_event(conn, None, "agent_allocated", aid, now, {"rig": rig, "name": name})
+        return rows.agent(conn.execute("SELECT * FROM agents WHERE id=?", (aid,)).fetchone())
+
+    def assign(self, conn: sqlite3.Connection, agent: dict[str, Any], bead_id: str,
+               *, rig: str) -> int:
+        """Hook a ready bead to an idle agent; returns the new attempt number."""
+        row = conn.execute("SELECT status, attempt, assignee FROM beads WHERE id=?",
+                           (bead_id,)).fetchone()
+        if row is None or row["status"] != vocab.OPEN or row["assignee"]:
+            raise Conflict(f"{bead_id} is not open and unassigned")
+        attempt = int(row["attempt"]) + 1
+        now_e = self.ledger.now()
+        now = iso(now_e)
+        conn.execute("UPDATE beads SET status='hooked', assignee=?, attempt=?, rig=?,"
+                     " updated_at=? WHERE id=?", (agent["id"], attempt, rig, now, bead_id))
+        conn.execute("UPDATE agents SET status='assigned', hook=?, attempt=?, updated_at=?,"
+                     " idle_since=NULL, last_activity=? WHERE id=?",
+                     (bead_id, attempt, now, now_e, agent["id"]))
+        record_event(conn, bead_id, "hooked", agent["id"], now,
+                     {"agent": agent["name"], "rig": rig}, attempt)
+        self.ledger.graph.status_changed(conn, bead_id, vocab.OPEN, vocab.HOOKED)
+        return attempt
+
+    def fence(self, conn: sqlite3.Connection, bead_id: str, attempt: int) -> sqlite3.Row:
+        row = conn.execute("SELECT * FROM beads WHERE id=?", (bead_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no bead {bead_id}")
+        if int(row["attempt"]) != int(attempt):
+            raise Conflict(f"stale attempt {attempt} for {bead_id} (the current attempt is "
+                           f"{row['attempt']}); nothing was changed")
+        return row
+
+    def mark_started(self, agent_ident: str, bead_id: str, attempt: int, *,
+                     session: str | None = None, worktree: str | None = None,
+                     branch: str | None = None) -> None:
+        with self.db.write(durable=True) as conn:
+            self.fence(conn, bead_id, attempt)
+            agent = self.require(agent_ident)
+            if agent["hook"] != bead_id:
+                raise Conflict(f"{agent['name']} is not hooked to {bead_id}")
+            now_e = self.ledger.now()
+            now = iso(now_e)
+            conn.execute("UPDATE agents SET status='working', session=?, worktree=coalesce(?,"
+                         " worktree), branch=?, updated_at=?, last_activity=?, last_heartbeat=?"
+                         " WHERE id=?", (session, worktree, branch, now, now_e, now_e,
+                                         agent["id"]))
+            self.ledger.beads.set_status(conn, bead_id, vocab.IN_PROGRESS, actor=agent["id"],
+                                         kind="started", data={"session": session,
+                                                               "branch": branch})
+
+    def fail_attempt(self, bead_id: str, attempt: int, *, reason: str, kind: str,
+                     max_attempts: int, backoff_base: float, backoff_max: float
+                     ) -> dict[str, Any]:
+        """An attempt ended badly (dispatch failed, session died, stalled out).
+
+        The agent is unhooked; the bead goes back to open after a growing delay, or to
+        failed once its attempts are used up. Fenced: a stale report changes nothing.
+        """
+        with self.db.write(durable=True) as conn:
+            row = self.fence(conn, bead_id, attempt)
+            if row["status"] in vocab.FINAL_STATUSES:
+                raise Conflict(f"{bead_id} is already {row['status']}")
+            failures = int(row["failures"]) + 1
+            now_e = self.ledger.now()
+            self.release_hooked_to(conn, bead_id, reason=reason)
+            record_event(conn, bead_id, kind, row["assignee"], iso(now_e),
+                         {"reason": reason}, attempt)
+            if failures >= max_attempts:
+                self.ledger.beads.set_status(
+                    conn, bead_id, vocab.FAILED, actor="scheduler", kind="failed",
+                    data={"reason": f"{failures} failed attempts; last: {reason}"},
+                    fields={"assignee": None, "failures": failures, "last_error": reason,
+                            "close_reason": f"failed after {failures} attempts: {reason}"})
+                return {"status": vocab.FAILED, "failures": failures, "retry_at": None}
+            delay = min(backoff_max, backoff_base * (2 ** (failures - 1)))
+            self.ledger.beads.set_status(
+                conn, bead_id, vocab.OPEN, actor="scheduler", kind="requeued",
+                data={"reason": reason, "retry_in": delay},
+                fields={"assignee": None, "failures": failures, "last_error": reason,
+                        "not_before": now_e + delay})
+            return {"status": vocab.OPEN, "failures": failures, "retry_at": now_e + delay}
+
+    def release_hooked_to(self, conn: sqlite3.Connection, bead_id: str, *, reason: str) -> None:
+        """Whoever is hooked to this bead is unhooked and goes idle."""
+        now_e = self.ledger.now()
+        for r in conn.execute("SELECT id FROM agents WHERE hook=?", (bead_id,)).fetchall():
+            conn.execute("UPDATE agents SET hook=NULL, status='idle', idle_since=?, updated_at=?"
+                         " WHERE id=?", (now_e, iso(now_e), r[0]))
+            record_event(conn, bead_id, "unhooked", r[0], iso(now_e), {"reason": reason})
+
+    def set_status(self, conn: sqlite3.Connection, ident: str, status: str,
+                   reason: str | None = None) -> None:
+        now_e = self.ledger.now()
+        conn.execute("UPDATE agents SET status=?, updated_at=? WHERE id=?",
+                     (status, iso(now_e), ident))
+        record_event(conn, None, f"agent_{status}", ident, iso(now_e), {"reason": reason})
+
+    def retire(self, conn: sqlite3.Connection, ident: str, *, reason: str) -> None:
+        now_e = self.ledger.now()
+        conn.execute("UPDATE agents SET status='retired', hook=NULL, session=NULL, updated_at=?"
+                     " WHERE id=?", (iso(now_e), ident))
+        record_event(conn, None, "agent_retired", ident, iso(now_e), {"reason": reason})
+
+    def retire_rig(self, conn: sqlite3.Connection, rig: str, *, reason: str) -> None:
+        for r in conn.execute("SELECT id, hook FROM agents WHERE rig=? AND status != 'retired'",
+                              (rig,)).fetchall():
+            if r["hook"]:
+                bead = conn.execute("SELECT status FROM beads WHERE id=?", (r["hook"],)).fetchone()
+                if bead and bead["status"] in (vocab.HOOKED, vocab.IN_PROGRESS):
+                    self.ledger.beads.set_status(conn, r["hook"], vocab.OPEN, actor="scheduler",
+                                                 kind="requeued", data={"reason": reason},
+                                                 fields={"assignee": None})
+            self.retire(conn, r["id"], reason=reason)
+
+    def touch(self, ident: str, *, attempt: int | None = None, heartbeat: bool = False,
+              info: dict[str, Any] | None = None) -> None:
+        """Activity from an agent (a `gt` call, a heartbeat): proof of life."""
+        with self.db.write() as conn:
+            agent = self.require(ident)
+            if attempt is not None and agent["hook"] and int(agent["attempt"]) != int(attempt):
+                raise Conflict(f"stale attempt {attempt} for {agent['name']} (current "
+                               f"{agent['attempt']}); nothing was changed")
+            now_e = self.ledger.now()
+            sets = "last_activity=?, updated_at=?"
+            args: list[Any] = [now_e, iso(now_e)]
+            if heartbeat:
+                sets += ", last_heartbeat=?"
+                args.append(now_e)
+            if info:
+                sets += ", info=?"
+                args.append(json.dumps({**agent["info"], **info}))
+            conn.execute(f"UPDATE agents SET {sets} WHERE id=?", (*args, agent["id"]))
+
+    # ---- invariants ----------------------------------------------------------------------
+
+    def invariant_violations(self) -> list[str]:
+        """Rules that must hold after every tick; each broken one as a sentence."""
+        conn = self.db.conn
+        out = []
+        for r in conn.execute(
+                "SELECT b.id, b.status, b.assignee, a.hook, a.status FROM beads b "
+                "LEFT JOIN agents a ON a.id=b.assignee "
+                "WHERE b.status IN ('hooked','in_progress')"):
+            if r[2] is None:
+                out.append(f"{r[0]} is {r[1]} but has no assignee")
+            elif r[3] != r[0]:
+                out.append(f"{r[0]} is {r[1]} by {r[2]}, but that agent is hooked to {r[3]}")
+            elif r[4] == "retired":
+                out.append(f"{r[0]} is assigned to retired agent {r[2]}")
+        for r in conn.execute(
+                "SELECT a.id, a.hook, b.status FROM agents a LEFT JOIN beads b ON b.id=a.hook "
+                "WHERE a.hook IS NOT NULL AND a.status != 'retired'"):
+            if r[2] not in ("hooked", "in_progress"):
+                out.append(f"agent {r[0]} is hooked to {r[1]}, which is {r[2] or 'missing'}")
+        for r in conn.execute("SELECT id, status FROM agents WHERE hook IS NULL AND status IN "
+                              "('assigned','working','stalled')"):
+            out.append(f"agent {r[0]} is {r[1]} without a hook")
+        for r in conn.execute("SELECT hook, count(*) FROM agents WHERE hook IS NOT NULL AND "
+                              "status != 'retired' GROUP BY hook HAVING count(*) > 1"):
+            out.append(f"{r[0]} is hooked to {r[1]} agents")
+        return out

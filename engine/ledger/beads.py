@@ -1,0 +1,383 @@
+"""Beads: create, read, update, and every status change, each with its history event."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from engine import vocab
+from engine.errors import Conflict, NotFound, UsageError
+from engine.ledger import rows
+from engine.ledger.graph import record_event
+from engine.timeutil import iso, parse_iso
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from engine.ledger import Ledger
+
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_RECORDS_SQL = "(" + ",".join(f"'{t}'" for t in vocab.RECORD_TYPES) + ")"
+_FINAL_SQL = "(" + ",".join(f"'{s}'" for s in sorted(vocab.FINAL_STATUSES)) + ")"
+
+
+def check_priority(value: object) -> int:
+    try:
+        p = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise UsageError(f"priority must be a number 0-4 (0 is highest), got {value!r}") from None
+    if str(p) != str(value).strip() and not isinstance(value, int):
+        raise UsageError(f"priority must be a number 0-4 (0 is highest), got {value!r}")
+    if not vocab.MIN_PRIORITY <= p <= vocab.MAX_PRIORITY:
+        raise UsageError(f"priority must be 0-4 (0 is highest), got {p}")
+    return p
+
+
+def check_type(value: str) -> str:
+    if value not in vocab.TYPES:
+        raise UsageError(f"unknown bead type {value!r} (one of {', '.join(vocab.TYPES)})")
+    return value
+
+
+def check_title(value: str) -> str:
+    title = value.strip()
+    if not title:
+        raise UsageError("a bead needs a non-empty title")
+    if "\n" in title or "\r" in title:
+        raise UsageError("a title is one line; put the rest in the body")
+    return title
+
+
+def _base36(n: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        n, r = divmod(n, 36)
+        out.append(_ALPHABET[r])
+    return "".join(out)
+
+
+class BeadStore:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.db = ledger.db
+
+    # ---- ids -----------------------------------------------------------------------------
+
+    def new_id(self, conn: sqlite3.Connection, prefix: str) -> str:
+        """`<prefix>-<base36>`: four characters, longer only when collisions say so."""
+        width = 4
+        for tries in range(64):
+            if tries and tries % 4 == 0:
+                width += 1
+            candidate = f"{prefix}-{_base36(int.from_bytes(os.urandom(8), 'big'), width)}"
+            if not conn.execute("SELECT 1 FROM beads WHERE id=?", (candidate,)).fetchone():
+                return candidate
+        raise Conflict(f"could not find a free id with prefix {prefix}")  # pragma: no cover
+
+    def prefix_of_rig(self, conn: sqlite3.Connection, rig: str | None) -> str:
+        if rig is None:
+            return vocab.TOWN_PREFIX
+        row = conn.execute("SELECT prefix FROM rigs WHERE name=?", (rig,)).fetchone()
+        if row is None:
+            known = [r[0] for r in conn.execute("SELECT name FROM rigs ORDER BY name")]
+            raise NotFound(f"no rig {rig!r}" + (f" (rigs: {', '.join(known)})" if known
+                                                 else " (add one with `gt rig add`)"))
+        return str(row[0])
+
+    # ---- create / read -------------------------------------------------------------------
+
+    def create(self, title: str, *, rig: str | None = None, bead_type: str = "task",
+               priority: int = vocab.DEFAULT_PRIORITY, body: str = "",
+               labels: Sequence[str] = (), deps: Sequence[tuple[str, str]] = (),
+               metadata: dict[str, Any] | None = None, created_by: str | None = None,
+               slung: bool = False, status: str = vocab.OPEN, assignee: str | None = None,
+               defer_until: str | None = None, durable: bool = False) -> dict[str, Any]:
+        title = check_title(title)
+        priority = check_priority(priority)
+        check_type(bead_type)
+        if defer_until:
+            try:
+                parse_iso(defer_until)
+            except ValueError:
+                raise UsageError(f"defer_until must be an ISO-8601 time, got {defer_until!r}"
+                                 ) from None
+        with self.db.write(durable=durable) as conn:
+            bead_id = self.insert(conn, title=title, rig=rig, bead_type=bead_type,
+                                  priority=priority, body=body, labels=labels,
+                                  metadata=metadata, created_by=created_by, slung=slung,
+                                  status=status, assignee=assignee, defer_until=defer_until)
+            graph = self.ledger.graph
+            for target, dep_type in deps:
+                graph.add(bead_id, target, dep_type, actor=created_by)
+            return self.require(bead_id)
+
+    def insert(self, conn: sqlite3.Connection, *, title: str, rig: str | None, bead_type: str,
+               priority: int, body: str = "", labels: Iterable[str] = (),
+               metadata: dict[str, Any] | None = None, created_by: str | None = None,
+               slung: bool = False, status: str = vocab.OPEN, assignee: str | None = None,
+               defer_until: str | None = None, bead_id: str | None = None) -> str:
+        """Insert inside the caller's write transaction; returns the new id."""
+        prefix = self.prefix_of_rig(conn, rig)
+        bead_id = bead_id or self.new_id(conn, prefix)
+        now = iso(self.ledger.now())
+        label_list = sorted({lbl.strip() for lbl in labels if lbl.strip()})
+        conn.execute(
+            "INSERT INTO beads(id, rig, type, status, priority, title, body, labels, metadata,"
+            " assignee, created_by, created_at, updated_at, slung, defer_until, seq) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT coalesce(max(seq),0)+1 FROM beads))",
+            (bead_id, rig, bead_type, status, priority, title, body, json.dumps(label_list),
+             json.dumps(metadata or {}), assignee, created_by, now, now, int(slung),
+             defer_until))
+        conn.executemany("INSERT INTO labels(bead_id, label) VALUES (?,?)",
+                         ((bead_id, lbl) for lbl in label_list))
+        record_event(conn, bead_id, "created", created_by, now,
+                     {"title": title, "type": bead_type, "priority": priority, "rig": rig})
+        graph = self.ledger.graph
+        # Beads that named this id before it existed (imports) now see a real blocker.
+        dangling = [r[0] for r in conn.execute(
+            "SELECT bead_id FROM deps WHERE depends_on=? AND type IN ('blocks','parent-child')",
+            (bead_id,))]
+        if dangling:
+            graph.refresh_blocked(conn, dangling)
+        if defer_until:
+            graph.refresh_defer(conn, [bead_id])
+        return bead_id
+
+    def get(self, bead_id: str, *, extra: bool = False) -> dict[str, Any] | None:
+        row = self.db.conn.execute("SELECT * FROM beads WHERE id=?", (bead_id,)).fetchone()
+        return rows.bead(row, extra=extra) if row else None
+
+    def require(self, bead_id: str, *, extra: bool = False) -> dict[str, Any]:
+        found = self.get(bead_id, extra=extra)
+        if found is None:
+            raise NotFound(self._missing(bead_id))
+        return found
+
+    def _missing(self, bead_id: str) -> str:
+        prefix, sep, _ = bead_id.rpartition("-")
+        if not sep:
+            return f"{bead_id!r} is not a bead id (ids look like gt-a1b2)"
+        known = {vocab.TOWN_PREFIX, *(r[0] for r in
+                                      self.db.conn.execute("SELECT prefix FROM rigs"))}
+        head = prefix.split("-")[0]
+        if head not in known:
+            return (f"no bead {bead_id}: unknown prefix {head!r} "
+                    f"(known: {', '.join(sorted(known))})")
+        return f"no bead {bead_id}"
+
+    def list(self, *, rig: str | None = None, status: str | None = None,
+             bead_type: str | None = None, label: str | None = None,
+             include_records: bool = True, limit: int | None = None) -> list[dict[str, Any]]:
+        where, args = [], []  # type: ignore[var-annotated]
+        if rig:
+            where.append("rig=?")
+            args.append(rig)
+        if status:
+            where.append("status=?")
+            args.append(status)
+        if bead_type:
+            where.append("type=?")
+            args.append(bead_type)
+        elif not include_records:
+            where.append(f"type NOT IN {_RECORDS_SQL}")
+        if label:
+            where.append("id IN (SELECT bead_id FROM labels WHERE label=?)")
+            args.append(label)
+        sql = "SELECT * FROM beads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY priority, created_at, seq"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [rows.bead(r) for r in self.db.conn.execute(sql, args)]
+
+    def ready(self, *, rig: str | None = None, include_records: bool = False,
+              limit: int | None = None) -> list[dict[str, Any]]:
+        """Beads' readiness rule: open, not ephemeral, not deferred, not blocked."""
+        sql = ("SELECT * FROM beads WHERE status='open' AND blocked=0 AND ephemeral=0 "
+               "AND (defer_chain IS NULL OR defer_chain <= ?)")
+        args: list[Any] = [self.ledger.now()]
+        if rig:
+            sql += " AND rig=?"
+            args.append(rig)
+        if not include_records:
+            sql += f" AND type NOT IN {_RECORDS_SQL}"
+        sql += " ORDER BY priority, created_at, seq"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [rows.bead(r) for r in self.db.conn.execute(sql, args)]
+
+    def blocked(self, *, rig: str | None = None) -> list[dict[str, Any]]:
+        """Beads not yet final that are blocked, each with what blocks it."""
+        sql = f"SELECT * FROM beads WHERE blocked=1 AND status NOT IN {_FINAL_SQL}"
+        args: list[Any] = []
+        if rig:
+            sql += " AND rig=?"
+            args.append(rig)
+        sql += " ORDER BY priority, created_at, seq"
+        with self.db.read():
+            out = []
+            graph = self.ledger.graph
+            for r in self.db.conn.execute(sql, args).fetchall():
+                bead = rows.bead(r)
+                bead["blocked_by"] = graph.blockers(bead["id"])
+                out.append(bead)
+            return out
+
+    def history(self, bead_id: str) -> list[dict[str, Any]]:
+        return [rows.event(r) for r in self.db.conn.execute(
+            "SELECT * FROM events WHERE bead_id=? ORDER BY id", (bead_id,))]
+
+    # ---- update --------------------------------------------------------------------------
+
+    def update(self, bead_id: str, *, actor: str | None = None, title: str | None = None,
+               priority: int | None = None, body: str | None = None,
+               bead_type: str | None = None, add_labels: Sequence[str] = (),
+               remove_labels: Sequence[str] = (), metadata: dict[str, Any] | None = None,
+               rig: str | None = None, defer_until: str | None = None,
+               assignee: str | None = None) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        with self.db.write() as conn:
+            cur = self.require(bead_id)
+            if title is not None:
+                changes["title"] = check_title(title)
+            if priority is not None:
+                changes["priority"] = check_priority(priority)
+            if body is not None:
+                changes["body"] = body
+            if bead_type is not None:
+                changes["type"] = check_type(bead_type)
+            if rig is not None:
+                self.prefix_of_rig(conn, rig)
+                changes["rig"] = rig
+            if assignee is not None:
+                changes["assignee"] = assignee or None
+            if defer_until is not None:
+                if defer_until:
+                    try:
+                        parse_iso(defer_until)
+                    except ValueError:
+                        raise UsageError(f"defer_until must be an ISO-8601 time, got "
+                                         f"{defer_until!r}") from None
+                changes["defer_until"] = defer_until or None
+            if add_labels or remove_labels:
+                labels = (set(cur["labels"]) | {x.strip() for x in add_labels if x.strip()}) \
+                    - set(remove_labels)
+                changes["labels"] = sorted(labels)
+            if metadata:
+                changes["metadata"] = {**cur["metadata"], **metadata}
+            changes = {k: v for k, v in changes.items() if cur.get(k) != v}
+            if not changes:
+                return cur
+            now = iso(self.ledger.now())
+            cols = ", ".join(f"{k}=?" for k in changes)
+            vals = [json.dumps(v) if k in ("labels", "metadata") else v
+                    for k, v in changes.items()]
+            conn.execute(f"UPDATE beads SET {cols}, updated_at=? WHERE id=?",
+                         (*vals, now, bead_id))
+            if "labels" in changes:
+                conn.execute("DELETE FROM labels WHERE bead_id=?", (bead_id,))
+                conn.executemany("INSERT INTO labels(bead_id, label) VALUES (?,?)",
+                                 ((bead_id, lbl) for lbl in changes["labels"]))
+            if "defer_until" in changes:
+                self.ledger.graph.refresh_defer(conn, [bead_id])
+            record_event(conn, bead_id, "updated", actor, now,
+                         {k: [cur.get(k), v] for k, v in changes.items()})
+            return self.require(bead_id)
+
+    # ---- status --------------------------------------------------------------------------
+
+    def set_status(self, conn: sqlite3.Connection, bead_id: str, new: str, *,
+                   actor: str | None, kind: str, data: dict[str, Any] | None = None,
+                   fields: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every status change goes through here: readiness, agents and convoys follow."""
+        row = conn.execute("SELECT status FROM beads WHERE id=?", (bead_id,)).fetchone()
+        if row is None:
+            raise NotFound(self._missing(bead_id))
+        old = row[0]
+        now_epoch = self.ledger.now()
+        now = iso(now_epoch)
+        sets = {"status": new, "updated_at": now, **(fields or {})}
+        if new in (vocab.CLOSED, vocab.FAILED, vocab.CANCELLED) and "closed_at" not in sets:
+            sets["closed_at"] = now
+        cols = ", ".join(f"{k}=?" for k in sets)
+        conn.execute(f"UPDATE beads SET {cols} WHERE id=?", (*sets.values(), bead_id))
+        record_event(conn, bead_id, kind, actor, now, {"from": old, "to": new, **(data or {})})
+        self.ledger.graph.status_changed(conn, bead_id, old, new)
+        if new in vocab.FINAL_STATUSES:
+            self.ledger.agents.release_hooked_to(conn, bead_id, reason=f"bead {new}")
+        self.ledger.convoys.bead_status_changed(conn, bead_id, new)
+        return {"id": bead_id, "from": old, "to": new}
+
+    def close(self, bead_id: str, *, reason: str | None = None,
+              actor: str | None = None) -> dict[str, Any]:
+        with self.db.write(durable=True) as conn:
+            cur = self.require(bead_id)
+            if cur["status"] == vocab.CLOSED:
+                raise Conflict(f"{bead_id} is already closed")
+            self.set_status(conn, bead_id, vocab.CLOSED, actor=actor, kind="closed",
+                            data={"reason": reason}, fields={"close_reason": reason})
+            return self.require(bead_id)
+
+    def cancel(self, bead_id: str, *, reason: str | None = None,
+               actor: str | None = None) -> dict[str, Any]:
+        with self.db.write(durable=True) as conn:
+            cur = self.require(bead_id)
+            if cur["status"] in vocab.FINAL_STATUSES:
+                raise Conflict(f"{bead_id} is already {cur['status']}")
+            self.set_status(conn, bead_id, vocab.CANCELLED, actor=actor, kind="cancelled",
+                            data={"reason": reason}, fields={"close_reason": reason or "cancelled"})
+            return self.require(bead_id)
+
+    def reopen(self, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:
+        with self.db.write(durable=True) as conn:
+            cur = self.require(bead_id)
+            if cur["status"] == vocab.OPEN:
+                raise Conflict(f"{bead_id} is already open")
+            if cur["status"] not in vocab.FINAL_STATUSES and cur["status"] != "pinned":
+                raise Conflict(f"{bead_id} is {cur['status']}; only a closed, failed or "
+                               f"cancelled bead can be reopened")
+            # Back to the backlog: a reopened bead waits to be slung again.
+            self.set_status(conn, bead_id, vocab.OPEN, actor=actor, kind="reopened",
+                            fields={"closed_at": None, "close_reason": None, "assignee": None,
+                                    "slung": 0, "failures": 0, "not_before": 0,
+                                    "last_error": None})
+            return self.require(bead_id)
+
+    # ---- scheduling ----------------------------------------------------------------------
+
+    def dispatch_candidates(self, conn: sqlite3.Connection, *, after: tuple[Any, ...] | None,
+                            limit: int, only: str | None = None) -> list[sqlite3.Row]:
+        """Slung, ready, unassigned work in priority-then-age order (keyset pages)."""
+        types = ",".join(f"'{t}'" for t in vocab.WORK_TYPES)
+        sql = ("SELECT id, rig, labels, priority, created_at, seq, not_before, type FROM beads "
+               "WHERE slung=1 AND status='open' AND blocked=0 AND ephemeral=0 "
+               f"AND assignee IS NULL AND type IN ({types}) "
+               "AND (defer_chain IS NULL OR defer_chain <= ?)")
+        args: list[Any] = [self.ledger.now()]
+        if only:
+            sql += " AND id=?"
+            args.append(only)
+        if after:
+            sql += " AND (priority, created_at, seq) > (?,?,?)"
+            args.extend(after)
+        sql += " ORDER BY priority, created_at, seq LIMIT ?"
+        args.append(limit)
+        return conn.execute(sql, args).fetchall()
+
+    def set_slung(self, conn: sqlite3.Connection, bead_id: str, *, actor: str | None) -> bool:
+        now = iso(self.ledger.now())
+        cur = conn.execute("UPDATE beads SET slung=1, updated_at=? WHERE id=? AND slung=0",
+                           (now, bead_id))
+        if cur.rowcount:
+            record_event(conn, bead_id, "slung", actor, now, {})
+        return bool(cur.rowcount)
+
+    def staged_convoy_of(self, conn: sqlite3.Connection, bead_id: str) -> str | None:
+        row = conn.execute(
+            "SELECT c.bead_id FROM deps d JOIN convoys c ON c.bead_id=d.bead_id "
+            "JOIN beads b ON b.id=c.bead_id WHERE d.depends_on=? AND d.type='tracks' "
+            "AND b.status='staged' LIMIT 1", (bead_id,)).fetchone()
+        return row[0] if row else None

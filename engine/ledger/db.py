@@ -1,0 +1,124 @@
+"""The SQLite connection: pragmas, transactions, and errors translated into plain words.
+
+All SQL of the project lives under engine/ledger/. Writers always take the write lock up
+front (`BEGIN IMMEDIATE`): a deferred transaction that later upgrades gets SQLITE_BUSY at
+once whatever busy_timeout says, which is how "database is locked" reaches users.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from engine.errors import LedgerError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# Long enough that 20 concurrent `gt` writers never surface "database is locked".
+DEFAULT_BUSY_TIMEOUT_MS = 60_000
+
+
+def _busy_timeout_ms() -> int:
+    raw = os.environ.get("GT_BUSY_TIMEOUT_MS")
+    return int(raw) if raw and raw.isdigit() else DEFAULT_BUSY_TIMEOUT_MS
+
+
+class Db:
+    """One connection to the ledger, with explicit transactions."""
+
+    def __init__(self, path: str, *, create: bool = False) -> None:
+        self.path = path
+        if not create and not os.path.exists(path):
+            raise LedgerError(f"no ledger at {path} (run `gt init` to create a town)")
+        try:
+            conn = sqlite3.connect(path, timeout=_busy_timeout_ms() / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if create:
+                conn.execute("PRAGMA journal_mode=WAL")
+            # Touch the schema so a corrupt file fails here, with its name, not later.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(describe(exc, path)) from None
+        self.conn = conn
+        self._depth = 0
+        self._durable = False
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def write(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """A read-then-write transaction holding the write lock from its first statement.
+
+        Nested calls join the outer transaction. `durable` asks for synchronous=FULL
+        (claims, merges, mail): the commit is on disk before we say it happened.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        try:
+            if durable:
+                self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(describe(exc, self.path)) from None
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            if durable:
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+            raise
+        self._depth = 0
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self.conn.execute("ROLLBACK")
+            raise LedgerError(describe(exc, self.path)) from None
+        finally:
+            if durable:
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several reads (joins an outer write)."""
+        if self._depth:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield self.conn
+        finally:
+            self._depth = 0
+            self.conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap cross-process wake-up."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def describe(exc: sqlite3.DatabaseError, path: str) -> str:
+    """One line a person can act on, for an SQLite error."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"the ledger {path} is locked by another process and stayed locked "
+                f"for {_busy_timeout_ms() // 1000}s; nothing was changed")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return f"the ledger {path} is damaged ({text}); nothing was changed"
+    if "readonly" in text or "unable to open" in text:
+        return f"cannot write the ledger {path} ({text})"
+    return f"ledger error in {path}: {text}"

@@ -1,0 +1,57 @@
+"""The engine's inbox: requests written by any process, applied by the engine.
+
+Applied idempotently; a request that keeps failing is parked (kept, with its error) rather
+than retried forever.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from engine.timeutil import iso
+
+if TYPE_CHECKING:
+    from engine.ledger import Ledger
+
+MAX_TRIES = 5
+
+
+class InboxStore:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.db = ledger.db
+
+    def put(self, kind: str, payload: dict[str, Any], *, actor: str | None = None,
+            attempt: int | None = None) -> int:
+        with self.db.write(durable=True) as conn:
+            cur = conn.execute("INSERT INTO inbox(at, kind, actor, attempt, payload) "
+                               "VALUES (?,?,?,?,?)", (iso(self.ledger.now()), kind, actor,
+                                                      attempt, json.dumps(payload)))
+            return int(cur.lastrowid or 0)
+
+    def pending(self, limit: int = 200) -> list[dict[str, Any]]:
+        out = []
+        for r in self.db.conn.execute("SELECT * FROM inbox WHERE state='pending' ORDER BY id "
+                                      "LIMIT ?", (limit,)):
+            d = dict(r)
+            d["payload"] = json.loads(d["payload"])
+            out.append(d)
+        return out
+
+    def done(self, item_id: int) -> None:
+        with self.db.write() as conn:
+            conn.execute("UPDATE inbox SET state='done' WHERE id=?", (item_id,))
+
+    def failed(self, item_id: int, error: str) -> bool:
+        """Record a failure; returns True when the request is now parked."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE inbox SET tries=tries+1, error=?, state=CASE WHEN tries+1 >= ? "
+                         "THEN 'parked' ELSE 'pending' END WHERE id=?", (error, MAX_TRIES,
+                                                                         item_id))
+            row = conn.execute("SELECT state FROM inbox WHERE id=?", (item_id,)).fetchone()
+            return bool(row and row[0] == "parked")
+
+    def parked(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.conn.execute(
+            "SELECT * FROM inbox WHERE state='parked' ORDER BY id")]

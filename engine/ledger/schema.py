@@ -1,0 +1,198 @@
+"""The ledger's schema and its versioned migrations.
+
+Portable by intent: plain tables, TEXT timestamps, JSON in TEXT columns, no SQLite-only
+tricks the planned PostgreSQL backend could not express.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from engine.errors import LedgerError
+
+SCHEMA_VERSION = 1
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE rigs (
+    name TEXT PRIMARY KEY,
+    prefix TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    capabilities TEXT NOT NULL DEFAULT '[]',
+    gates TEXT NOT NULL DEFAULT '[]',
+    config TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE beads (
+    id TEXT PRIMARY KEY,
+    rig TEXT,
+    type TEXT NOT NULL DEFAULT 'task',
+    status TEXT NOT NULL DEFAULT 'open',
+    priority INTEGER NOT NULL DEFAULT 2,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT '',
+    labels TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    extra TEXT NOT NULL DEFAULT '{}',
+    assignee TEXT,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at TEXT,
+    close_reason TEXT,
+    defer_until TEXT,
+    ephemeral INTEGER NOT NULL DEFAULT 0,
+    -- scheduling state
+    slung INTEGER NOT NULL DEFAULT 0,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    -- readiness, maintained incrementally by the ledger (never a whole-graph scan per write)
+    blocked INTEGER NOT NULL DEFAULT 0,
+    defer_chain REAL,
+    seq INTEGER NOT NULL DEFAULT 0
+);
+-- the scheduler's and `gt ready`'s query: open, unblocked, by priority then age
+CREATE INDEX beads_ready ON beads(status, blocked, priority, created_at, seq);
+-- the scheduler's candidates: slung work only, so an imported backlog costs nothing
+CREATE INDEX beads_dispatch ON beads(status, blocked, priority, created_at, seq) WHERE slung = 1;
+CREATE INDEX beads_rig_status ON beads(rig, status);
+CREATE INDEX beads_assignee ON beads(assignee) WHERE assignee IS NOT NULL;
+CREATE INDEX beads_type ON beads(type, status);
+
+CREATE TABLE deps (
+    bead_id TEXT NOT NULL,
+    depends_on TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at TEXT,
+    created_by TEXT,
+    extra TEXT NOT NULL DEFAULT '{}',
+    seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (bead_id, depends_on, type)
+);
+CREATE INDEX deps_reverse ON deps(depends_on, type);
+
+CREATE TABLE labels (
+    bead_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (bead_id, label)
+);
+CREATE INDEX labels_by_label ON labels(label);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    bead_id TEXT,
+    kind TEXT NOT NULL,
+    actor TEXT,
+    attempt INTEGER,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_bead ON events(bead_id, id);
+CREATE INDEX events_kind ON events(kind, at);
+
+CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    rig TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'polecat',
+    status TEXT NOT NULL,
+    hook TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    runtime TEXT,
+    session TEXT,
+    worktree TEXT,
+    branch TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    idle_since REAL,
+    last_activity REAL,
+    last_heartbeat REAL,
+    info TEXT NOT NULL DEFAULT '{}'
+);
+-- names are unique among live agents town-wide; a bead has at most one live agent
+CREATE UNIQUE INDEX agents_live_name ON agents(name) WHERE status != 'retired';
+CREATE UNIQUE INDEX agents_one_per_hook ON agents(hook) WHERE hook IS NOT NULL;
+CREATE INDEX agents_rig_status ON agents(rig, status);
+
+CREATE TABLE convoys (
+    bead_id TEXT PRIMARY KEY,
+    staged INTEGER NOT NULL DEFAULT 0,
+    launched_at TEXT,
+    landed_at TEXT
+);
+
+CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT,
+    attempt INTEGER,
+    payload TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'pending',
+    tries INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE INDEX inbox_pending ON inbox(state, id);
+
+CREATE TABLE town_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1}
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create the newest schema in an empty database."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for version in sorted(MIGRATIONS):
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+        conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)",
+                     (str(SCHEMA_VERSION),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def check(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a ledger we cannot read; migrate an older one forward."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    except sqlite3.DatabaseError:
+        raise LedgerError(f"{path} is not a Gas Town ledger (no schema version)") from None
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise LedgerError(f"the ledger {path} was written by a newer Gas Town "
+                          f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade gastown")
+    if version < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _statements(MIGRATIONS[v]):
+                    conn.execute(statement)
+            conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                         (str(SCHEMA_VERSION),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would commit behind our back; split so the DDL stays in our transaction.
+    out, buf = [], []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("--"):
+            continue
+        buf.append(line)
+        if stripped.endswith(";"):
+            out.append("\n".join(buf))
+            buf = []
+    return out

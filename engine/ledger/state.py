@@ -1,0 +1,43 @@
+"""Small pieces of town-wide state that must survive restarts (the circuit breaker...)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.ledger import Ledger
+
+
+class StateStore:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.db = ledger.db
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self.db.conn.execute("SELECT value FROM town_state WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def put(self, conn: sqlite3.Connection, key: str, value: Any) -> None:
+        conn.execute("INSERT INTO town_state(key, value) VALUES (?,?) "
+                     "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                     (key, json.dumps(value)))
+
+    def recent_events(self, kinds: tuple[str, ...], since_iso: str) -> int:
+        marks = ",".join("?" for _ in kinds)
+        return int(self.db.conn.execute(
+            f"SELECT count(*) FROM events WHERE kind IN ({marks}) AND at >= ?",
+            (*kinds, since_iso)).fetchone()[0])
+
+    def events_after(self, last_id: int, limit: int = 500) -> list[dict[str, Any]]:
+        out = []
+        for r in self.db.conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                                      (last_id, limit)):
+            d = dict(r)
+            d["data"] = json.loads(d["data"])
+            out.append(d)
+        return out
+
+    def last_event_id(self) -> int:
+        return int(self.db.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])

@@ -1,0 +1,1 @@
+"""Polecats: worktrees (git), sessions (tmux), runtimes, and the dispatcher joining them."""

@@ -1,0 +1,1 @@
+"""The scheduler: lazy assignment of ready beads to polecats (DESIGN.md §5)."""

@@ -1,0 +1,296 @@
+"""One reconcile: the whole desired state, every tick (level-triggered, event-woken).
+
+1. apply the inbox; 2. check agents (dead sessions, idle sessions, idle too long);
+3. dispatch hooked-but-not-started work, then assign ready beads while capacity allows;
+4. check invariants. A missed wake-up is never fatal: the next tick sees the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from engine import vocab
+from engine.errors import Conflict, GtError
+from engine.polecats.dispatcher import Assignment, DispatchError
+from engine.scheduler.breaker import Breaker
+from engine.scheduler.names import next_name
+from engine.scheduler.placement import choose_rig
+from engine.timeutil import iso
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from engine.config import TownConfig
+    from engine.ledger import Ledger
+    from engine.polecats.dispatcher import Dispatcher
+
+log = logging.getLogger("gastown.scheduler")
+
+PAGE = 256
+
+
+class ScheduleResult(NamedTuple):
+    assignments: list[Assignment]
+    reasons: dict[str, str]
+    paused: str | None
+
+
+class ReconcileReport(NamedTuple):
+    assigned: list[Assignment]
+    started: list[Assignment]
+    failed: list[tuple[str, str]]
+    recovered: list[str]
+    violations: list[str]
+
+
+class Scheduler:
+    def __init__(self, ledger: Ledger, config: TownConfig) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.settings = config.scheduler
+        self.breaker = Breaker(ledger, config.scheduler)
+        self._reported: set[str] = set()
+
+    # ---- assignment ----------------------------------------------------------------------
+
+    def schedule(self, *, only: str | None = None) -> ScheduleResult:
+        """Hook ready, slung beads to polecats, by priority then age, within capacity."""
+        paused = self.breaker.blocks_dispatch()
+        if paused:
+            return ScheduleResult([], {}, paused)
+        probe_only = self.breaker.state()["state"] == "half_open"
+        ledger = self.ledger
+        agents = ledger.agents
+        out: list[Assignment] = []
+        reasons: dict[str, str] = {}
+        with ledger.db.write(durable=True) as conn:
+            total, per_rig = agents.busy_counts(conn)
+            town_cap = self.settings.max_polecats
+            if total >= town_cap:
+                return ScheduleResult([], {}, f"the town is at capacity ({total}/{town_cap} "
+                                              f"polecats working)")
+            rigs = ledger.rigs.list()
+            rig_names = {r["name"] for r in rigs}
+            cap = self.config.rig_capacity
+            live = agents.live_names(conn)
+            now = ledger.now()
+            after: tuple[Any, ...] | None = None
+            while total < town_cap:
+                page = ledger.beads.dispatch_candidates(conn, after=after, limit=PAGE, only=only)
+                for row in page:
+                    bid = row["id"]
+                    if row["not_before"] > now:
+                        reasons[bid] = f"backing off after a failure until {iso(row['not_before'])}"
+                        continue
+                    rig = row["rig"]
+                    if rig is None:
+                        import json
+
+                        rig, why = choose_rig(json.loads(row["labels"]), rigs, per_rig, cap)
+                        if rig is None:
+                            reasons[bid] = why
+                            continue
+                    elif rig not in rig_names:
+                        reasons[bid] = f"its rig {rig!r} no longer exists"
+                        continue
+                    elif per_rig.get(rig, 0) >= cap(rig):
+                        reasons[bid] = (f"rig {rig} is at capacity ({per_rig.get(rig, 0)}/"
+                                        f"{cap(rig)} polecats working)")
+                        continue
+                    agent = agents.idle_in_rig(conn, rig)
+                    if agent is None:
+                        self._make_room(conn, rig, len(live))
+                        live = agents.live_names(conn)
+                        name = next_name(live)
+                        agent = agents.allocate(conn, rig, name, self.config.runtime_for(rig))
+                        live.add(name)
+                    attempt = agents.assign(conn, agent, bid, rig=rig)
+                    out.append(Assignment(agent["id"], agent["name"], rig, bid, attempt,
+                                          agent["runtime"] or self.config.runtime_for(rig)))
+                    total += 1
+                    per_rig[rig] = per_rig.get(rig, 0) + 1
+                    if total >= town_cap or probe_only:
+                        break
+                if len(page) < PAGE or only or probe_only:
+                    break
+                last = page[-1]
+                after = (last["priority"], last["created_at"], last["seq"])
+        if out:
+            log.info("assigned %s", ", ".join(f"{a.bead_id}→{a.agent_name}" for a in out))
+        return ScheduleResult(out, reasons, None)
+
+    def _make_room(self, conn: Any, rig: str, live_count: int) -> None:
+        """Keep live polecats within the town's capacity: retire an idle one elsewhere."""
+        if live_count < self.settings.max_polecats:
+            return
+        row = conn.execute("SELECT id FROM agents WHERE status='idle' AND hook IS NULL AND "
+                           "rig != ? ORDER BY idle_since LIMIT 1", (rig,)).fetchone()
+        if row:
+            self.ledger.agents.retire(conn, row[0], reason="room for a polecat in " + rig)
+
+    def sling(self, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:
+        """Put one bead in motion; assign it inline when it can start now ("Toast is on it!")."""
+        ledger = self.ledger
+        with ledger.db.write(durable=True) as conn:
+            bead = ledger.beads.require(bead_id)
+            if bead["type"] not in vocab.WORK_TYPES:
+                raise Conflict(f"{bead_id} is a {bead['type']}, not work a polecat can take "
+                               f"(work types: {', '.join(vocab.WORK_TYPES)})")
+            if bead["status"] in (vocab.HOOKED, vocab.IN_PROGRESS):
+                agent = ledger.agents.get(bead["assignee"] or "")
+                raise Conflict(f"{bead_id} is already {bead['status']} by "
+                               f"{agent['name'] if agent else bead['assignee']}")
+            if bead["status"] != vocab.OPEN:
+                raise Conflict(f"{bead_id} is {bead['status']}; only an open bead can be slung"
+                               + (" (reopen it first)" if bead["status"] in
+                                  vocab.FINAL_STATUSES else ""))
+            staged = ledger.beads.staged_convoy_of(conn, bead_id)
+            if staged:
+                raise Conflict(f"{bead_id} belongs to staged convoy {staged}; "
+                               f"launch it with `gt convoy launch {staged}`")
+            ledger.beads.set_slung(conn, bead_id, actor=actor)
+            result = self.schedule(only=bead_id)
+        if result.assignments:
+            a = result.assignments[0]
+            return {"id": bead_id, "agent": a.agent_name, "agent_id": a.agent_id, "rig": a.rig,
+                    "attempt": a.attempt, "queued": False, "reason": None}
+        reason = result.paused or result.reasons.get(bead_id) or self.why_waiting(bead_id)
+        return {"id": bead_id, "agent": None, "queued": True, "reason": reason}
+
+    def why_waiting(self, bead_id: str) -> str:
+        bead = self.ledger.beads.require(bead_id)
+        if bead["blocked"]:
+            blockers = self.ledger.graph.blockers(bead_id)
+            return "blocked by " + ", ".join(f"{b['id']} ({b['status']})" for b in blockers)
+        if bead["ephemeral"]:
+            return "it is ephemeral"
+        if bead["defer_until"]:
+            return f"deferred until {bead['defer_until']}"
+        if bead["status"] != vocab.OPEN:
+            return f"it is {bead['status']}"
+        return "waiting for the scheduler"
+
+    # ---- the whole reconcile -------------------------------------------------------------
+
+    def reconcile(self, dispatcher: Dispatcher,
+                  inbox_handlers: dict[str, Callable[[dict[str, Any]], None]] | None = None
+                  ) -> ReconcileReport:
+        self.apply_inbox(inbox_handlers or {})
+        recovered = self.check_agents(dispatcher)
+        pending = self.pending_dispatches()
+        result = self.schedule()
+        started, failed = [], []
+        for a in [*pending, *result.assignments]:
+            err = self.dispatch(a, dispatcher)
+            if err is None:
+                started.append(a)
+            else:
+                failed.append((a.bead_id, err))
+        violations = self.check_invariants()
+        return ReconcileReport(result.assignments, started, failed, recovered, violations)
+
+    def apply_inbox(self, handlers: dict[str, Callable[[dict[str, Any]], None]]) -> None:
+        inbox = self.ledger.inbox
+        for item in inbox.pending():
+            handler = handlers.get(item["kind"])
+            try:
+                if handler is None:
+                    raise GtError(f"no handler for inbox request {item['kind']!r}")
+                handler(item["payload"])
+            except Exception as exc:  # a bad request must not stop the engine
+                if inbox.failed(item["id"], str(exc)):
+                    log.warning("parked inbox request %s (%s): %s", item["id"], item["kind"], exc)
+            else:
+                inbox.done(item["id"])
+
+    def pending_dispatches(self) -> list[Assignment]:
+        """Hooked work whose session has not started (inline slings, a crash mid-dispatch)."""
+        return [Assignment(a["id"], a["name"], a["rig"], a["hook"], a["attempt"],
+                           a["runtime"] or self.config.runtime_for(a["rig"]))
+                for a in self.ledger.agents.list() if a["status"] == vocab.AGENT_ASSIGNED]
+
+    def dispatch(self, a: Assignment, dispatcher: Dispatcher) -> str | None:
+        try:
+            started = dispatcher.start(a)
+        except DispatchError as exc:
+            reason = str(exc) or exc.__class__.__name__
+            log.warning("dispatch of %s to %s failed: %s", a.bead_id, a.agent_name, reason)
+            self.fail(a.bead_id, a.attempt, reason=reason, kind="dispatch_failed")
+            dispatcher.stop(a.agent_id)
+            return reason
+        try:
+            self.ledger.agents.mark_started(a.agent_id, a.bead_id, a.attempt,
+                                            session=started.session, worktree=started.worktree,
+                                            branch=started.branch)
+        except (Conflict, GtError) as exc:
+            # The bead moved on while we were starting (cancelled, closed): undo the start.
+            log.info("started %s for %s but it moved on (%s); stopping", a.agent_name,
+                     a.bead_id, exc)
+            dispatcher.stop(a.agent_id)
+            return str(exc)
+        self.breaker.record_success()
+        log.info("%s is on %s (attempt %d)", a.agent_name, a.bead_id, a.attempt)
+        return None
+
+    def fail(self, bead_id: str, attempt: int, *, reason: str, kind: str) -> dict[str, Any] | None:
+        s = self.settings
+        try:
+            out = self.ledger.agents.fail_attempt(
+                bead_id, attempt, reason=reason, kind=kind, max_attempts=s.max_attempts,
+                backoff_base=s.backoff_base_seconds, backoff_max=s.backoff_max_seconds)
+        except Conflict as exc:
+            log.info("ignored a stale failure report: %s", exc)
+            return None
+        if self.breaker.record_failure():
+            log.error("circuit breaker tripped: dispatch paused")
+        return out
+
+    def check_agents(self, dispatcher: Dispatcher) -> list[str]:
+        """Dead sessions of working agents are recovered; idle agents hold no session."""
+        alive = dispatcher.alive()
+        recovered = []
+        now = self.ledger.now()
+        live_ids = set()
+        for agent in self.ledger.agents.list():
+            live_ids.add(agent["id"])
+            status, hook = agent["status"], agent["hook"]
+            if hook and status in (vocab.AGENT_WORKING, vocab.AGENT_STALLED) and \
+                    alive is not None and agent["id"] not in alive:
+                with self.ledger.db.write() as conn:
+                    self.ledger.agents.set_status(conn, agent["id"], vocab.AGENT_ZOMBIE,
+                                                  reason="session gone")
+                out = self.fail(hook, agent["attempt"], reason="the agent's session ended "
+                                "before it finished", kind="agent_died")
+                if out is not None:
+                    recovered.append(hook)
+                continue
+            if not hook and status == vocab.AGENT_IDLE:
+                if alive and agent["id"] in alive:
+                    dispatcher.stop(agent["id"])
+                idle_for = now - (agent["idle_since"] or now)
+                if idle_for >= self.settings.idle_retire_seconds:
+                    with self.ledger.db.write() as conn:
+                        self.ledger.agents.retire(conn, agent["id"], reason="idle")
+            elif not hook and status == vocab.AGENT_ZOMBIE:
+                with self.ledger.db.write() as conn:
+                    self.ledger.agents.set_status(conn, agent["id"], vocab.AGENT_IDLE,
+                                                  reason="recovered")
+        if alive:
+            for orphan in alive - live_ids:
+                dispatcher.stop(orphan)
+        return recovered
+
+    def check_invariants(self) -> list[str]:
+        found = self.ledger.agents.invariant_violations()
+        fresh = [v for v in found if v not in self._reported]
+        if fresh:
+            from engine.ledger.graph import record_event
+
+            with self.ledger.db.write() as conn:
+                for v in fresh:
+                    log.error("invariant violated: %s", v)
+                    record_event(conn, None, "invariant_violated", "scheduler",
+                                 iso(self.ledger.now()), {"violation": v})
+        self._reported = set(found)
+        return found

@@ -1,0 +1,116 @@
+"""A town on disk: finding it (like git finds a repository), creating it, its paths."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from engine.errors import GtError, UsageError
+
+TOWN_FILE = "town.toml"
+LEDGER_FILE = "ledger.db"
+STATE_DIR = ".gastown"
+
+
+class Town:
+    """Paths of one town. Cheap to build: nothing is read until asked for."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.config_path = os.path.join(self.root, TOWN_FILE)
+        self.ledger_path = os.path.join(self.root, LEDGER_FILE)
+        self.state_dir = os.path.join(self.root, STATE_DIR)
+        self.logs_dir = os.path.join(self.root, "logs")
+        self.rigs_dir = os.path.join(self.root, "rigs")
+        self.lock_path = os.path.join(self.state_dir, "engine.lock")
+
+    def rig_dir(self, rig: str) -> str:
+        return os.path.join(self.rigs_dir, rig)
+
+    def name(self) -> str:
+        return os.path.basename(self.root)
+
+    def open_ledger(self):  # type: ignore[no-untyped-def]
+        from engine.ledger import Ledger
+
+        return Ledger(self.ledger_path)
+
+    def config(self):  # type: ignore[no-untyped-def]
+        from engine.config import load_config
+
+        return load_config(self.config_path)
+
+
+def find_town(explicit: str | None = None, cwd: str | None = None) -> Town:
+    """--town PATH, else $GASTOWN_TOWN (or an agent's $GT_TOWN), else walk up from cwd."""
+    for source, value in (("--town", explicit), ("GASTOWN_TOWN", os.environ.get("GASTOWN_TOWN")),
+                          ("GT_TOWN", os.environ.get("GT_TOWN"))):
+        if value:
+            path = os.path.abspath(os.path.expanduser(value))
+            if not os.path.isdir(path):
+                raise GtError(f"no town at {path} ({source}): the directory does not exist")
+            if not os.path.isfile(os.path.join(path, TOWN_FILE)):
+                raise GtError(f"no town at {path} ({source}): it has no {TOWN_FILE} "
+                              f"(create one with `gt init {value}`)")
+            return Town(path)
+    here = os.path.abspath(cwd or os.getcwd())
+    while True:
+        if os.path.isfile(os.path.join(here, TOWN_FILE)) and \
+                os.path.exists(os.path.join(here, LEDGER_FILE)):
+            return Town(here)
+        parent = os.path.dirname(here)
+        if parent == here:
+            raise GtError("not inside a town (no town.toml here or in any parent directory); "
+                          "create one with `gt init PATH`, or pass --town PATH")
+        here = parent
+
+
+DEFAULT_TOWN_TOML = """\
+# Gas Town configuration. Every setting is optional: the defaults are shown.
+# See the README for what each one does.
+
+[town]
+name = "{name}"
+
+[scheduler]
+max_polecats = 10            # working polecats in the whole town (0 means the default)
+max_polecats_per_rig = 5     # working polecats in one rig (0 means the default)
+max_attempts = 3             # dispatch attempts per bead before it fails
+backoff_base_seconds = 5     # delay after the first failure; doubles each time
+backoff_max_seconds = 300
+breaker_failures = 5         # this many failures within the window pause dispatch
+breaker_window_seconds = 120
+breaker_cooldown_seconds = 300
+idle_retire_seconds = 900    # an idle polecat is retired (its name freed) after this
+tick_seconds = 5             # the safety-net reconcile when nothing wakes the engine
+
+[runtime]
+default = "script"
+"""
+
+
+def init_town(path: str) -> Town:
+    """Create a town: town.toml, the ledger, logs/ and rigs/. Refuses to clobber one."""
+    root = os.path.abspath(os.path.expanduser(path))
+    if os.path.exists(os.path.join(root, TOWN_FILE)):
+        raise GtError(f"{root} is already a town")
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise GtError(f"{root} exists and is not a directory")
+    parent = os.path.dirname(root)
+    if not os.path.isdir(parent):
+        raise GtError(f"cannot create a town at {root}: {parent} does not exist")
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", os.path.basename(root)) or "town"
+    town = Town(root)
+    for d in (root, town.state_dir, town.logs_dir, town.rigs_dir):
+        os.makedirs(d, exist_ok=True)
+    from engine.ledger import Ledger
+
+    if os.path.exists(town.ledger_path):
+        raise UsageError(f"{town.ledger_path} already exists; refusing to overwrite it")
+    Ledger(town.ledger_path, create=True).close()
+    # town.toml last: its presence is what marks a finished town.
+    tmp = town.config_path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(DEFAULT_TOWN_TOML.format(name=name))
+    os.replace(tmp, town.config_path)
+    return town
