@@ -332,6 +332,7 @@ def read_beads_jsonl(path: str | os.PathLike[str], *, skip_bad: bool = False) ->
     issues_name = os.path.basename(issues_path)
     first_line: dict[str, int] = {}
     by_id: dict[str, dict[str, Any]] = {}
+    rejected: dict[str, int] = {}  # id -> line, for issues whose line was bad
     for n, obj in _read_lines(issues_path):
         if isinstance(obj, _Bad):
             errors.append((n, issues_name, str(obj)))
@@ -344,13 +345,15 @@ def read_beads_jsonl(path: str | os.PathLike[str], *, skip_bad: bool = False) ->
             deps = _embedded_deps(embedded_deps, ident)
         except _Bad as e:
             errors.append((n, issues_name, str(e)))
+            if isinstance(obj.get("id"), str):
+                rejected.setdefault(obj["id"], n)
             continue
         first_line[ident] = n
         by_id[ident] = bead
         batch.beads.append(bead)
         batch.deps.extend(deps)
     if folder is not None:
-        _read_side_files(folder, batch, by_id)
+        _read_side_files(folder, batch, by_id, rejected, issues_name)
     if errors and not skip_bad:
         raise GtError(refusal_message(errors))
     return batch
@@ -367,7 +370,8 @@ def _embedded_deps(value: Any, owner: str) -> list[dict[str, Any]]:
     return deps
 
 
-def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str, Any]]) -> None:
+def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str, Any]],
+                     rejected: dict[str, int], issues_name: str) -> None:
     """dependencies.jsonl, labels.jsonl, comments.jsonl of the backup layout."""
     errors = batch.errors
     dep_path = os.path.join(folder, "dependencies.jsonl")
@@ -375,7 +379,11 @@ def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str,
         try:
             if isinstance(obj, _Bad):
                 raise obj
-            batch.deps.append(_dep(obj, BACKUP))
+            dep = _dep(obj, BACKUP)
+            if dep["bead_id"] in rejected:  # its bead was refused: so is the dep, as embedded
+                raise _Bad(f"issue {dep['bead_id']} was not imported "
+                           f"({issues_name} line {rejected[dep['bead_id']]} is bad)")
+            batch.deps.append(dep)
         except _Bad as e:
             errors.append((n, "dependencies.jsonl", str(e)))
     for name in ("labels.jsonl", "comments.jsonl"):
@@ -392,7 +400,10 @@ def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str,
                 bead = by_id.get(owner)
                 if bead is None:
                     # Labels and comments only exist on a bead: nowhere to keep this row.
-                    raise _Bad(f"issue {owner} is not in issues.jsonl")
+                    if owner in rejected:
+                        raise _Bad(f"issue {owner} was not imported "
+                                   f"({issues_name} line {rejected[owner]} is bad)")
+                    raise _Bad(f"issue {owner} is not in {issues_name}")
                 if name == "labels.jsonl":
                     label = obj.get("label")
                     if not isinstance(label, str):
@@ -404,9 +415,15 @@ def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str,
                 errors.append((n, name, str(e)))
 
 
+def _one_line(text: str, limit: int = 200) -> str:
+    # Ids and values quoted in messages come from the file and may hold newlines.
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def refusal_message(errors: list[tuple[int, str, str]]) -> str:
     """One line naming the first few bad lines, for a refused import."""
-    shown = "; ".join(f"{f} line {n}: {msg}" for n, f, msg in errors[:_SHOWN_ERRORS])
+    shown = "; ".join(f"{f} line {n}: {_one_line(msg)}" for n, f, msg in errors[:_SHOWN_ERRORS])
     more = len(errors) - _SHOWN_ERRORS
     if more > 0:
         shown += f"; {more} more bad line{'s' if more > 1 else ''}"

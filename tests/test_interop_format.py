@@ -377,21 +377,39 @@ def test_skip_bad_keeps_the_good_lines(tmp_path: Path) -> None:
     assert "UTF-8" in messages[15]
 
 
+def test_refusal_stays_on_one_line(tmp_path: Path) -> None:
+    src = write_lines(tmp_path / "nl.jsonl", json.dumps({"id": "a\nb"}), issue("ok"))
+    with pytest.raises(GtError) as err:
+        read_beads_jsonl(src)
+    assert err.value.message.startswith('nl.jsonl line 1: issue a\\nb: missing "title";')
+    assert "\n" not in err.value.message and "more bad" not in err.value.message
+
+
 def test_bad_lines_in_backup_side_files_are_named(tmp_path: Path) -> None:
     folder = tmp_path / "bk"
     folder.mkdir()
-    write_lines(folder / "issues.jsonl", issue("b-1"), issue("b-2"))
+    write_lines(folder / "issues.jsonl", issue("b-1"), issue("b-2"), issue("b-3", priority=9))
     write_lines(folder / "dependencies.jsonl",
                 json.dumps({"issue_id": "b-1", "depends_on_id": "b-2", "type": "blocks"}),
-                json.dumps({"issue_id": "b-1", "type": "blocks"}), "nope")
+                json.dumps({"issue_id": "b-1", "type": "blocks"}), "nope",
+                json.dumps({"issue_id": "b-3", "depends_on_id": "b-2", "type": "blocks"}),
+                json.dumps({"issue_id": "gone", "depends_on_id": "b-2", "type": "blocks"}))
     write_lines(folder / "labels.jsonl", json.dumps({"issue_id": "b-1", "label": "x"}),
-                json.dumps({"issue_id": "ghost", "label": "y"}))
-    with pytest.raises(GtError, match=r"dependencies\.jsonl line 2"):
+                json.dumps({"issue_id": "ghost", "label": "y"}),
+                json.dumps({"issue_id": "b-3", "label": "z"}))
+    with pytest.raises(GtError, match=r"issues\.jsonl line 3: issue b-3: priority 9"):
         read_beads_jsonl(folder)
     batch = read_beads_jsonl(folder, skip_bad=True)
-    assert sorted((f, n) for n, f, _ in batch.errors) == [
-        ("dependencies.jsonl", 2), ("dependencies.jsonl", 3), ("labels.jsonl", 2)]
-    assert batch.beads[0]["labels"] == ["x"] and len(batch.deps) == 1
+    found = sorted((f, n, m) for n, f, m in batch.errors)
+    assert [(f, n) for f, n, _ in found] == [
+        ("dependencies.jsonl", 2), ("dependencies.jsonl", 3), ("dependencies.jsonl", 4),
+        ("issues.jsonl", 3), ("labels.jsonl", 2), ("labels.jsonl", 3)]
+    assert "b-3 was not imported (issues.jsonl line 3 is bad)" in found[2][2]
+    assert "ghost is not in issues.jsonl" in found[4][2]
+    assert batch.beads[0]["labels"] == ["x"]
+    # A dep from an issue that is simply absent is kept, like a dangling target.
+    assert [(d["bead_id"], d["depends_on"]) for d in batch.deps] == [("b-1", "b-2"),
+                                                                    ("gone", "b-2")]
 
 
 # --- the readiness oracle on the real data --------------------------------------------

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from engine.ledger.convoys import ConvoyStore
     from engine.ledger.graph import GraphStore
     from engine.ledger.inbox import InboxStore
+    from engine.ledger.interop import InteropStore
     from engine.ledger.mail import MailStore
     from engine.ledger.rigs import RigStore
     from engine.ledger.state import StateStore
@@ -94,3 +95,7 @@ class Ledger:
     @property
     def state(self) -> StateStore:
         return self._store("state", "engine.ledger.state", "StateStore")  # type: ignore[return-value]
+
+    @property
+    def interop(self) -> InteropStore:
+        return self._store("interop", "engine.ledger.interop", "InteropStore")  # type: ignore[return-value]

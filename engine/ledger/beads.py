@@ -226,6 +226,15 @@ class BeadStore:
                 out.append(bead)
             return out
 
+    def status_counts(self, *, rig: str | None = None) -> dict[str, int]:
+        """Work beads by status (records such as mail and convoys left out)."""
+        sql = f"SELECT status, count(*) FROM beads WHERE type NOT IN {_RECORDS_SQL}"
+        args: list[Any] = []
+        if rig:
+            sql += " AND rig=?"
+            args.append(rig)
+        return {r[0]: r[1] for r in self.db.conn.execute(sql + " GROUP BY status", args)}
+
     def history(self, bead_id: str) -> list[dict[str, Any]]:
         return [rows.event(r) for r in self.db.conn.execute(
             "SELECT * FROM events WHERE bead_id=? ORDER BY id", (bead_id,))]

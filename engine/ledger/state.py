@@ -41,3 +41,13 @@ class StateStore:
 
     def last_event_id(self) -> int:
         return int(self.db.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+    def recent(self, *, bead_id: str | None = None, limit: int = 30) -> list[dict[str, Any]]:
+        """The newest events (of one bead, or of the town), oldest first."""
+        if bead_id:
+            sql, args = "SELECT * FROM events WHERE bead_id=? ORDER BY id DESC LIMIT ?", (
+                bead_id, limit)
+        else:
+            sql, args = "SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)  # type: ignore[assignment]
+        out = [{**dict(r), "data": json.loads(r["data"])} for r in self.db.conn.execute(sql, args)]
+        return list(reversed(out))

@@ -1,0 +1,1 @@
+"""`gt`: the command line for people, scripts and the agents themselves."""

@@ -1,0 +1,51 @@
+"""What a command needs, opened on first use: the town, its ledger, its config."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.config import TownConfig
+    from engine.ledger import Ledger
+    from engine.town import Town
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._town: Town | None = None
+        self._ledger: Ledger | None = None
+        self._config: TownConfig | None = None
+
+    @property
+    def town(self) -> Town:
+        if self._town is None:
+            from engine.town import find_town
+
+            self._town = find_town(getattr(self.args, "town", None))
+        return self._town
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            from engine.ledger import Ledger
+
+            self._ledger = Ledger(self.town.ledger_path)
+        return self._ledger
+
+    @property
+    def config(self) -> TownConfig:
+        if self._config is None:
+            self._config = self.town.config()
+        return self._config
+
+    @property
+    def actor(self) -> str:
+        """Who is acting: the agent from its environment, else the human operator."""
+        return os.environ.get("GT_AGENT_ID") or os.environ.get("GT_AGENT") or "mayor"
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()

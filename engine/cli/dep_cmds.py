@@ -1,0 +1,115 @@
+"""gt dep add | remove | tree, gt ready, gt blocked."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from engine.cli.bead_cmds import BEAD_HEADERS, bead_rows
+from engine.cli.output import emit_json, glyph, say, table
+
+DEP_TYPES = ["blocks", "parent-child", "related", "discovered-from", "tracks"]
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    dep = sub.add_parser("dep", help="add, remove and show dependencies", parents=[common])
+    ds = dep.add_subparsers(dest="dep_command", metavar="ACTION", parser_class=type(dep))
+
+    p = ds.add_parser("add", help="ID depends on DEPENDS_ON", parents=[common])
+    p.add_argument("id")
+    p.add_argument("depends_on")
+    p.add_argument("--type", default="blocks", choices=DEP_TYPES)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_add)
+
+    p = ds.add_parser("remove", help="remove a dependency", parents=[common])
+    p.add_argument("id")
+    p.add_argument("depends_on")
+    p.add_argument("--type", choices=DEP_TYPES, help="only this type (default: any)")
+    p.set_defaults(handler=cmd_remove)
+
+    p = ds.add_parser("tree", help="what a bead depends on, as a tree", parents=[common])
+    p.add_argument("id")
+    p.add_argument("--reverse", action="store_true", help="what depends on it instead")
+    p.add_argument("--depth", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_tree)
+    dep.set_defaults(handler=lambda a, c: dep.print_help() or 2)
+
+    p = sub.add_parser("ready", help="beads ready to be worked on (Beads' readiness rule)",
+                       parents=[common])
+    p.add_argument("--rig")
+    p.add_argument("--all", action="store_true",
+                   help="include records (mail, convoys, agents...) as Beads' own view does")
+    p.add_argument("-n", "--limit", type=int)
+    p.add_argument("--json", action="store_true", help="a JSON array")
+    p.set_defaults(handler=cmd_ready)
+
+    p = sub.add_parser("blocked", help="blocked beads, each with what blocks it", parents=[common])
+    p.add_argument("--rig")
+    p.add_argument("--json", action="store_true", help="a JSON array")
+    p.set_defaults(handler=cmd_blocked)
+
+
+def cmd_add(args: argparse.Namespace, ctx: Any) -> int:
+    dep = ctx.ledger.graph.add(args.id, args.depends_on, args.type, actor=ctx.actor)
+    if args.json:
+        emit_json(dep)
+    else:
+        say(f"{args.id} now depends on {args.depends_on} ({args.type})")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, ctx: Any) -> int:
+    ctx.ledger.graph.remove(args.id, args.depends_on, args.type, actor=ctx.actor)
+    say(f"{args.id} no longer depends on {args.depends_on}")
+    return 0
+
+
+def cmd_tree(args: argparse.Namespace, ctx: Any) -> int:
+    tree = ctx.ledger.graph.tree(args.id, reverse=args.reverse, max_depth=args.depth)
+    if args.json:
+        emit_json(tree)
+        return 0
+    say(f"{tree['id']}  {glyph(tree['status'])}  {tree['title']}")
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        kids = node["children"]
+        for i, child in enumerate(kids):
+            last = i == len(kids) - 1
+            mark = " (see above)" if child.get("repeat") else (
+                " …" if child.get("truncated") else "")
+            status = glyph(child["status"]) if child["status"] else "? missing"
+            say(f"{prefix}{'└── ' if last else '├── '}{child['id']}  [{child['type']}]  "
+                f"{status}  {child['title'] or ''}{mark}")
+            walk(child, prefix + ("    " if last else "│   "))
+
+    walk(tree, "")
+    return 0
+
+
+def cmd_ready(args: argparse.Namespace, ctx: Any) -> int:
+    beads = ctx.ledger.beads.ready(rig=args.rig, include_records=args.all, limit=args.limit)
+    if args.json:
+        emit_json(beads)
+        return 0
+    if not beads:
+        say("Nothing is ready.")
+        return 0
+    table(bead_rows(beads), BEAD_HEADERS)
+    return 0
+
+
+def cmd_blocked(args: argparse.Namespace, ctx: Any) -> int:
+    beads = ctx.ledger.beads.blocked(rig=args.rig)
+    if args.json:
+        emit_json(beads)
+        return 0
+    if not beads:
+        say("Nothing is blocked.")
+        return 0
+    table([[b["id"], f"P{b['priority']}", b["title"][:50],
+            ", ".join(f"{x['id']} ({x['status']}{', parent' if x['type'] == 'parent-child' else ''})"
+                      for x in b["blocked_by"])] for b in beads],
+          ["ID", "PRI", "TITLE", "BLOCKED BY"])
+    return 0

@@ -1,0 +1,114 @@
+"""`gt` entry point: a lean start (agents call it constantly), one-line errors, exit codes.
+
+Exit codes: 0 success, 1 a refused or failed operation, 2 a usage error.
+Only the invoked command's module is imported, so `gt bead show` pays for beads alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+# command -> (module, one-line help). Modules define register(subparsers) and handlers.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("engine.cli.town_cmds", "create a town"),
+    "status": ("engine.cli.town_cmds", "the town at a glance: engine, capacity, breaker"),
+    "breaker": ("engine.cli.town_cmds", "show or reset the dispatch circuit breaker"),
+    "events": ("engine.cli.town_cmds", "the event history of the town"),
+    "rig": ("engine.cli.rig_cmds", "add, list, show and remove rigs"),
+    "bead": ("engine.cli.bead_cmds", "create, show, list, update, close beads"),
+    "dep": ("engine.cli.dep_cmds", "add, remove and show dependencies"),
+    "ready": ("engine.cli.dep_cmds", "beads ready to be worked on"),
+    "blocked": ("engine.cli.dep_cmds", "blocked beads and what blocks them"),
+    "import": ("engine.cli.interop_cmds", "import Beads JSONL"),
+    "export": ("engine.cli.interop_cmds", "export Beads JSONL"),
+    "convoy": ("engine.cli.convoy_cmds", "bundle beads and track them to landing"),
+    "sling": ("engine.cli.sling_cmds", "put work in motion: a bead, a new bead, or a convoy"),
+    "agents": ("engine.cli.sling_cmds", "list agents: name, rig, status, hook, attempt"),
+    "mail": ("engine.cli.mail_cmds", "send and read mail"),
+}
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"gt: usage error: {message} (see `{self.prog} --help`)\n")
+
+
+def common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--town", default=argparse.SUPPRESS, metavar="PATH",
+                   help="the town to use (else $GASTOWN_TOWN, else found from the current dir)")
+    return p
+
+
+def build_parser(only: str | None) -> Parser:
+    parser = Parser(prog="gt", description="Gas Town: run many coding agents on real repos.",
+                    epilog="Exit codes: 0 ok, 1 refused or failed, 2 usage error. "
+                           "Every --json output is one JSON document.")
+    parser.add_argument("--town", metavar="PATH", help="the town to use (else $GASTOWN_TOWN, "
+                        "else found by walking up from the current directory)")
+    parser.add_argument("--version", action="version", version="gt 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    import importlib
+
+    wanted = COMMANDS[only][0] if only is not None else None
+    registered: set[str] = set()
+    for name, (module, help_text) in COMMANDS.items():
+        if wanted is not None and module != wanted:
+            # A stub keeps `gt --help`'s listing complete without importing the module.
+            sub.add_parser(name, help=help_text, add_help=False)
+            continue
+        if module in registered:
+            continue
+        registered.add(module)
+        importlib.import_module(module).register(sub, common())
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    # Find the command word to register only its module (help lists all of them).
+    only = next((a for a in args_list if not a.startswith("-") and a in COMMANDS), None)
+    if only is not None:
+        idx = args_list.index(only)
+        if idx > 0 and args_list[idx - 1] == "--town":
+            only = None
+    parser = build_parser(only)
+    args = parser.parse_args(args_list)
+    if not getattr(args, "handler", None):
+        if args.command:
+            parser.parse_args([args.command, "--help"])
+        parser.print_help()
+        return 2
+    from engine.cli.context import Context
+    from engine.errors import GtError
+
+    ctx = Context(args)
+    try:
+        code = args.handler(args, ctx)
+    except GtError as exc:
+        sys.stdout.flush()
+        sys.stderr.write(f"gt: error: {exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("gt: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # `gt ready | head`: the reader went away; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if os.environ.get("GT_DEBUG"):
+            raise
+        sys.stderr.write(f"gt: internal error: {exc.__class__.__name__}: {exc} "
+                         f"(set GT_DEBUG=1 for a traceback)\n")
+        return 1
+    finally:
+        ctx.close()
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Plain-text and JSON output for `gt` (no rich: the engine stays headless and fast)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+# Every state reads correctly without colour: a glyph and a word.
+GLYPHS = {
+    "open": "○", "hooked": "◐", "in_progress": "●", "in_review": "◎", "closed": "✓",
+    "failed": "✗", "cancelled": "⊘", "deferred": "∅", "blocked": "!", "pinned": "⚲",
+    "staged": "◇", "tombstone": "†",
+    "idle": "○", "assigned": "◐", "working": "●", "stalled": "◌", "zombie": "☠",
+    "retired": "·",
+}
+
+
+def glyph(status: str, blocked: bool = False) -> str:
+    if blocked and status == "open":
+        return "! blocked"
+    return f"{GLYPHS.get(status, '?')} {status}"
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    sys.stdout.write("\n")
+
+
+def table(rows: list[list[str]], headers: list[str]) -> None:
+    if not rows:
+        return
+    widths = [len(h) for h in headers]
+    for r in rows:
+        for i, cell in enumerate(r):
+            widths[i] = max(widths[i], len(cell))
+    # the last column (usually a title) is not padded
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    out = [fmt.format(*headers).rstrip()]
+    out += [fmt.format(*r).rstrip() for r in rows]
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")

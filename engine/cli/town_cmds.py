@@ -1,0 +1,115 @@
+"""gt init, gt status, gt breaker, gt events."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from engine.cli.output import emit_json, say, table
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("init", help="create a town", parents=[common],
+                       description="Create a town: town.toml, the ledger, logs/ and rigs/.")
+    p.add_argument("path", nargs="?", default=".", help="where (default: the current directory)")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("status", help="the town at a glance", parents=[common])
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("breaker", help="show or reset the dispatch circuit breaker",
+                       parents=[common])
+    p.add_argument("action", nargs="?", choices=["show", "reset"], default="show")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_breaker)
+
+    p = sub.add_parser("events", help="the event history of the town", parents=[common])
+    p.add_argument("--bead", help="only this bead's events")
+    p.add_argument("-n", "--limit", type=int, default=30, help="how many (newest last)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_events)
+
+
+def cmd_init(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.town import init_town
+
+    town = init_town(args.path)
+    say(f"Created town {town.name()} at {town.root}")
+    say("Next: gt rig add NAME SOURCE   (a git repository to work on)")
+    return 0
+
+
+def engine_pid(town_root: str) -> int | None:
+    from engine.lock import holder_pid
+
+    return holder_pid(os.path.join(town_root, ".gastown", "engine.lock"))
+
+
+def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
+    ledger = ctx.ledger
+    cfg = ctx.config
+    from engine.scheduler.breaker import Breaker
+
+    with ledger.db.read():
+        total, per_rig = ledger.agents.busy_counts(ledger.db.conn)
+        rigs = ledger.rigs.list()
+        counts = ledger.beads.status_counts()
+        breaker = Breaker(ledger, cfg.scheduler).state()
+        violations = ledger.agents.invariant_violations()
+        parked = ledger.inbox.parked()
+    pid = engine_pid(ctx.town.root)
+    data = {
+        "town": ctx.town.root, "engine_pid": pid, "working": total,
+        "capacity": cfg.scheduler.max_polecats,
+        "rigs": [{"name": r["name"], "prefix": r["prefix"], "working": per_rig.get(r["name"], 0),
+                  "capacity": cfg.rig_capacity(r["name"])} for r in rigs],
+        "beads": counts, "breaker": breaker, "violations": violations,
+        "parked_requests": len(parked),
+    }
+    if args.json:
+        emit_json(data)
+        return 0
+    say(f"Town {ctx.town.root}")
+    say(f"Engine: {'running (pid %d)' % pid if pid else 'not running (gastown --engine-only)'}")
+    say(f"Polecats working: {total}/{cfg.scheduler.max_polecats}")
+    for r in data["rigs"]:
+        say(f"  {r['name']:<16} {r['working']}/{r['capacity']}  prefix {r['prefix']}-")
+    say("Beads: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+    say(f"Breaker: {breaker['state']}")
+    for v in violations:
+        say(f"! invariant: {v}")
+    if parked:
+        say(f"! {len(parked)} parked engine requests (they failed repeatedly)")
+    return 0
+
+
+def cmd_breaker(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.scheduler.breaker import Breaker
+
+    breaker = Breaker(ctx.ledger, ctx.config.scheduler)
+    if args.action == "reset":
+        breaker.reset(actor=ctx.actor)
+        say("Circuit breaker reset: dispatch resumes.")
+        return 0
+    st = breaker.state()
+    if args.json:
+        emit_json(st)
+    else:
+        say(f"Breaker: {st['state']}" + (f" (until {st['until']})" if "until" in st
+                                          and st["state"] != "closed" else ""))
+    return 0
+
+
+def cmd_events(args: argparse.Namespace, ctx: Any) -> int:
+    import json
+
+    events = ctx.ledger.state.recent(bead_id=args.bead, limit=args.limit)
+    if args.json:
+        emit_json(events)
+        return 0
+    table([[e["at"][:19], e["kind"], e["bead_id"] or "-", e["actor"] or "-",
+            json.dumps(e["data"], ensure_ascii=False)[:80]] for e in events],
+          ["AT", "EVENT", "BEAD", "ACTOR", "DATA"])
+    return 0

@@ -1,0 +1,56 @@
+"""Adding and removing rigs: the canonical clone on disk plus the registry row, together."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import Conflict, GtError
+from engine.ledger.rigs import check_prefix, check_rig_name, default_prefix
+
+if TYPE_CHECKING:
+    from engine.ledger import Ledger
+    from engine.town import Town
+
+
+def add_rig(town: Town, ledger: Ledger, name: str, source: str, *, prefix: str | None,
+            capabilities: list[str], gates: list[str], progress: bool = False
+            ) -> dict[str, Any]:
+    """Clone SOURCE as the rig's canonical clone and register it; all or nothing."""
+    from engine.polecats import git
+
+    check_rig_name(name)
+    prefix = check_prefix(prefix or default_prefix(name))
+    if ledger.rigs.get(name):
+        raise Conflict(f"a rig named {name!r} already exists")
+    owner = ledger.rigs.by_prefix(prefix)
+    if owner:
+        raise Conflict(f"prefix {prefix!r} is already used by rig {owner['name']!r}; "
+                       f"choose another with --prefix")
+    if "://" not in source and not source.startswith("git@"):
+        local = os.path.abspath(os.path.expanduser(source))
+        if not os.path.exists(local):
+            raise GtError(f"cannot add rig {name}: {source} does not exist")
+        if not git.is_repository(local):
+            raise GtError(f"cannot add rig {name}: {source} is not a git repository")
+        source = local
+    rig_dir = town.rig_dir(name)
+    if os.path.exists(rig_dir):
+        raise Conflict(f"{rig_dir} already exists; remove it or choose another rig name")
+    repo = os.path.join(rig_dir, "repo")
+    tmp = rig_dir + ".adding"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        git.clone(source, os.path.join(tmp, "repo"), progress=progress)
+        os.replace(tmp, rig_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        return ledger.rigs.add(name, prefix=prefix, source=source, path=repo,
+                               capabilities=capabilities, gates=gates)
+    except BaseException:
+        shutil.rmtree(rig_dir, ignore_errors=True)
+        raise
