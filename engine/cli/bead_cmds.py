@@ -13,7 +13,7 @@ from engine.errors import GtError, UsageError
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     bead = sub.add_parser("bead", help="create, show, list, update, close beads",
                           parents=[common])
-    bs = bead.add_subparsers(dest="bead_command", metavar="ACTION", parser_class=type(bead))
+    bs = bead.add_subparsers(dest="bead_command", metavar="ACTION", parser_class=type(bead), required=True)
 
     p = bs.add_parser("create", help="file a new bead (prints its id)", parents=[common])
     add_create_args(p)
@@ -59,7 +59,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             p.add_argument("--reason", help="why")
         p.add_argument("--json", action="store_true")
         p.set_defaults(handler=cmd_status, action=name)
-    bead.set_defaults(handler=lambda a, c: bead.print_help() or 2)
 
 
 def add_create_args(p: argparse.ArgumentParser, *, title_required: bool = True) -> None:

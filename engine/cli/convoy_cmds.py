@@ -12,7 +12,7 @@ from engine.errors import UsageError
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     convoy = sub.add_parser("convoy", help="bundle beads and track them to landing",
                             parents=[common])
-    cs = convoy.add_subparsers(dest="convoy_command", metavar="ACTION", parser_class=type(convoy))
+    cs = convoy.add_subparsers(dest="convoy_command", metavar="ACTION", parser_class=type(convoy), required=True)
 
     p = cs.add_parser("create", help="a convoy of existing beads, or of a plan file",
                       parents=[common],
@@ -53,7 +53,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--reason")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_cancel)
-    convoy.set_defaults(handler=lambda a, c: convoy.print_help() or 2)
 
 
 def cmd_create(args: argparse.Namespace, ctx: Any) -> int:

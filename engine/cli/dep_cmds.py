@@ -13,7 +13,7 @@ DEP_TYPES = ["blocks", "parent-child", "related", "discovered-from", "tracks"]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     dep = sub.add_parser("dep", help="add, remove and show dependencies", parents=[common])
-    ds = dep.add_subparsers(dest="dep_command", metavar="ACTION", parser_class=type(dep))
+    ds = dep.add_subparsers(dest="dep_command", metavar="ACTION", parser_class=type(dep), required=True)
 
     p = ds.add_parser("add", help="ID depends on DEPENDS_ON", parents=[common])
     p.add_argument("id")
@@ -34,7 +34,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--depth", type=int, default=20)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_tree)
-    dep.set_defaults(handler=lambda a, c: dep.print_help() or 2)
 
     p = sub.add_parser("ready", help="beads ready to be worked on (Beads' readiness rule)",
                        parents=[common])

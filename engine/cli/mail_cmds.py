@@ -10,7 +10,7 @@ from engine.cli.output import emit_json, say, table
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     mail = sub.add_parser("mail", help="send and read mail", parents=[common])
-    ms = mail.add_subparsers(dest="mail_command", metavar="ACTION", parser_class=type(mail))
+    ms = mail.add_subparsers(dest="mail_command", metavar="ACTION", parser_class=type(mail), required=True)
 
     p = ms.add_parser("send", help="send mail", parents=[common])
     p.add_argument("to", help="mayor, NAME, RIG/witness, RIG/refinery or RIG/polecats/NAME")
@@ -33,7 +33,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_read)
-    mail.set_defaults(handler=lambda a, c: mail.print_help() or 2)
 
 
 def me(ctx: Any) -> str:

@@ -27,6 +27,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sling": ("engine.cli.sling_cmds", "put work in motion: a bead, a new bead, or a convoy"),
     "agents": ("engine.cli.sling_cmds", "list agents: name, rig, status, hook, attempt"),
     "mail": ("engine.cli.mail_cmds", "send and read mail"),
+    "prime": ("engine.cli.agent_cmds", "(agents) who am I, my hook, my mail"),
+    "done": ("engine.cli.agent_cmds", "(agents) submit my branch and free me"),
+    "heartbeat": ("engine.cli.agent_cmds", "(agents) I am alive"),
+    "checkpoint": ("engine.cli.agent_cmds", "(agents) record progress"),
+    "escalate": ("engine.cli.agent_cmds", "raise a problem to the mayor"),
+    "nudge": ("engine.cli.agent_cmds", "type a short message into an agent's session"),
+    "handoff": ("engine.cli.agent_cmds", "(agents) restart my session, hook intact"),
+    "peek": ("engine.cli.agent_cmds", "an agent's recent output"),
+    "attach": ("engine.cli.agent_cmds", "attach the terminal to an agent's session"),
+    "runtime": ("engine.cli.agent_cmds", "agent runtimes"),
+    "seance": ("engine.cli.agent_cmds", "what earlier sessions on a bead or agent said"),
 }
 
 
@@ -49,7 +60,8 @@ def build_parser(only: str | None) -> Parser:
     parser.add_argument("--town", metavar="PATH", help="the town to use (else $GASTOWN_TOWN, "
                         "else found by walking up from the current directory)")
     parser.add_argument("--version", action="version", version="gt 0.1.0")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
+                                required=True)
     import importlib
 
     wanted = COMMANDS[only][0] if only is not None else None

@@ -11,7 +11,7 @@ from engine.cli.output import emit_json, glyph, say, table
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     rig = sub.add_parser("rig", help="add, list, show and remove rigs", parents=[common])
-    rs = rig.add_subparsers(dest="rig_command", metavar="ACTION", parser_class=type(rig))
+    rs = rig.add_subparsers(dest="rig_command", metavar="ACTION", parser_class=type(rig), required=True)
 
     p = rs.add_parser("add", help="clone a repository into the town as a rig", parents=[common])
     p.add_argument("name", help="rig name (letters, digits, - and _)")
@@ -41,7 +41,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--purge", action="store_true",
                    help="also delete the rig's directory (clone and worktrees)")
     p.set_defaults(handler=cmd_remove)
-    rig.set_defaults(handler=lambda a, c: rig.print_help() or 2)
 
 
 def cmd_add(args: argparse.Namespace, ctx: Any) -> int:

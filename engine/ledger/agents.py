@@ -133,8 +133,8 @@ class AgentStore:
                 raise Conflict(f"{agent['name']} is not hooked to {bead_id}")
             now_e = self.ledger.now()
             now = iso(now_e)
-            conn.execute("UPDATE agents SET status='working', session=?, worktree=coalesce(?,"
-                         " worktree), branch=?, updated_at=?, last_activity=?, last_heartbeat=?"
+            conn.execute("UPDATE agents SET status='working', session=coalesce(?, session),"
+                         " worktree=coalesce(?, worktree), branch=coalesce(?, branch), updated_at=?, last_activity=?, last_heartbeat=?"
                          " WHERE id=?", (session, worktree, branch, now, now_e, now_e,
                                          agent["id"]))
             self.ledger.beads.set_status(conn, bead_id, vocab.IN_PROGRESS, actor=agent["id"],
@@ -252,3 +252,96 @@ class AgentStore:
                               "status != 'retired' GROUP BY hook HAVING count(*) > 1"):
             out.append(f"{r[0]} is hooked to {r[1]} agents")
         return out
+
+    # ---- agent tools ---------------------------------------------------------------------
+
+    def hooked_agent(self, conn: sqlite3.Connection, ident: str, bead_id: str, attempt: int
+                     ) -> dict[str, Any]:
+        """The calling agent, checked: alive, hooked to this bead, on this attempt."""
+        self.fence(conn, bead_id, attempt)
+        agent = self.get(ident)
+        if agent is None:
+            raise NotFound(f"no live agent {ident!r}")
+        if agent["hook"] != bead_id:
+            raise Conflict(f"{agent['name']} is not hooked to {bead_id}"
+                           + (f" (its hook is {agent['hook']})" if agent["hook"] else "")
+                           + "; nothing was changed")
+        return agent
+
+    def done(self, ident: str, bead_id: str, attempt: int, *, status: str = "completed",
+             summary: str | None = None, branch: str | None = None,
+             commit: str | None = None) -> dict[str, Any]:
+        """`gt done`: submit the branch (a merge request), or hand the bead back."""
+        with self.db.write(durable=True) as conn:
+            agent = self.hooked_agent(conn, ident, bead_id, attempt)
+            bead = self.ledger.beads.require(bead_id)
+            now = iso(self.ledger.now())
+            result: dict[str, Any] = {"id": bead_id, "status": status, "agent": agent["name"]}
+            beads = self.ledger.beads
+            if status == "completed":
+                if not branch or not commit:
+                    raise Conflict("gt done needs the branch and its head commit "
+                                   "(run it inside the worktree)")
+                mr = beads.insert(conn, title=f"Merge {branch}", rig=bead["rig"],
+                                  bead_type="merge-request", priority=bead["priority"],
+                                  body=summary or "", created_by=agent["id"],
+                                  metadata={"source": bead_id, "branch": branch,
+                                            "commit": commit, "attempt": attempt})
+                conn.execute(
+                    "INSERT INTO merge_requests(bead_id, source_bead, rig, branch, commit_sha,"
+                    " agent, attempt, priority, created_at, updated_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (mr, bead_id, bead["rig"], branch, commit, agent["id"], attempt,
+                     bead["priority"], now, now))
+                beads.set_status(conn, bead_id, vocab.IN_REVIEW, actor=agent["id"], kind="done",
+                                 data={"summary": summary, "branch": branch, "commit": commit,
+                                       "merge_request": mr},
+                                 fields={"assignee": None})
+                result["merge_request"] = mr
+            elif status == "escalated":
+                esc = beads.insert(conn, title=f"{agent['name']} escalated {bead_id}: "
+                                               f"{(summary or bead['title'])[:120]}",
+                                   rig=None, bead_type="escalation", priority=1,
+                                   body=summary or "", created_by=agent["id"],
+                                   metadata={"source": bead_id, "severity": "medium"})
+                self.ledger.mail.deliver(conn, sender=agent["id"], to=vocab.MAYOR,
+                                         subject=f"Escalation from {agent['name']} on {bead_id}",
+                                         body=summary or "")
+                beads.set_status(conn, bead_id, vocab.OPEN, actor=agent["id"], kind="escalated",
+                                 data={"summary": summary, "escalation": esc},
+                                 fields={"assignee": None, "slung": 0})
+                result["escalation"] = esc
+            elif status == "deferred":
+                beads.set_status(conn, bead_id, "deferred", actor=agent["id"], kind="deferred",
+                                 data={"summary": summary}, fields={"assignee": None})
+            else:
+                raise Conflict(f"unknown done status {status!r}")
+            self.release_hooked_to(conn, bead_id, reason=f"gt done ({status})")
+            return result
+
+    def record(self, ident: str, kind: str, *, attempt: int | None, data: dict[str, Any]
+               ) -> dict[str, Any]:
+        """An agent's note (checkpoint, heartbeat...) with its identity and attempt, fenced."""
+        with self.db.write() as conn:
+            agent = self.require(ident)
+            bead_id = agent["hook"]
+            if attempt is not None and bead_id:
+                self.fence(conn, bead_id, attempt)
+            now_e = self.ledger.now()
+            conn.execute("UPDATE agents SET last_activity=?, last_heartbeat=?, updated_at=? "
+                         "WHERE id=?", (now_e, now_e, iso(now_e), agent["id"]))
+            record_event(conn, bead_id, kind, agent["id"], iso(now_e), data, attempt)
+            return agent
+
+    def request_handoff(self, ident: str, bead_id: str, attempt: int, *, note: str) -> None:
+        """The agent asks for a fresh session on the same hook; the engine restarts it."""
+        with self.db.write(durable=True) as conn:
+            agent = self.hooked_agent(conn, ident, bead_id, attempt)
+            now = iso(self.ledger.now())
+            bead = self.ledger.beads.require(bead_id)
+            meta = {**bead["metadata"], "handoff_note": note}
+            conn.execute("UPDATE beads SET metadata=?, updated_at=? WHERE id=?",
+                         (json.dumps(meta), now, bead_id))
+            conn.execute("UPDATE agents SET status='handoff', updated_at=? WHERE id=?",
+                         (now, agent["id"]))
+            record_event(conn, bead_id, "handoff", agent["id"], now, {"note": note}, attempt)

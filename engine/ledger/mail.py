@@ -89,3 +89,20 @@ class MailStore:
                              "close_reason='read' WHERE id=?", (now, now, mid))
                 record_event(conn, mid, "read", reader, now, {})
             return self.require(mid)
+
+    def escalate(self, *, title: str, body: str, severity: str, actor: str,
+                 source: str | None = None) -> dict[str, Any]:
+        """An escalation bead (town-level) and mail to the mayor, in one transaction."""
+        if not title.strip():
+            raise UsageError("an escalation needs a title")
+        priority = {"critical": 0, "high": 1, "medium": 2, "low": 3}.get(severity, 2)
+        with self.db.write(durable=True) as conn:
+            esc = self.ledger.beads.insert(conn, title=title.strip().splitlines()[0][:200],
+                                           rig=None, bead_type="escalation", priority=priority,
+                                           body=body, created_by=actor,
+                                           metadata={"severity": severity, "source": source})
+            self.deliver(conn, sender=actor, to=vocab.MAYOR,
+                         subject=f"[{severity}] {title.strip()[:150]}",
+                         body=body + (f"\n\nEscalation {esc}" + (f", about {source}"
+                                                                 if source else "")))
+            return self.ledger.beads.require(esc)

@@ -139,6 +139,28 @@ CREATE TABLE inbox (
 );
 CREATE INDEX inbox_pending ON inbox(state, id);
 
+CREATE TABLE merge_requests (
+    bead_id TEXT PRIMARY KEY,
+    source_bead TEXT NOT NULL,
+    rig TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    agent TEXT,
+    attempt INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    priority INTEGER NOT NULL DEFAULT 2,
+    retries INTEGER NOT NULL DEFAULT 0,
+    batch TEXT,
+    gate_log TEXT,
+    failure TEXT,
+    merged_commit TEXT,
+    approved INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX merge_requests_queue ON merge_requests(rig, state);
+CREATE INDEX merge_requests_source ON merge_requests(source_bead);
+
 CREATE TABLE town_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 

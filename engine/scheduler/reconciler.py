@@ -177,8 +177,16 @@ class Scheduler:
                   inbox_handlers: dict[str, Callable[[dict[str, Any]], None]] | None = None
                   ) -> ReconcileReport:
         self.apply_inbox(inbox_handlers or {})
-        recovered = self.check_agents(dispatcher)
-        pending = self.pending_dispatches()
+        alive = dispatcher.alive()
+        recovered = self.check_agents(dispatcher, alive)
+        pending = []
+        for a in self.pending_dispatches():
+            agent = self.ledger.agents.get(a.agent_id)
+            if agent and agent["status"] == vocab.AGENT_ASSIGNED and alive and \
+                    a.agent_id in alive:
+                self.adopt(a)  # started before a crash: adopt it, never start it twice
+            else:
+                pending.append(a)
         result = self.schedule()
         started, failed = [], []
         for a in [*pending, *result.assignments]:
@@ -208,7 +216,8 @@ class Scheduler:
         """Hooked work whose session has not started (inline slings, a crash mid-dispatch)."""
         return [Assignment(a["id"], a["name"], a["rig"], a["hook"], a["attempt"],
                            a["runtime"] or self.config.runtime_for(a["rig"]))
-                for a in self.ledger.agents.list() if a["status"] == vocab.AGENT_ASSIGNED]
+                for a in self.ledger.agents.list()
+                if a["status"] in (vocab.AGENT_ASSIGNED, vocab.AGENT_HANDOFF) and a["hook"]]
 
     def dispatch(self, a: Assignment, dispatcher: Dispatcher) -> str | None:
         try:
@@ -246,9 +255,15 @@ class Scheduler:
             log.error("circuit breaker tripped: dispatch paused")
         return out
 
-    def check_agents(self, dispatcher: Dispatcher) -> list[str]:
+    def adopt(self, a: Assignment) -> None:
+        try:
+            self.ledger.agents.mark_started(a.agent_id, a.bead_id, a.attempt)
+            log.info("adopted the live session of %s on %s", a.agent_name, a.bead_id)
+        except GtError as exc:
+            log.info("could not adopt %s: %s", a.agent_name, exc)
+
+    def check_agents(self, dispatcher: Dispatcher, alive: set[str] | None) -> list[str]:
         """Dead sessions of working agents are recovered; idle agents hold no session."""
-        alive = dispatcher.alive()
         recovered = []
         now = self.ledger.now()
         live_ids = set()

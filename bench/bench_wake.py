@@ -1,0 +1,147 @@
+"""Wake-up latency: a blocker is closed by someone else; how soon is its dependent dispatched?
+
+An Engine runs in-process (RecordingDispatcher) on a copy of a generated town whose backlog
+is not slung. Each trial: slung A blocks slung B in a rig; the engine starts A; then A is
+closed from ANOTHER connection (a second Ledger on the same file, in a worker thread) or
+from another process (`gt bead close A`), and we measure until B is in the dispatcher's
+started list. The floor is the reconcile that started B, timed inside the engine.
+Usage: python bench/bench_wake.py [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from typing import TYPE_CHECKING, Any
+
+from common import PYTHON, REPO, median, ms, p95, print_table, quick_flag, subprocess_env
+from gen import cached_town, copy_town
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from engine.ledger import Ledger
+
+SIZE = 10_000
+RIG = "alpha"
+
+
+async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the engine did not react within 10 s")
+        await asyncio.sleep(0.0005)
+
+
+async def run(quick: bool) -> int:
+    from engine.engine import Engine
+    from engine.ledger import Ledger
+    from engine.timeutil import parse_iso
+    from tests.recording import RecordingDispatcher
+
+    class TimedDispatcher(RecordingDispatcher):
+        def __init__(self) -> None:
+            super().__init__()
+            self.at: dict[str, tuple[float, float]] = {}  # bead -> (perf_counter, epoch)
+
+        def start(self, assignment: Any) -> Any:
+            out = super().start(assignment)
+            self.at[assignment.bead_id] = (time.perf_counter(), time.time())
+            return out
+
+    class TimedEngine(Engine):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.timings: list[tuple[float, float, set[str]]] = []  # (start, end, started)
+
+        def _reconcile(self) -> Any:
+            t0 = time.perf_counter()
+            report = super()._reconcile()
+            self.timings.append((t0, time.perf_counter(), {a.bead_id for a in report.started}))
+            return report
+
+    trials = 30 if quick else 60
+    base, _ = cached_town(SIZE, slung_fraction=0.0)
+    with tempfile.TemporaryDirectory(dir=base.root + "/..") as tmp:
+        town = copy_town(base, tmp + "/town")
+        disp = TimedDispatcher()
+        engine = TimedEngine(town, dispatcher=disp)
+        await engine.start()
+        stop = asyncio.Event()
+        runner = asyncio.create_task(engine.run(stop))
+        other = Ledger(town.ledger_path)
+        env = subprocess_env(town.root)
+
+        async def close_in_thread(bead: str) -> float:
+            await asyncio.to_thread(other.beads.close, bead)
+            return 0.0
+
+        async def close_by_gt(bead: str) -> float:
+            t0 = time.perf_counter()
+            proc = await asyncio.create_subprocess_exec(
+                PYTHON, "-m", "engine.cli.main", "bead", "close", bead,
+                stdout=subprocess.DEVNULL, env=env, cwd=str(REPO))
+            if await proc.wait():
+                raise RuntimeError(f"gt bead close {bead} failed")
+            return time.perf_counter() - t0
+
+        async def trial(closer: Callable[[str], Any], led: Ledger) -> dict[str, float]:
+            a = led.beads.create("wake A", rig=RIG, slung=True)["id"]
+            b = led.beads.create("wake B", rig=RIG, slung=True, deps=[(a, "blocks")])["id"]
+            await wait_for(lambda: any(a in s for _, _, s in engine.timings))
+            await asyncio.sleep(0.03)  # let the engine settle into its idle poll
+            t0 = time.perf_counter()
+            gt_wall = await closer(a)
+            await wait_for(lambda: any(b in s for _, _, s in engine.timings))
+            t_b, epoch_b = disp.at[b]
+            closed_at = next(parse_iso(e["at"]) for e in led.beads.history(a)
+                             if e["kind"] == "closed")
+            rec = next((s, e) for s, e, ids in engine.timings if b in ids)
+            led.beads.close(b)  # its agent goes idle and is reused by the next trial
+            await asyncio.sleep(0.03)
+            return {"e2e": t_b - t0, "commit": epoch_b - closed_at, "detect": rec[0] - t0,
+                    "reconcile": rec[1] - rec[0], "gt": gt_wall}
+
+        results: dict[str, list[dict[str, float]]] = {}
+        for name, closer in (("second Ledger connection", close_in_thread),
+                             ("`gt bead close` subprocess", close_by_gt)):
+            await trial(closer, other)  # warm-up
+            results[name] = [await trial(closer, other) for _ in range(trials)]
+        idle = [e - s for s, e, ids in engine.timings if not ids]
+        stop.set()
+        await runner
+        other.close()
+        await engine.stop()
+
+    for name, rs in results.items():
+        floor = median([r["reconcile"] for r in rs])
+
+        def row(label: str, key: str, rs: list[dict[str, float]] = rs, floor: float = floor
+                ) -> tuple[str, str, str, str, str]:
+            xs = [r[key] for r in rs]
+            return (label, ms(median(xs)), ms(p95(xs)), ms(min(xs)), f"{median(xs) / floor:.1f}x")
+
+        rows = [row("close A -> B started (end to end)", "e2e"),
+                row("A's close committed -> B started", "commit"),
+                row("close A -> reconcile begins", "detect"),
+                row("floor: the reconcile that started B", "reconcile")]
+        if name.startswith("`gt"):
+            rows.insert(1, row("  of which gt bead close wall time", "gt"))
+        print_table(f"wake-up via {name}: {len(rs)} trials, {SIZE:,}-bead town, "
+                    f"engine poll {engine.poll_seconds * 1000:.0f} ms; aim: < 100 ms end to end",
+                    ["measure", "median ms", "p95 ms", "min ms", "vs floor"], rows)
+    print(f"\n(idle reconciles during the run: {len(idle)}, median {ms(median(idle))} ms)"
+          if idle else "")
+    return 0
+
+
+def main() -> int:
+    return asyncio.run(run(quick_flag()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The real dispatcher: a worktree and a tmux session per polecat.
+
+Every session runs the fixed launcher (engine.polecats.launch) with the runtime's argv
+template; its output is piped to a log file per session under the town's logs/ (kept
+after the session ends, for seance). The whole fleet is observed with one tmux call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import GtError
+from engine.polecats import prompt, runtimes, worktrees
+from engine.polecats.dispatcher import Assignment, DispatchError, Started
+from engine.polecats.tmux import Tmux, socket_name
+from engine.timeutil import iso
+
+if TYPE_CHECKING:
+    from engine.config import TownConfig
+    from engine.ledger import Ledger
+    from engine.town import Town
+
+log = logging.getLogger("gastown.fleet")
+
+
+def session_name(rig: str, name: str) -> str:
+    # '+' cannot appear in rig or polecat names, so the pair is unambiguous.
+    return f"{rig}+{name}"
+
+
+def agent_of_session(session: str) -> str | None:
+    rig, sep, name = session.partition("+")
+    return f"{rig}/polecats/{name}" if sep and rig and name else None
+
+
+def session_of_agent(agent_id: str) -> str:
+    rig, _, name = agent_id.partition("/polecats/")
+    return session_name(rig, name)
+
+
+def gt_bin() -> str:
+    candidate = os.path.join(os.path.dirname(sys.executable), "gt")
+    return candidate if os.access(candidate, os.X_OK) else ""
+
+
+class TmuxFleet:
+    def __init__(self, town: Town, config: TownConfig, ledger: Ledger) -> None:
+        self.town = town
+        self.config = config
+        self.ledger = ledger
+        self.tmux = Tmux(socket_name(town.root))
+        self.custom_runtimes: dict[str, Any] = {
+            k: v for k, v in (config.runtime.model_extra or {}).items() if isinstance(v, dict)}
+
+    # ---- Dispatcher ----------------------------------------------------------------------
+
+    def start(self, a: Assignment) -> Started:
+        try:
+            return self._start(a)
+        except GtError as exc:
+            raise DispatchError(exc.message) from None
+
+    def _start(self, a: Assignment) -> Started:
+        runtime_name = a.runtime or self.config.runtime.default
+        runtime = runtimes.resolve(runtime_name, self.custom_runtimes)
+        rig = self.ledger.rigs.require(a.rig)
+        bead = self.ledger.beads.require(a.bead_id)
+        session = session_name(a.rig, a.agent_name)
+        logfile = os.path.join(self.town.logs_dir,
+                               f"{a.rig}+{a.agent_name}+{a.bead_id}+{a.attempt}.log")
+        identity = {
+            "GT_TOWN": self.town.root, "GT_RIG": a.rig, "GT_AGENT": a.agent_name,
+            "GT_AGENT_ID": a.agent_id, "GT_BEAD": a.bead_id, "GT_ATTEMPT": str(a.attempt),
+            "GT_ROLE": "polecat", "GT_SESSION": session, "GT_LOG": logfile,
+            "GT_RUNTIME": runtime_name, "GT_BIN": gt_bin(),
+        }
+        env = runtimes.agent_env(runtime, identity)
+        missing = runtimes.missing_command(runtime, env)
+        if missing:
+            raise DispatchError(f"runtime {runtime_name!r}: command {missing!r} not found "
+                                f"on PATH")
+        polecats_dir = os.path.join(self.town.rig_dir(a.rig), "polecats")
+        path, branch = worktrees.ensure(rig["path"], polecats_dir, a.agent_name, a.bead_id)
+        env["GT_WORKTREE"] = path
+        env["GT_BRANCH"] = branch
+        state = os.path.join(path, ".gastown")
+        os.makedirs(state, exist_ok=True)
+        prompt_file = os.path.join(state, "PROMPT.md")
+        with open(prompt_file, "w", encoding="utf-8") as fh:
+            fh.write(prompt.render(bead, agent=a.agent_name, rig=a.rig, branch=branch,
+                                   attempt=a.attempt, last_error=bead.get("last_error")))
+        os.makedirs(self.town.logs_dir, exist_ok=True)
+        with open(logfile, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {iso()} session {session} on {a.bead_id} attempt {a.attempt} "
+                     f"({runtime_name}) ---\n")
+        if self.tmux.has_session(session):
+            self.tmux.kill_session(session)  # a stale session of this agent: start fresh
+        argv = [sys.executable, "-m", "engine.polecats.launch", prompt_file, "--",
+                *runtime["argv"]]
+        self.tmux.new_session(session, path, argv, env)
+        try:
+            self.tmux.pipe_to_file(session, logfile)
+        except GtError:
+            if self.tmux.has_session(session):
+                raise
+            # The agent already exited (an instant failure); the witness sees it gone.
+        log.info("started %s in %s on %s", session, path, branch)
+        return Started(session=session, worktree=path, branch=branch)
+
+    def stop(self, agent_id: str) -> None:
+        self.tmux.kill_session(session_of_agent(agent_id))
+
+    def alive(self) -> set[str] | None:
+        out = set()
+        for pane in self.tmux.panes():
+            agent = agent_of_session(pane.session)
+            if agent and not pane.dead:
+                out.add(agent)
+        return out
+
+    # ---- engine hooks --------------------------------------------------------------------
+
+    def on_engine_start(self) -> None:
+        for rig in self.ledger.rigs.list():
+            if os.path.isdir(rig["path"]):
+                try:
+                    worktrees.prune(rig["path"])
+                except GtError as exc:
+                    log.warning("git worktree prune in %s failed: %s", rig["name"], exc)
+
+    def inbox_handlers(self) -> dict[str, Any]:
+        return {"nudge": self._nudge}
+
+    def _nudge(self, payload: dict[str, Any]) -> None:
+        self.tmux.send_literal(session_of_agent(payload["agent_id"]), payload["message"])
+
+    def close(self) -> None:
+        """Sessions outlive the engine on purpose: a restart re-adopts them."""

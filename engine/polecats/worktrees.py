@@ -1,0 +1,163 @@
+"""Worktrees of a rig's canonical clone: one per polecat, one branch per bead.
+
+Adds and removes are serialised per repository (concurrent `git worktree add` calls race
+on .git/config.lock and commondir) with a lock that works across threads and processes.
+A worktree is removed only when that is safe: clean, and its commits merged or kept on a
+branch. Unmerged work is never deleted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import threading
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from engine.errors import GtError
+from engine.polecats import git
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+BEAD_RE = re.compile(r"^[a-z][a-z0-9]*(-[A-Za-z0-9]+)+$")
+_thread_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+EXCLUDE_LINE = ".gastown/"
+
+
+def check_name(kind: str, value: str) -> str:
+    if not NAME_RE.match(value):
+        raise GtError(f"bad {kind} name {value!r}: use letters, digits, '-' and '_'")
+    return value
+
+
+def branch_name(polecat: str, bead_id: str) -> str:
+    check_name("polecat", polecat)
+    if not BEAD_RE.match(bead_id):
+        raise GtError(f"bad bead id {bead_id!r} for a branch name")
+    branch = f"polecat/{polecat}/{bead_id}"
+    if git.run(["check-ref-format", "--branch", branch], check=False).returncode != 0:
+        raise GtError(f"{branch!r} is not a valid branch name")
+    return branch
+
+
+@contextmanager
+def repo_lock(repo: str) -> Iterator[None]:
+    key = os.path.realpath(repo)
+    with _guard:
+        tlock = _thread_locks.setdefault(key, threading.Lock())
+    with tlock:
+        path = os.path.join(key, ".git", "gastown-worktree.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def inside(parent: str, child: str) -> str:
+    """The resolved child path, refused if it escapes its parent (`../` and links)."""
+    real_parent = os.path.realpath(parent)
+    real_child = os.path.realpath(child)
+    if os.path.commonpath([real_parent, real_child]) != real_parent or real_child == real_parent:
+        raise GtError(f"refusing path {child!r}: it is not inside {parent}")
+    return real_child
+
+
+def main_ref(repo: str) -> str:
+    return git.default_branch(repo)
+
+
+def prepare_repo(repo: str) -> None:
+    """Once per rig: agents' private files (.gastown/) are never committed."""
+    exclude = os.path.join(repo, ".git", "info", "exclude")
+    os.makedirs(os.path.dirname(exclude), exist_ok=True)
+    existing = ""
+    if os.path.exists(exclude):
+        with open(exclude, encoding="utf-8") as fh:
+            existing = fh.read()
+    if EXCLUDE_LINE not in existing.splitlines():
+        with open(exclude, "a", encoding="utf-8") as fh:
+            fh.write(("\n" if existing and not existing.endswith("\n") else "") + EXCLUDE_LINE + "\n")
+
+
+def prune(repo: str) -> None:
+    with repo_lock(repo):
+        git.run(["worktree", "prune"], cwd=repo)
+
+
+def ensure(repo: str, polecats_dir: str, polecat: str, bead_id: str) -> tuple[str, str]:
+    """The polecat's worktree on a fresh branch for this bead, from the current main.
+
+    A reused polecat keeps its worktree and switches branch (no new clone, no new
+    worktree); anything uncommitted there is first committed to its old branch.
+    """
+    branch = branch_name(polecat, bead_id)
+    path = inside(polecats_dir, os.path.join(polecats_dir, check_name("polecat", polecat)))
+    prepare_repo(repo)
+    base = main_ref(repo)
+    with repo_lock(repo):
+        if os.path.isdir(os.path.join(path, ".git")) or os.path.isfile(os.path.join(path, ".git")):
+            preserve_uncommitted(path, reason=f"before switching to {branch}")
+            exists = git.run(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+                             cwd=repo, check=False).returncode == 0
+            if exists:
+                git.run(["checkout", "--quiet", branch], cwd=path)
+            else:
+                git.run(["checkout", "--quiet", "--no-track", "-b", branch, base], cwd=path)
+        else:
+            os.makedirs(polecats_dir, exist_ok=True)
+            exists = git.run(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+                             cwd=repo, check=False).returncode == 0
+            if exists:  # a re-dispatch of the same bead: continue its branch
+                git.run(["worktree", "add", "--quiet", "--", path, branch], cwd=repo)
+            else:
+                git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, "--", path,
+                         base], cwd=repo)
+    return path, branch
+
+
+def preserve_uncommitted(path: str, *, reason: str) -> bool:
+    """Commit whatever is uncommitted in a worktree onto its current branch."""
+    status = git.run(["status", "--porcelain"], cwd=path).stdout
+    if not status.strip():
+        return False
+    git.run(["add", "-A"], cwd=path)
+    git.run(["-c", "user.name=Gas Town", "-c", "user.email=gastown@localhost", "commit",
+             "--quiet", "--no-verify", "-m", f"WIP preserved by Gas Town ({reason})"], cwd=path)
+    return True
+
+
+def head(path: str) -> str:
+    return git.run(["rev-parse", "HEAD"], cwd=path).stdout.strip()
+
+
+def commits_ahead(path: str) -> int:
+    """Commits on this worktree's branch that its repository's main does not have."""
+    common = git.run(["rev-parse", "--git-common-dir"], cwd=path).stdout.strip()
+    repo = os.path.dirname(os.path.abspath(os.path.join(path, common)))
+    base = main_ref(repo)
+    out = git.run(["rev-list", "--count", f"{base}..HEAD"], cwd=path).stdout.strip()
+    return int(out or 0)
+
+
+def current_branch(path: str) -> str:
+    return git.run(["rev-parse", "--abbrev-ref", "HEAD"], cwd=path).stdout.strip()
+
+
+def remove_if_safe(repo: str, path: str) -> bool:
+    """Remove a worktree only when clean and its branch's work is merged or on a branch."""
+    if not os.path.exists(path):
+        return True
+    with repo_lock(repo):
+        if git.run(["status", "--porcelain"], cwd=path).stdout.strip():
+            return False
+        # Its commits live on its branch (the branch is not deleted here), so removing
+        # the checkout loses nothing.
+        git.run(["worktree", "remove", "--", path], cwd=repo)
+        return True

@@ -1,0 +1,1 @@
+"""The Gas Town app: a keyboard-driven Textual view of the whole town."""
