@@ -37,7 +37,6 @@ class SchedulerSettings(_Section):
     breaker_window_seconds: float = Field(120.0, gt=0)
     breaker_cooldown_seconds: float = Field(300.0, ge=0)
     idle_retire_seconds: float = Field(900.0, ge=0)
-    stall_seconds: float = Field(600.0, gt=0)
     tick_seconds: float = Field(5.0, gt=0)
 
     # 0/unset means the default, never "unlimited" by accident.
@@ -50,6 +49,13 @@ class SchedulerSettings(_Section):
     @classmethod
     def _rig_default(cls, v: int) -> int:
         return v or DEFAULT_MAX_PER_RIG
+
+
+class WitnessSettings(_Section):
+    stall_seconds: float = Field(300.0, gt=0, description="no progress this long: stalled")
+    gupp_seconds: float = Field(900.0, gt=0, description="hooked, no progress: GUPP violation")
+    ladder_seconds: float = Field(120.0, gt=0, description="between rungs (doubling)")
+    max_restarts: int = Field(2, ge=0, description="session restarts per agent before kill")
 
 
 class RuntimeSettings(_Section):
@@ -73,6 +79,7 @@ class TownConfig(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     engine: EngineSettings = EngineSettings()
+    witness: WitnessSettings = WitnessSettings()
     rigs: dict[str, RigSettings] = {}
 
     def rig_capacity(self, rig: str) -> int:

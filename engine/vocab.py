@@ -40,10 +40,11 @@ AGENT_ASSIGNED = "assigned"  # hooked, dispatch not yet done
 AGENT_WORKING = "working"
 AGENT_HANDOFF = "handoff"  # asked for a fresh session on the same hook
 AGENT_STALLED = "stalled"
+AGENT_GUPP = "gupp"  # hooked, but no progress for the GUPP window
 AGENT_ZOMBIE = "zombie"
 AGENT_RETIRED = "retired"
 AGENT_STATUSES = (
-    AGENT_IDLE, AGENT_ASSIGNED, AGENT_WORKING, AGENT_HANDOFF, AGENT_STALLED, AGENT_ZOMBIE,
+    AGENT_IDLE, AGENT_ASSIGNED, AGENT_WORKING, AGENT_HANDOFF, AGENT_STALLED, AGENT_GUPP, AGENT_ZOMBIE,
     AGENT_RETIRED,
 )
 

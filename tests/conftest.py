@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import TownConfig
+from engine.config import SchedulerSettings, TownConfig
 from engine.ledger import Ledger
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town, init_town
@@ -81,3 +81,97 @@ def gt(*args: str, town: Town | None = None, env: dict[str, str] | None = None,
         cmd += ["--town", town.root]
     return subprocess.run([*cmd, *args], capture_output=True, text=True, env=full_env,
                           input=input, cwd=cwd or str(REPO), timeout=120)
+
+
+# ---- real git + real tmux ----------------------------------------------------------------
+
+def make_source_repo(path: Path, files: dict[str, str] | None = None) -> Path:
+    """A small git repository with one commit on main."""
+    path.mkdir(parents=True)
+    run = lambda *a: subprocess.run(["git", *a], cwd=path, check=True,  # noqa: E731
+                                    capture_output=True, text=True)
+    run("init", "-q", "-b", "main")
+    for name, text in (files or {"README.md": "# demo\n"}).items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    run("add", "-A")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "initial")
+    return path
+
+
+class RealTown:
+    """A town with one real rig, driven by reconciles with the real tmux fleet."""
+
+    def __init__(self, root: Path, config: TownConfig) -> None:
+        from engine.polecats.fleet import TmuxFleet
+        from engine.rigs import add_rig as clone_rig
+
+        root.mkdir(parents=True, exist_ok=True)
+        self.town = init_town(str(root / "town"))
+        self.ledger = Ledger(self.town.ledger_path)
+        self.source = make_source_repo(root / "src")
+        clone_rig(self.town, self.ledger, "web", str(self.source), prefix="gt",
+                  capabilities=[], gates=[])
+        self.config = config
+        self.fleet = TmuxFleet(self.town, config, self.ledger)
+        self.scheduler = Scheduler(self.ledger, config)
+
+    def reconcile(self):
+        return self.scheduler.reconcile(self.fleet, {"nudge": self.fleet._nudge,
+                                                     "stop_agent": lambda p: self.fleet.stop(
+                                                         p["agent_id"])})
+
+    def drive(self, until, timeout: float = 30.0, every: float = 0.05):
+        """Reconcile until `until()` is true; fail with the town's state if it never is."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.reconcile()
+            if until():
+                return
+            time.sleep(every)
+        raise AssertionError("timed out; beads: " + repr(
+            [(b["id"], b["status"], b["assignee"]) for b in self.ledger.beads.list()])
+            + " agents: " + repr([(a["name"], a["status"], a["hook"])
+                                  for a in self.ledger.agents.list()]))
+
+    def close(self) -> None:
+        self.fleet.tmux.kill_server()
+        self.ledger.close()
+
+
+@pytest.fixture
+def real_town(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from engine.config import WitnessSettings
+
+    monkeypatch.setenv("SHELL", "/bin/sh")
+    config = TownConfig(scheduler=SchedulerSettings(backoff_base_seconds=0.2,
+                                                    backoff_max_seconds=1),
+                        witness=WitnessSettings(stall_seconds=60, gupp_seconds=120))
+    rt = RealTown(tmp_path, config)
+    yield rt
+    rt.close()
+
+
+def script_body(*steps: str) -> str:
+    return "```gt-script\n" + "\n".join(steps) + "\n```\n"
+
+
+@pytest.fixture
+def real_town_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Build RealTowns with a config given as town.toml-shaped data."""
+    made: list[RealTown] = []
+    monkeypatch.setenv("SHELL", "/bin/sh")
+
+    def make(data: dict | None = None) -> RealTown:
+        base = {"scheduler": {"backoff_base_seconds": 0.2, "backoff_max_seconds": 1}}
+        for key, value in (data or {}).items():
+            base[key] = {**base.get(key, {}), **value}
+        rt = RealTown(tmp_path / f"t{len(made)}", TownConfig.model_validate(base))
+        made.append(rt)
+        return rt
+
+    yield make
+    for rt in made:
+        rt.close()

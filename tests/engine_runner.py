@@ -17,10 +17,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from engine.engine import Engine  # noqa: E402
-from engine.errors import GtError  # noqa: E402
-from engine.town import Town  # noqa: E402
-from tests.recording import RecordingDispatcher  # noqa: E402
+from engine.engine import Engine
+from engine.errors import GtError
+from engine.town import Town
+from tests.recording import RecordingDispatcher
 
 
 async def serve(root: str) -> int:

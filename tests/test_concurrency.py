@@ -108,7 +108,7 @@ def test_twenty_concurrent_gt_writers_with_a_running_engine_all_succeed(
              for _, _, argv in jobs]  # all started before any is waited on
     results = [p.communicate(timeout=120) for p in procs]
 
-    for (kind, key, argv), p, (out, err) in zip(jobs, procs, results, strict=True):
+    for (_, _, argv), p, (out, err) in zip(jobs, procs, results, strict=True):
         assert p.returncode == 0, (argv, p.returncode, err)
         assert "locked" not in out.lower() and "locked" not in err.lower(), (argv, err)
         assert "Traceback" not in err, err
@@ -138,6 +138,7 @@ def test_twenty_concurrent_gt_writers_with_a_running_engine_all_succeed(
     assert code == 0, err
     assert "stopped" in out
     assert "Traceback" not in err and "locked" not in err.lower(), err
+    assert "reconcile failed" not in err, err
     assert holder_pid(town.lock_path) is None  # the lock went with the engine
 
 
@@ -182,3 +183,20 @@ def test_engine_lock_dies_with_a_killed_engine(tmp_path: Path,
     second = start_engine(engines, town)
     assert second.wait_ready() == second.proc.pid
     assert second.terminate()[0] == 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: engine/engine.py Engine.start acquires EngineLock before checking the town "
+    "exists; engine/lock.py EngineLock.acquire os.makedirs() the state dir, so starting "
+    "an engine on a directory that is not a town leaves .gastown/engine.lock behind "
+    "(and creates the directory itself when it does not exist)"))
+def test_an_engine_on_a_directory_that_is_not_a_town_refuses_and_writes_nothing(
+        tmp_path: Path, engines: list[EngineProc]) -> None:
+    not_a_town = tmp_path / "plain"
+    not_a_town.mkdir()
+    e = start_engine(engines, Town(str(not_a_town)))
+    code, out, err = e.finish(timeout=30)
+    assert code != 0 and "ready" not in out
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("engine_runner: error:"), err
+    assert os.listdir(not_a_town) == []

@@ -345,3 +345,16 @@ class AgentStore:
             conn.execute("UPDATE agents SET status='handoff', updated_at=? WHERE id=?",
                          (now, agent["id"]))
             record_event(conn, bead_id, "handoff", agent["id"], now, {"note": note}, attempt)
+
+    def set_health(self, ident: str, status: str, *, info: dict[str, Any] | None = None,
+                   event: str | None = None) -> None:
+        """The witness's label (and ladder position) for an agent."""
+        with self.db.write() as conn:
+            agent = self.require(ident)
+            now = iso(self.ledger.now())
+            merged = {**agent["info"], **(info or {})}
+            conn.execute("UPDATE agents SET status=?, info=?, updated_at=? WHERE id=?",
+                         (status, json.dumps(merged), now, agent["id"]))
+            if event or status != agent["status"]:
+                record_event(conn, agent["hook"], event or f"agent_{status}", "witness", now,
+                             {"agent": agent["name"], "status": status}, agent["attempt"])

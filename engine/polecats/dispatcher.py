@@ -29,6 +29,10 @@ class DispatchError(Exception):
     """Starting the work failed; the message says why in one line."""
 
 
+class NotYet(Exception):
+    """An inbox request that cannot be applied now but should stay queued (no retry cost)."""
+
+
 class Dispatcher(Protocol):
     def start(self, assignment: Assignment) -> Started:
         """Start the agent's session on its hooked bead (idempotent per agent)."""

@@ -7,14 +7,16 @@ after the session ends, for seance). The whole fleet is observed with one tmux c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import GtError
 from engine.polecats import prompt, runtimes, worktrees
-from engine.polecats.dispatcher import Assignment, DispatchError, Started
+from engine.polecats.dispatcher import Assignment, DispatchError, NotYet, Started
 from engine.polecats.tmux import Tmux, socket_name
 from engine.timeutil import iso
 
@@ -111,7 +113,12 @@ class TmuxFleet:
         return Started(session=session, worktree=path, branch=branch)
 
     def stop(self, agent_id: str) -> None:
-        self.tmux.kill_session(session_of_agent(agent_id))
+        session = session_of_agent(agent_id)
+        self.tmux.kill_session(session)
+        # confirmed dead: a session that survives kill-session is an invariant breach
+        deadline = time.monotonic() + 2.0
+        while self.tmux.has_session(session) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def alive(self) -> set[str] | None:
         out = set()
@@ -135,7 +142,45 @@ class TmuxFleet:
         return {"nudge": self._nudge}
 
     def _nudge(self, payload: dict[str, Any]) -> None:
-        self.tmux.send_literal(session_of_agent(payload["agent_id"]), payload["message"])
+        """Typed literally into the pane; queued while the agent is busy; dropped when stale."""
+        session = session_of_agent(payload["agent_id"])
+        if self.ledger.now() > payload.get("expires_at", float("inf")):
+            log.info("a nudge for %s expired unsent", session)
+            return
+        if not self.tmux.has_session(session):
+            log.info("a nudge for %s was dropped: no session", session)
+            return
+        agent = self.ledger.agents.get(payload["agent_id"])
+        runtime = runtimes.all_runtimes(self.custom_runtimes).get(
+            (agent or {}).get("runtime") or "", {})
+        busy = runtime.get("busy_hint")
+        if busy and busy in self.tmux.capture(session, 15):
+            raise NotYet(f"{session} is busy")
+        self.tmux.send_literal(session, payload["message"])
+
+    def progress_marker(self, agent: dict[str, Any]) -> float | None:
+        """Latest sign of progress on disk: session output written, or a commit made."""
+        marks = []
+        if agent.get("hook"):
+            logfile = os.path.join(self.town.logs_dir, f"{agent['rig']}+{agent['name']}+"
+                                                       f"{agent['hook']}+{agent['attempt']}.log")
+            with contextlib.suppress(OSError):
+                marks.append(os.path.getmtime(logfile))
+        worktree = agent.get("worktree")
+        if worktree:
+            with contextlib.suppress(OSError, ValueError):
+                with open(os.path.join(worktree, ".git"), encoding="utf-8") as fh:
+                    gitdir = fh.read().split("gitdir:", 1)[1].strip()
+                marks.append(os.path.getmtime(os.path.join(gitdir, "logs", "HEAD")))
+        return max(marks) if marks else None
+
+    def preserve_work(self, agent: dict[str, Any]) -> None:
+        """Before a kill: whatever is uncommitted is committed to the agent's branch."""
+        if agent.get("worktree") and os.path.isdir(agent["worktree"]):
+            try:
+                worktrees.preserve_uncommitted(agent["worktree"], reason="agent stopped")
+            except GtError as exc:
+                log.warning("could not preserve work in %s: %s", agent["worktree"], exc)
 
     def close(self) -> None:
         """Sessions outlive the engine on purpose: a restart re-adopts them."""

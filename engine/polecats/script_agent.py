@@ -12,6 +12,7 @@ and calls `gt done` — through exactly the paths a real agent uses (tmux, workt
     log 20 0.1                        # print 20 log lines, 0.1 s apart
     sleep 2                           # wait
     commit "a message"                # git add -A && git commit
+    handoff "a note"                  # ask for a fresh session (once); the next one goes on
     fail "why"                        # exit with failure, without `gt done`
     hang                              # never finish (for witness tests)
     ```
@@ -55,7 +56,7 @@ def say(text: str) -> None:
     print(f"[script] {text}", flush=True)
 
 
-def run_steps(steps: list[list[str]], bead_id: str) -> int:
+def run_steps(steps: list[list[str]], bead_id: str, hook_note: str | None = None) -> int:
     committed = False
     for step in steps:
         verb, args = step[0], step[1:]
@@ -88,6 +89,14 @@ def run_steps(steps: list[list[str]], bead_id: str) -> int:
                                    "-m", message])
             committed = committed or proc.returncode == 0
             say(f"commit {message!r}")
+        elif verb == "handoff":
+            if hook_note:
+                say("already handed off once: carrying on")
+                continue
+            say("handing off: " + " ".join(args))
+            gt("handoff", "--note", " ".join(args))
+            while True:  # the engine restarts this session
+                time.sleep(3600)
         elif verb == "fail":
             say("failing: " + (" ".join(args) or "asked to fail"))
             return 1
@@ -119,7 +128,9 @@ def main() -> int:
         say("nothing on my hook")
         return 0
     say(f"{os.environ.get('GT_AGENT')} on {hook['id']}: {hook['title']}")
-    code = run_steps(parse_steps(hook.get("body", ""), hook["id"], hook["title"]), hook["id"])
+    note = (hook.get("metadata") or {}).get("handoff_note")
+    code = run_steps(parse_steps(hook.get("body", ""), hook["id"], hook["title"]), hook["id"],
+                     note)
     if code != 0:
         return code
     done = gt("done", "--summary", f"script finished {hook['id']}")

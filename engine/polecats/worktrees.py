@@ -12,6 +12,7 @@ import fcntl
 import os
 import re
 import threading
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -112,6 +113,10 @@ def ensure(repo: str, polecats_dir: str, polecat: str, bead_id: str) -> tuple[st
                 git.run(["checkout", "--quiet", "--no-track", "-b", branch, base], cwd=path)
         else:
             os.makedirs(polecats_dir, exist_ok=True)
+            if os.path.exists(path):
+                # Half-made by a crash mid-`worktree add`: set aside, never deleted.
+                os.replace(path, f"{path}.orphan-{os.getpid()}-{int(time.time())}")
+                git.run(["worktree", "prune"], cwd=repo)
             exists = git.run(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
                              cwd=repo, check=False).returncode == 0
             if exists:  # a re-dispatch of the same bead: continue its branch

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine import vocab
 from engine.errors import Conflict, GtError
-from engine.polecats.dispatcher import Assignment, DispatchError
+from engine.polecats.dispatcher import Assignment, DispatchError, NotYet
 from engine.scheduler.breaker import Breaker
 from engine.scheduler.names import next_name
 from engine.scheduler.placement import choose_rig
@@ -179,6 +179,9 @@ class Scheduler:
         self.apply_inbox(inbox_handlers or {})
         alive = dispatcher.alive()
         recovered = self.check_agents(dispatcher, alive)
+        from engine.polecats.witness import Witness
+
+        Witness(self.ledger, self, self.config.witness, dispatcher).patrol(alive)
         pending = []
         for a in self.pending_dispatches():
             agent = self.ledger.agents.get(a.agent_id)
@@ -206,6 +209,8 @@ class Scheduler:
                 if handler is None:
                     raise GtError(f"no handler for inbox request {item['kind']!r}")
                 handler(item["payload"])
+            except NotYet:
+                continue  # e.g. a nudge for a busy agent: stays queued, costs no try
             except Exception as exc:  # a bad request must not stop the engine
                 if inbox.failed(item["id"], str(exc)):
                     log.warning("parked inbox request %s (%s): %s", item["id"], item["kind"], exc)
@@ -253,6 +258,11 @@ class Scheduler:
             return None
         if self.breaker.record_failure():
             log.error("circuit breaker tripped: dispatch paused")
+        if out["status"] == vocab.FAILED:
+            self.ledger.mail.escalate(
+                title=f"{bead_id} failed after {out['failures']} attempts",
+                body=f"Last failure: {reason}\nReopen it with `gt bead reopen {bead_id}` once "
+                     f"the cause is fixed.", severity="high", actor="scheduler", source=bead_id)
         return out
 
     def adopt(self, a: Assignment) -> None:
@@ -270,7 +280,7 @@ class Scheduler:
         for agent in self.ledger.agents.list():
             live_ids.add(agent["id"])
             status, hook = agent["status"], agent["hook"]
-            if hook and status in (vocab.AGENT_WORKING, vocab.AGENT_STALLED) and \
+            if hook and status in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP) and \
                     alive is not None and agent["id"] not in alive:
                 with self.ledger.db.write() as conn:
                     self.ledger.agents.set_status(conn, agent["id"], vocab.AGENT_ZOMBIE,
