@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("gastown.engine")
 T = TypeVar("T")
 
-POLL_SECONDS = 0.02
+# The idle check is one PRAGMA: polling often costs next to nothing and is the wake latency.
+POLL_SECONDS = 0.01
 
 
 class Engine:

@@ -1,6 +1,7 @@
 """Timestamps: ISO-8601 UTC strings in the ledger (sortable, Beads-compatible)."""
 
 import time
+from datetime import UTC
 
 
 def iso(epoch: float | None = None) -> str:
@@ -33,9 +34,8 @@ def parse_iso(text: str) -> float:
         s = head + "." + (digits[:6] or "0") + tail
     dt = datetime.fromisoformat(s)
     if dt.tzinfo is None:
-        from datetime import timezone
 
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 

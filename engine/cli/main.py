@@ -66,10 +66,9 @@ def build_parser(only: str | None) -> Parser:
 
     wanted = COMMANDS[only][0] if only is not None else None
     registered: set[str] = set()
-    for name, (module, help_text) in COMMANDS.items():
+    for _name, (module, _help) in COMMANDS.items():
+        # With a command given, only its module is built (agents call `gt` constantly).
         if wanted is not None and module != wanted:
-            # A stub keeps `gt --help`'s listing complete without importing the module.
-            sub.add_parser(name, help=help_text, add_help=False)
             continue
         if module in registered:
             continue

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Every state reads correctly without colour: a glyph and a word.
 GLYPHS = {
@@ -23,7 +26,9 @@ def glyph(status: str, blocked: bool = False) -> str:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    # Indented for a person at a terminal; compact (the C encoder, ~3x faster) for scripts.
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=indent, default=str))
     sys.stdout.write("\n")
 
 

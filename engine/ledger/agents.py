@@ -126,7 +126,9 @@ class AgentStore:
     def mark_started(self, agent_ident: str, bead_id: str, attempt: int, *,
                      session: str | None = None, worktree: str | None = None,
                      branch: str | None = None) -> None:
-        with self.db.write(durable=True) as conn:
+        # Not durable on purpose: a lost "working" mark comes back as a pending dispatch
+        # whose live session is adopted on the next tick.
+        with self.db.write() as conn:
             self.fence(conn, bead_id, attempt)
             agent = self.require(agent_ident)
             if agent["hook"] != bead_id:
@@ -134,7 +136,8 @@ class AgentStore:
             now_e = self.ledger.now()
             now = iso(now_e)
             conn.execute("UPDATE agents SET status='working', session=coalesce(?, session),"
-                         " worktree=coalesce(?, worktree), branch=coalesce(?, branch), updated_at=?, last_activity=?, last_heartbeat=?"
+                         " worktree=coalesce(?, worktree), branch=coalesce(?, branch),"
+                         " updated_at=?, last_activity=?, last_heartbeat=?"
                          " WHERE id=?", (session, worktree, branch, now, now_e, now_e,
                                          agent["id"]))
             self.ledger.beads.set_status(conn, bead_id, vocab.IN_PROGRESS, actor=agent["id"],

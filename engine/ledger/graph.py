@@ -28,13 +28,10 @@ _UNBLOCKING = "('closed','pinned','tombstone')"
 # Beads follows blocked parents up to this many levels.
 MAX_PARENT_DEPTH = 50
 
-_DIRECT_BLOCKED_SQL = f"""
+_DIRECT_SQL = f"""
 SELECT EXISTS(
     SELECT 1 FROM deps d JOIN beads t ON t.id = d.depends_on
-    WHERE d.bead_id = ?1 AND d.type = 'blocks' AND t.status NOT IN {_UNBLOCKING})
- OR EXISTS(
-    SELECT 1 FROM deps d JOIN beads p ON p.id = d.depends_on
-    WHERE d.bead_id = ?1 AND d.type = 'parent-child' AND p.blocked = 1)
+    WHERE d.bead_id = ? AND d.type = 'blocks' AND t.status NOT IN {_UNBLOCKING})
 """
 
 
@@ -192,26 +189,57 @@ class GraphStore:
     # ---- readiness maintenance -----------------------------------------------------------
 
     def refresh_blocked(self, conn: sqlite3.Connection, ids: Iterable[str]) -> int:
-        """Re-evaluate `blocked` for these beads, then walk to children where it changed."""
-        queue = deque(ids)
-        visits: dict[str, int] = {}
-        changed = 0
+        """Re-evaluate `blocked` for these beads and their parent-child descendants.
+
+        Each bead is evaluated from the ground truth (its own blockers and those of its
+        ancestors within MAX_PARENT_DEPTH), never from stored flags, so the order of
+        evaluation cannot matter and cycles in imported data cannot spin.
+        """
+        affected: dict[str, int] = {}
+        queue = deque((bid, 0) for bid in ids)
         while queue:
-            bid = queue.popleft()
-            # A cyclic parent-child chain in imported data must not spin forever.
-            visits[bid] = visits.get(bid, 0) + 1
-            if visits[bid] > 8:
+            bid, depth = queue.popleft()
+            if bid in affected and affected[bid] <= depth:
                 continue
+            affected[bid] = depth
+            if depth < MAX_PARENT_DEPTH:
+                queue.extend((r[0], depth + 1) for r in conn.execute(
+                    "SELECT bead_id FROM deps WHERE depends_on=? AND type='parent-child'",
+                    (bid,)))
+        direct: dict[str, bool] = {}
+        changed = 0
+        for bid in affected:
             row = conn.execute("SELECT blocked FROM beads WHERE id=?", (bid,)).fetchone()
             if row is None:
                 continue
-            now_blocked = int(conn.execute(_DIRECT_BLOCKED_SQL, (bid,)).fetchone()[0])
+            now_blocked = int(self._blocked_by_rule(conn, bid, direct))
             if now_blocked != row[0]:
                 changed += 1
                 conn.execute("UPDATE beads SET blocked=? WHERE id=?", (now_blocked, bid))
-                queue.extend(r[0] for r in conn.execute(
-                    "SELECT bead_id FROM deps WHERE depends_on=? AND type='parent-child'", (bid,)))
         return changed
+
+    def _blocked_by_rule(self, conn: sqlite3.Connection, bead_id: str,
+                         direct: dict[str, bool]) -> bool:
+        """Blocked itself, or an ancestor within MAX_PARENT_DEPTH levels is (Beads' rule)."""
+        seen = {bead_id}
+        frontier = [bead_id]
+        for _depth in range(MAX_PARENT_DEPTH + 1):
+            nxt = []
+            for node in frontier:
+                if node not in direct:
+                    direct[node] = bool(conn.execute(_DIRECT_SQL, (node,)).fetchone()[0])
+                if direct[node]:
+                    return True
+                for (parent,) in conn.execute(
+                        "SELECT d.depends_on FROM deps d JOIN beads p ON p.id=d.depends_on "
+                        "WHERE d.bead_id=? AND d.type='parent-child'", (node,)):
+                    if parent not in seen:
+                        seen.add(parent)
+                        nxt.append(parent)
+            if not nxt:
+                return False
+            frontier = nxt
+        return False
 
     def status_changed(self, conn: sqlite3.Connection, bead_id: str, old: str | None,
                        new: str) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import Any
 
 BEAD_FIELDS = (
     "id", "title", "status", "priority", "type", "rig", "assignee", "labels", "created_at",
@@ -13,10 +16,19 @@ BEAD_FIELDS = (
 )
 
 
+def _loads(text: str) -> Any:
+    # Most beads have no labels or metadata: skip the parser for the empty cases.
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    return json.loads(text)
+
+
 def bead(row: sqlite3.Row, *, extra: bool = False) -> dict[str, Any]:
-    d: dict[str, Any] = {k: row[k] for k in BEAD_FIELDS}
-    d["labels"] = json.loads(d["labels"])
-    d["metadata"] = json.loads(d["metadata"])
+    d: dict[str, Any] = dict(zip(BEAD_FIELDS, (row[k] for k in BEAD_FIELDS), strict=True))
+    d["labels"] = _loads(d["labels"])
+    d["metadata"] = _loads(d["metadata"])
     d["ephemeral"] = bool(d["ephemeral"])
     d["slung"] = bool(d["slung"])
     d["blocked"] = bool(d["blocked"])
