@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -63,10 +63,18 @@ class RuntimeSettings(_Section):
     default: str = "script"
 
 
+DEFAULT_PROTECTED = [".ci/", ".github/", ".gitlab-ci.yml", ".gastown/", "town.toml"]
+
+
 class RigSettings(_Section):
-    model_config = ConfigDict(extra="allow")
     max_polecats: int = Field(0, ge=0)
     runtime: str | None = None
+    on_conflict: Literal["assign_back", "auto_rebase"] = "assign_back"
+    gates: dict[str, str] = Field(default_factory=dict,
+                                  description="setup / lint / test / build commands")
+    gate_timeout_seconds: float = Field(900.0, gt=0)
+    protected_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_PROTECTED))
+    max_batch: int = Field(32, ge=1)
 
 
 class EngineSettings(_Section):
@@ -87,6 +95,9 @@ class TownConfig(_Section):
         if override and override.max_polecats:
             return min(override.max_polecats, self.scheduler.max_polecats)
         return min(self.scheduler.max_polecats_per_rig, self.scheduler.max_polecats)
+
+    def rig(self, rig: str) -> RigSettings:
+        return self.rigs.get(rig) or RigSettings()
 
     def runtime_for(self, rig: str) -> str:
         override = self.rigs.get(rig)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.polecats.dispatcher import Dispatcher
+    from engine.refinery.pool import RefineryPool
     from engine.scheduler.reconciler import ReconcileReport, Scheduler
     from engine.town import Town
 
@@ -36,13 +37,14 @@ POLL_SECONDS = 0.01
 class Engine:
     def __init__(self, town: Town, *, dispatcher: Dispatcher | None = None,
                  config: TownConfig | None = None, clock: Callable[[], float] = time.time,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+                 poll_seconds: float = POLL_SECONDS, refinery: bool = True) -> None:
         self.town = town
         self.clock = clock
         self.poll_seconds = poll_seconds
         self._dispatcher = dispatcher
         self._config = config
         self._lock = EngineLock(town.lock_path)
+        self._with_refinery = refinery
         self._executor: ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
         self._subscribers: list[asyncio.Queue[list[dict[str, Any]]]] = []
@@ -52,6 +54,7 @@ class Engine:
         self.scheduler: Scheduler | None = None
         self.dispatcher: Dispatcher | None = None
         self.config: TownConfig | None = None
+        self.refineries: RefineryPool | None = None
         self.reconciles = 0
         self.last_report: ReconcileReport | None = None
 
@@ -82,6 +85,10 @@ class Engine:
         startup = getattr(self.dispatcher, "on_engine_start", None)
         if startup:
             startup()
+        if self._with_refinery:
+            from engine.refinery.pool import RefineryPool
+
+            self.refineries = RefineryPool(self.town, self.config)
 
     async def stop(self) -> None:
         if self._executor is None:
@@ -95,6 +102,8 @@ class Engine:
             log.info("engine stopped")
 
     def _close(self) -> None:
+        if self.refineries is not None:
+            self.refineries.stop()
         closer = getattr(self.dispatcher, "close", None)
         if closer:
             closer()
@@ -148,6 +157,10 @@ class Engine:
     def _reconcile(self) -> ReconcileReport:
         assert self.scheduler is not None and self.dispatcher is not None
         report = self.scheduler.reconcile(self.dispatcher, self.inbox_handlers())
+        if self.refineries is not None:
+            assert self.ledger is not None
+            self.refineries.sync(self.ledger.rigs.list())
+            self.refineries.wake()
         # Our own commits do not move data_version for this connection; other writers do.
         assert self.ledger is not None
         self._data_version = self.ledger.db.data_version()

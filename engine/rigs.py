@@ -44,6 +44,11 @@ def add_rig(town: Town, ledger: Ledger, name: str, source: str, *, prefix: str |
     os.makedirs(tmp)
     try:
         git.clone(source, os.path.join(tmp, "repo"), progress=progress)
+        clone = os.path.join(tmp, "repo")
+        # The target branch is recorded, and the clone's HEAD detached, so the refinery
+        # can move the branch without a checkout of it going stale.
+        git.run(["config", "gastown.main", git.default_branch(clone)], cwd=clone)
+        git.run(["checkout", "--quiet", "--detach"], cwd=clone)
         os.replace(tmp, rig_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

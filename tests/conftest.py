@@ -102,14 +102,15 @@ def make_source_repo(path: Path, files: dict[str, str] | None = None) -> Path:
 class RealTown:
     """A town with one real rig, driven by reconciles with the real tmux fleet."""
 
-    def __init__(self, root: Path, config: TownConfig) -> None:
+    def __init__(self, root: Path, config: TownConfig,
+                 files: dict[str, str] | None = None) -> None:
         from engine.polecats.fleet import TmuxFleet
         from engine.rigs import add_rig as clone_rig
 
         root.mkdir(parents=True, exist_ok=True)
         self.town = init_town(str(root / "town"))
         self.ledger = Ledger(self.town.ledger_path)
-        self.source = make_source_repo(root / "src")
+        self.source = make_source_repo(root / "src", files)
         clone_rig(self.town, self.ledger, "web", str(self.source), prefix="gt",
                   capabilities=[], gates=[])
         self.config = config
@@ -175,3 +176,47 @@ def real_town_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield make
     for rt in made:
         rt.close()
+
+
+def git_out(repo: str, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def submit_work(rt: RealTown, title: str, files: dict[str, str], *, rig: str = "web",
+                base: str | None = None) -> tuple[str, str]:
+    """A bead worked and submitted as a polecat would (`gt done`), without a session:
+    its branch gets one commit writing `files`. Returns (bead id, merge request id)."""
+    import tempfile
+
+    from engine.scheduler.names import next_name
+
+    ledger = rt.ledger
+    repo = ledger.rigs.require(rig)["path"]
+    bead = ledger.beads.create(title, rig=rig, slung=True)["id"]
+    with ledger.db.write() as conn:
+        agent = ledger.agents.allocate(conn, rig, next_name(ledger.agents.live_names(conn)),
+                                       "script")
+        attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
+    ledger.agents.mark_started(agent["id"], bead, attempt)
+    branch = f"polecat/{agent['name']}/{bead}"
+    wt = tempfile.mkdtemp(prefix="wt-")
+    os.rmdir(wt)
+    git_out(repo, "worktree", "add", "-q", "-b", branch, wt, base or git_out(
+        repo, "config", "gastown.main"))
+    for name, text in files.items():
+        Path(wt, name).parent.mkdir(parents=True, exist_ok=True)
+        Path(wt, name).write_text(text)
+    git_out(wt, "add", "-A")
+    git_out(wt, "-c", "user.name=p", "-c", "user.email=p@p", "commit", "-q", "-m", title)
+    commit = git_out(wt, "rev-parse", "HEAD")
+    git_out(repo, "worktree", "remove", "--force", wt)
+    out = ledger.agents.done(agent["id"], bead, attempt, branch=branch, commit=commit)
+    with ledger.db.write() as conn:  # free the name for the next submission
+        ledger.agents.retire(conn, agent["id"], reason="test")
+    return bead, out["merge_request"]
+
+
+def first_parent_history(repo: str) -> list[str]:
+    main = git_out(repo, "config", "gastown.main")
+    return git_out(repo, "rev-list", "--first-parent", main).split()

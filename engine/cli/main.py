@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "attach": ("engine.cli.agent_cmds", "attach the terminal to an agent's session"),
     "runtime": ("engine.cli.agent_cmds", "agent runtimes"),
     "seance": ("engine.cli.agent_cmds", "what earlier sessions on a bead or agent said"),
+    "mq": ("engine.cli.mq_cmds", "the merge queue: list, show, retry, reject, approve"),
 }
 
 

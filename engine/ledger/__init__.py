@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from engine.ledger.inbox import InboxStore
     from engine.ledger.interop import InteropStore
     from engine.ledger.mail import MailStore
+    from engine.ledger.merge_queue import MergeQueueStore
     from engine.ledger.rigs import RigStore
     from engine.ledger.state import StateStore
 
@@ -99,3 +100,7 @@ class Ledger:
     @property
     def interop(self) -> InteropStore:
         return self._store("interop", "engine.ledger.interop", "InteropStore")  # type: ignore[return-value]
+
+    @property
+    def mq(self) -> MergeQueueStore:
+        return self._store("mq", "engine.ledger.merge_queue", "MergeQueueStore")  # type: ignore[return-value]

@@ -361,7 +361,8 @@ class BeadStore:
                             limit: int, only: str | None = None) -> list[sqlite3.Row]:
         """Slung, ready, unassigned work in priority-then-age order (keyset pages)."""
         types = ",".join(f"'{t}'" for t in vocab.WORK_TYPES)
-        sql = ("SELECT id, rig, labels, priority, created_at, seq, not_before, type FROM beads "
+        sql = ("SELECT id, rig, labels, metadata, priority, created_at, seq, not_before, type "
+               "FROM beads "
                "WHERE slung=1 AND status='open' AND blocked=0 AND ephemeral=0 "
                f"AND assignee IS NULL AND type IN ({types}) "
                "AND (defer_chain IS NULL OR defer_chain <= ?)")

@@ -24,11 +24,12 @@ _COLUMNS = ("rig", "type", "status", "priority", "title", "body", "labels", "met
 
 
 def _row_values(bead: dict[str, Any], rig: str | None) -> tuple[Any, ...]:
-    now = iso()
+    # A bead imported without timestamps keeps none ('' sorts first, and re-importing the
+    # same file must compare equal); export turns '' back into absent.
     return (rig, bead["type"], bead["status"], bead["priority"], bead["title"], bead["body"],
             json.dumps(sorted(set(bead["labels"]))), json.dumps(bead["metadata"]),
             json.dumps(bead["extra"]), bead["assignee"], bead["created_by"],
-            bead["created_at"] or now, bead["updated_at"] or bead["created_at"] or now,
+            bead["created_at"] or "", bead["updated_at"] or "",
             bead["closed_at"], bead["close_reason"], bead["defer_until"],
             int(bool(bead["ephemeral"])))
 
@@ -112,7 +113,8 @@ class InteropStore:
                 yield {"id": r["id"], "title": r["title"], "body": r["body"],
                        "status": r["status"], "priority": r["priority"], "type": r["type"],
                        "assignee": r["assignee"], "labels": json.loads(r["labels"]),
-                       "created_at": r["created_at"], "updated_at": r["updated_at"],
+                       "created_at": r["created_at"] or None,
+                       "updated_at": r["updated_at"] or None,
                        "closed_at": r["closed_at"], "close_reason": r["close_reason"],
                        "created_by": r["created_by"], "defer_until": r["defer_until"],
                        "ephemeral": bool(r["ephemeral"]), "metadata": json.loads(r["metadata"]),

@@ -85,7 +85,10 @@ class TmuxFleet:
             raise DispatchError(f"runtime {runtime_name!r}: command {missing!r} not found "
                                 f"on PATH")
         polecats_dir = os.path.join(self.town.rig_dir(a.rig), "polecats")
-        path, branch = worktrees.ensure(rig["path"], polecats_dir, a.agent_name, a.bead_id)
+        # a rework starts from the previous attempt's work, not from main
+        start = bead["metadata"].get("base_commit")
+        path, branch = worktrees.ensure(rig["path"], polecats_dir, a.agent_name, a.bead_id,
+                                        start=start)
         env["GT_WORKTREE"] = path
         env["GT_BRANCH"] = branch
         state = os.path.join(path, ".gastown")

@@ -128,7 +128,18 @@ def main() -> int:
         say("nothing on my hook")
         return 0
     say(f"{os.environ.get('GT_AGENT')} on {hook['id']}: {hook['title']}")
-    note = (hook.get("metadata") or {}).get("handoff_note")
+    meta = hook.get("metadata") or {}
+    if meta.get("rework_of"):
+        # A merge conflict sent back: bring main in, keeping this branch's side.
+        say(f"rework of {meta['rework_of']}: merging main")
+        main = subprocess.run(["git", "config", "--get", "gastown.main"], text=True,
+                              capture_output=True).stdout.strip() or "main"
+        subprocess.run(["git", "-c", "user.name=agent", "-c", "user.email=agent@gastown.local",
+                        "merge", "-q", "--no-edit", "-X", "ours", main], check=False)
+        done = gt("done", "--summary", f"merged main into the work for {meta['rework_of']}")
+        say(done.stdout.strip() or done.stderr.strip())
+        return 0 if done.returncode == 0 else 1
+    note = meta.get("handoff_note")
     code = run_steps(parse_steps(hook.get("body", ""), hook["id"], hook["title"]), hook["id"],
                      note)
     if code != 0:

@@ -71,7 +71,9 @@ def inside(parent: str, child: str) -> str:
 
 
 def main_ref(repo: str) -> str:
-    return git.default_branch(repo)
+    """The rig's target branch, recorded at `gt rig add` (the clone's HEAD is detached)."""
+    proc = git.run(["config", "--get", "gastown.main"], cwd=repo, check=False)
+    return proc.stdout.strip() or git.default_branch(repo)
 
 
 def prepare_repo(repo: str) -> None:
@@ -92,7 +94,8 @@ def prune(repo: str) -> None:
         git.run(["worktree", "prune"], cwd=repo)
 
 
-def ensure(repo: str, polecats_dir: str, polecat: str, bead_id: str) -> tuple[str, str]:
+def ensure(repo: str, polecats_dir: str, polecat: str, bead_id: str,
+           start: str | None = None) -> tuple[str, str]:
     """The polecat's worktree on a fresh branch for this bead, from the current main.
 
     A reused polecat keeps its worktree and switches branch (no new clone, no new
@@ -101,16 +104,20 @@ def ensure(repo: str, polecats_dir: str, polecat: str, bead_id: str) -> tuple[st
     branch = branch_name(polecat, bead_id)
     path = inside(polecats_dir, os.path.join(polecats_dir, check_name("polecat", polecat)))
     prepare_repo(repo)
-    base = main_ref(repo)
+    base = start or main_ref(repo)
     with repo_lock(repo):
         if os.path.isdir(os.path.join(path, ".git")) or os.path.isfile(os.path.join(path, ".git")):
             preserve_uncommitted(path, reason=f"before switching to {branch}")
+            previous = current_branch(path)
             exists = git.run(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
                              cwd=repo, check=False).returncode == 0
             if exists:
                 git.run(["checkout", "--quiet", branch], cwd=path)
             else:
                 git.run(["checkout", "--quiet", "--no-track", "-b", branch, base], cwd=path)
+            if previous.startswith("polecat/") and previous != branch:
+                # `-d` deletes only a branch whose work is merged: unmerged work stays.
+                git.run(["branch", "-d", "--", previous], cwd=path, check=False)
         else:
             os.makedirs(polecats_dir, exist_ok=True)
             if os.path.exists(path):

@@ -98,7 +98,7 @@ class Scheduler:
                         reasons[bid] = (f"rig {rig} is at capacity ({per_rig.get(rig, 0)}/"
                                         f"{cap(rig)} polecats working)")
                         continue
-                    agent = agents.idle_in_rig(conn, rig)
+                    agent = self._preferred(row, rig) or agents.idle_in_rig(conn, rig)
                     if agent is None:
                         self._make_room(conn, rig, len(live))
                         live = agents.live_names(conn)
@@ -119,6 +119,19 @@ class Scheduler:
         if out:
             log.info("assigned %s", ", ".join(f"{a.bead_id}→{a.agent_name}" for a in out))
         return ScheduleResult(out, reasons, None)
+
+    def _preferred(self, row: Any, rig: str) -> dict[str, Any] | None:
+        """Work sent back (failed gates, a conflict) goes to the same polecat if it is free."""
+        if row["metadata"] in (None, "{}"):
+            return None
+        import json
+
+        wanted = json.loads(row["metadata"]).get("prefer_agent")
+        agent = self.ledger.agents.get(wanted) if wanted else None
+        if agent and agent["rig"] == rig and agent["status"] == vocab.AGENT_IDLE \
+                and not agent["hook"]:
+            return agent
+        return None
 
     def _make_room(self, conn: Any, rig: str, live_count: int) -> None:
         """Keep live polecats within the town's capacity: retire an idle one elsewhere."""

@@ -1,0 +1,210 @@
+"""One rig's refinery: take a batch from the queue, stack it, gate it, bisect, land.
+
+Runs on its own thread with its own ledger connection (gates take minutes; the scheduler
+must not wait for them). Every step is recorded before and after it happens, so a restart
+resumes the queue from the ledger and never lands a request twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from engine import vocab
+from engine.errors import GtError
+from engine.refinery import bisect
+from engine.refinery.gates import gate_list, run_gates
+from engine.refinery.workspace import Candidate, Workspace
+from engine.timeutil import iso
+
+if TYPE_CHECKING:
+    from engine.config import TownConfig
+    from engine.ledger import Ledger
+    from engine.town import Town
+
+log = logging.getLogger("gastown.refinery")
+
+
+class _Moved(Exception):
+    """The target branch moved under us: put the batch back and start again."""
+
+
+class Refinery:
+    def __init__(self, town: Town, ledger: Ledger, rig: str, config: TownConfig) -> None:
+        self.town = town
+        self.ledger = ledger
+        self.rig = rig
+        self.config = config
+        self.settings = config.rig(rig)
+        rig_row = ledger.rigs.require(rig)
+        self.gates = gate_list(rig_row["gates"], self.settings.gates)
+        hooks = os.path.join(town.state_dir, "empty-hooks")
+        self.ws = Workspace(rig_row["path"], os.path.join(town.rig_dir(rig), "refinery"), hooks)
+        self.logs = os.path.join(town.logs_dir, "refinery", rig)
+        self._recovered = False
+
+    # ---- state kept in the ledger --------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return self.ledger.state.get(f"refinery:{self.rig}", {"failure_rate": 0.05,
+                                                               "flakes": []})  # type: ignore[no-any-return]
+
+    def _save_stats(self, st: dict[str, Any]) -> None:
+        with self.ledger.db.write() as conn:
+            self.ledger.state.put(conn, f"refinery:{self.rig}", st)
+
+    def batch_size(self) -> int:
+        return bisect.batch_size(self.stats()["failure_rate"], largest=self.settings.max_batch)
+
+    # ---- recovery ------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """After a crash: a landing either happened (the branch has it) or did not."""
+        self.ws.ensure()
+        for mr in self.ledger.mq.in_flight(self.rig):
+            if mr["state"] == "landing" and mr["merged_commit"] and \
+                    self.ws.contains(mr["merged_commit"]):
+                self.ledger.mq.finish_landing([mr["id"]], commit=mr["merged_commit"])
+                log.info("%s: confirmed the landing of %s after a restart", self.rig, mr["id"])
+            else:
+                self.ledger.mq.set_state([mr["id"]], "queued", data={"reason": "restart"})
+        self._recovered = True
+
+    # ---- one batch -----------------------------------------------------------------------
+
+    def triage(self) -> list[dict[str, Any]]:
+        """The queue in landing order, minus what must not be tested now."""
+        ready = []
+        for mr in self.ledger.mq.queue(self.rig):
+            if mr["source_status"] in (vocab.CANCELLED, None):
+                self.ledger.mq.drop(mr["id"], "its bead was cancelled")
+                continue
+            if not mr["approved"]:
+                touched = self.protected_paths(mr["commit"])
+                if touched:
+                    self.ledger.mq.set_state([mr["id"]], "awaiting_approval",
+                                             data={"paths": touched},
+                                             failure="touches protected paths: "
+                                                     + ", ".join(touched))
+                    continue
+            ready.append(mr)
+        return ready
+
+    def protected_paths(self, commit: str) -> list[str]:
+        prefixes = self.settings.protected_paths
+        return [p for p in self.ws.changed_paths(commit)
+                if any(p == x.rstrip("/") or p.startswith(x if x.endswith("/") else x + "/")
+                       or p == x for x in prefixes)]
+
+    def process_once(self) -> bool:
+        if not self._recovered:
+            self.recover()
+        queue = self.triage()
+        if not queue:
+            return False
+        size = self.batch_size()
+        picked = queue[:size]
+        batch_id = f"{self.rig}-{int(time.time() * 1000)}"
+        ids = [m["id"] for m in picked]
+        self.ledger.mq.set_state(ids, "testing", batch=batch_id, data={"size": len(ids)})
+        by_id = {m["id"]: m for m in picked}
+        candidates = [Candidate(m["id"], m["commit"], m["source_title"] or m["id"])
+                      for m in picked]
+        base = [self.ws.tip()]
+        conflicts: dict[str, list[str]] = {}
+        last: dict[str, Any] = {}
+        log_path = os.path.join(self.logs, f"{batch_id}.log")
+        st = self.stats()
+        recent_flake = any(t > time.time() - 3600 for t in st.get("flakes", []))
+
+        def prepare(group: list[Candidate]) -> list[Candidate]:
+            stacked, bad = self.ws.stack(base[0], group)
+            conflicts.update(bad)
+            return stacked
+
+        def test(group: list[Candidate]) -> bool:
+            label = f"{len(group)} on {base[0][:10]}: " + " ".join(c.id for c in group)
+            result = run_gates(self.gates, self.ws.path, log_path, hooks_dir=self.ws.hooks_dir,
+                               timeout=self.settings.gate_timeout_seconds, label=label)
+            if not result.ok:
+                last["failure"] = result  # what an implied rejection points back to
+            return result.ok
+
+        def land(group: list[Candidate]) -> None:
+            commit = self.ws.landing_commit(base[0], group)
+            group_ids = [c.id for c in group]
+            self.ledger.mq.begin_landing(group_ids, commit, batch_id)
+            if not self.ws.advance(commit, base[0]):
+                raise _Moved()
+            closed = self.ledger.mq.finish_landing(group_ids, commit=commit)
+            base[0] = commit
+            log.info("%s: landed %s in %s (closed %s)", self.rig, ", ".join(group_ids),
+                     commit[:10], ", ".join(closed))
+            self.cleanup([by_id[i] for i in group_ids])
+
+        def reject(c: Candidate) -> None:
+            result = last.get("failure")
+            s = self.config.scheduler
+            self.ledger.mq.fail(c.id, reason=result.summary if result else "gates failed",
+                                log=log_path, max_attempts=s.max_attempts,
+                                backoff_base=s.backoff_base_seconds,
+                                backoff_max=s.backoff_max_seconds)
+            log.warning("%s: %s failed the gates", self.rig, c.id)
+
+        def flaked(c: Candidate) -> None:
+            st.setdefault("flakes", []).append(time.time())
+            with self.ledger.db.write() as conn:
+                from engine.ledger.graph import record_event
+
+                record_event(conn, c.id, "gate_flake", "refinery", iso(self.ledger.now()),
+                             {"batch": batch_id})
+            log.warning("%s: a gate flaked on %s; it passed when re-run", self.rig, c.id)
+
+        try:
+            outcome = bisect.process(candidates, test=test, land=land, reject=reject,
+                                     flaked=flaked, prepare=prepare,
+                                     verify_implied=recent_flake)
+        except _Moved:
+            undecided = [m["id"] for m in picked
+                         if (self.ledger.mq.get(m["id"]) or {}).get("state") in ("testing",
+                                                                                 "landing")]
+            self.ledger.mq.set_state(undecided, "queued", data={"reason": "target moved"})
+            return True
+        if outcome.requeued:
+            self.ledger.mq.set_state([c.id for c in outcome.requeued], "queued",
+                                     data={"reason": "undecided after bisection"})
+        for mr_id, files in conflicts.items():
+            self.handle_conflict(by_id[mr_id], files)
+        rate = bisect.FailureRate(st.get("failure_rate", 0.05))
+        for _ in outcome.landed:
+            rate.observe(False)
+        for _ in outcome.rejected:
+            rate.observe(True)
+        st["failure_rate"] = rate.value
+        st["flakes"] = [t for t in st.get("flakes", []) if t > time.time() - 86400]
+        st["last_batch"] = {"id": batch_id, "size": len(ids), "gate_runs": outcome.gate_runs,
+                            "landed": len(outcome.landed), "rejected": len(outcome.rejected)}
+        self._save_stats(st)
+        return True
+
+    def handle_conflict(self, mr: dict[str, Any], files: list[str]) -> None:
+        if self.settings.on_conflict == "auto_rebase":
+            rebased = self.ws.rebase(mr["commit"])
+            if rebased:
+                self.ledger.mq.requeue_rebased(mr["id"], rebased)
+                log.info("%s: rebased %s onto the tip and queued it again", self.rig, mr["id"])
+                return
+        rework = self.ledger.mq.conflict(mr["id"], files=files, base_commit=mr["commit"],
+                                         branch=mr["branch"])
+        log.info("%s: %s conflicts in %s; rework %s goes back to its polecat", self.rig,
+                 mr["id"], ", ".join(files), rework)
+
+    def cleanup(self, landed: list[dict[str, Any]]) -> None:
+        """A landed polecat branch is deleted (its work is in the target now)."""
+        for mr in landed:
+            try:
+                self.ws.delete_branch(mr["branch"])
+            except GtError as exc:
+                log.info("kept %s: %s", mr["branch"], exc)
