@@ -150,6 +150,7 @@ def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
 
 def cmd_done(args: argparse.Namespace, ctx: Any) -> int:
     agent_id, bead_id, attempt = need_identity(args)
+    ctx.check_fence(bead_id, attempt)  # a zombie is refused before anything else is looked at
     branch = commit = None
     if args.status == "completed":
         from engine.polecats import worktrees
@@ -187,6 +188,7 @@ def cmd_note(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_escalate(args: argparse.Namespace, ctx: Any) -> int:
+    ctx.check_fence()
     esc = ctx.ledger.mail.escalate(title=args.title, body=args.body, severity=args.severity,
                                    actor=ctx.actor, source=os.environ.get("GT_BEAD"))
     if args.json:
@@ -197,6 +199,7 @@ def cmd_escalate(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_nudge(args: argparse.Namespace, ctx: Any) -> int:
+    ctx.check_fence()
     agent = ctx.ledger.agents.require(args.agent)
     if "\n" in args.message or "\r" in args.message:
         raise UsageError("a nudge is one line")

@@ -49,3 +49,16 @@ class Context:
     def close(self) -> None:
         if self._ledger is not None:
             self._ledger.close()
+
+    def check_fence(self, bead: str | None = None, attempt: int | None = None) -> None:
+        """An agent's call from a stale attempt (a zombie session) is refused, no effect."""
+        bead = bead or os.environ.get("GT_BEAD")
+        raw = str(attempt) if attempt is not None else os.environ.get("GT_ATTEMPT")
+        if not (bead and raw and raw.isdigit()):
+            return
+        from engine.errors import Conflict
+
+        current = self.ledger.beads.get(bead)
+        if current is None or int(current["attempt"]) != int(raw):
+            raise Conflict(f"stale attempt {raw} for {bead} (the current attempt is "
+                           f"{current['attempt'] if current else '?'}); nothing was changed")

@@ -42,6 +42,7 @@ def me(ctx: Any) -> str:
 def cmd_send(args: argparse.Namespace, ctx: Any) -> int:
     from engine.mail import resolve_address
 
+    ctx.check_fence()
     to = resolve_address(ctx.ledger, args.to)
     msg = ctx.ledger.mail.send(sender=me(ctx), to=to, subject=args.subject, body=args.body,
                                reply_to=args.reply_to)

@@ -185,5 +185,20 @@ class TmuxFleet:
             except GtError as exc:
                 log.warning("could not preserve work in %s: %s", agent["worktree"], exc)
 
+    def on_retire(self, agent: dict[str, Any]) -> None:
+        """A retired polecat's worktree goes — its work stays on its branch, committed."""
+        self.stop(agent["id"])
+        path = agent.get("worktree")
+        if not path or not os.path.isdir(path):
+            return
+        rig = self.ledger.rigs.get(agent["rig"])
+        if rig is None:
+            return
+        try:
+            worktrees.preserve_uncommitted(path, reason="polecat retired")
+            worktrees.remove_if_safe(rig["path"], path)
+        except GtError as exc:
+            log.warning("kept the worktree of %s: %s", agent["name"], exc)
+
     def close(self) -> None:
         """Sessions outlive the engine on purpose: a restart re-adopts them."""

@@ -310,6 +310,9 @@ class Scheduler:
                 if idle_for >= self.settings.idle_retire_seconds:
                     with self.ledger.db.write() as conn:
                         self.ledger.agents.retire(conn, agent["id"], reason="idle")
+                    retired = getattr(dispatcher, "on_retire", None)
+                    if retired:
+                        retired(agent)
             elif not hook and status == vocab.AGENT_ZOMBIE:
                 with self.ledger.db.write() as conn:
                     self.ledger.agents.set_status(conn, agent["id"], vocab.AGENT_IDLE,
