@@ -20,8 +20,15 @@ SIZE = 1_000
 
 def importtime(cmd: list[str], env: dict[str, str]) -> list[tuple[int, int, str]]:
     """(self us, cumulative us, module) for every import of one run."""
-    res = subprocess.run([PYTHON, "-X", "importtime", *cmd], env=env, cwd=REPO, text=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    res = subprocess.run(
+        [PYTHON, "-X", "importtime", *cmd],
+        env=env,
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=True,
+    )
     out = []
     for line in res.stderr.splitlines():
         if not line.startswith("import time:") or "[us]" in line:
@@ -43,12 +50,19 @@ def main() -> int:
     cmds: dict[str, list[str]] = {
         "python -c pass": [PYTHON, "-c", "pass"],
         "python -S -c pass (no site-packages hooks)": [PYTHON, "-S", "-c", "pass"],
-        "python -c 'import argparse, json, sqlite3'": [PYTHON, "-c",
-                                                        "import argparse, json, sqlite3"],
+        "python -c 'import argparse, json, sqlite3'": [
+            PYTHON,
+            "-c",
+            "import argparse, json, sqlite3",
+        ],
     }
     for form, prefix in gt_forms.items():
-        for args in (["bead", "show", bead], ["ready"], ["mail", "check"],
-                     ["bead", "list", "-n", "20"]):
+        for args in (
+            ["bead", "show", bead],
+            ["ready"],
+            ["mail", "check"],
+            ["bead", "list", "-n", "20"],
+        ):
             cmds[f"{form} {' '.join(args)}"] = [*prefix, *args]
     times: dict[str, list[float]] = {k: [] for k in cmds}
     for rep in range(reps + 2):  # two warm-up rounds, interleaved so drift hits all alike
@@ -58,22 +72,32 @@ def main() -> int:
             if rep >= 2:
                 times[name].append(time.perf_counter() - t0)
     floor = median(times["python -c pass"])
-    print_table(f"gt wall time, {SIZE:,}-bead town, {reps} runs each (aim: within 4x of "
-                f"python -c pass)", ["command", "median ms", "min ms", "vs python -c pass"],
-                [(k, ms(median(v)), ms(min(v)), f"{median(v) / floor:.2f}x")
-                 for k, v in times.items()])
+    print_table(
+        f"gt wall time, {SIZE:,}-bead town, {reps} runs each (aim: within 4x of python -c pass)",
+        ["command", "median ms", "min ms", "vs python -c pass"],
+        [(k, ms(median(v)), ms(min(v)), f"{median(v) / floor:.2f}x") for k, v in times.items()],
+    )
 
     show = ["-m", "engine.cli.main", "bead", "show", bead]
     imports = importtime(show, env)
     total = sum(s for s, _, _ in imports)
-    print_table(f"python -X importtime -m engine.cli.main bead show {bead}: top 10 cumulative "
-                f"(all imports: {total / 1000:.1f} ms self-time)",
-                ["module", "cumulative ms", "self ms"],
-                [(m, f"{c / 1000:.2f}", f"{s / 1000:.2f}")
-                 for s, c, m in sorted(imports, key=lambda x: -x[1])[:10]])
-    print_table("... and top 10 by self time", ["module", "self ms", "cumulative ms"],
-                [(m, f"{s / 1000:.2f}", f"{c / 1000:.2f}")
-                 for s, c, m in sorted(imports, key=lambda x: -x[0])[:10]])
+    print_table(
+        f"python -X importtime -m engine.cli.main bead show {bead}: top 10 cumulative "
+        f"(all imports: {total / 1000:.1f} ms self-time)",
+        ["module", "cumulative ms", "self ms"],
+        [
+            (m, f"{c / 1000:.2f}", f"{s / 1000:.2f}")
+            for s, c, m in sorted(imports, key=lambda x: -x[1])[:10]
+        ],
+    )
+    print_table(
+        "... and top 10 by self time",
+        ["module", "self ms", "cumulative ms"],
+        [
+            (m, f"{s / 1000:.2f}", f"{c / 1000:.2f}")
+            for s, c, m in sorted(imports, key=lambda x: -x[0])[:10]
+        ],
+    )
     engine_mods = sorted(m.strip() for _, _, m in imports if m.strip().startswith("engine"))
     print(f"\nengine modules imported ({len(engine_mods)}): {', '.join(engine_mods)}")
     return 0

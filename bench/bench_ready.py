@@ -33,9 +33,11 @@ def floor_sql() -> str:
     from engine import vocab
 
     records = ",".join(f"'{t}'" for t in vocab.RECORD_TYPES)
-    return ("SELECT * FROM beads WHERE status='open' AND blocked=0 AND ephemeral=0 "
-            "AND (defer_chain IS NULL OR defer_chain <= ?) "
-            f"AND type NOT IN ({records}) ORDER BY priority, created_at, seq")
+    return (
+        "SELECT * FROM beads WHERE status='open' AND blocked=0 AND ephemeral=0 "
+        "AND (defer_chain IS NULL OR defer_chain <= ?) "
+        f"AND type NOT IN ({records}) ORDER BY priority, created_at, seq"
+    )
 
 
 def run_cmd(cmd: list[str], env: dict[str, str]) -> None:
@@ -91,8 +93,9 @@ def bench_size(n: int, reps: int, cli_reps: int) -> None:
     from engine.ledger import Ledger
 
     town, info = cached_town(n)
-    config = TownConfig(scheduler=SchedulerSettings(max_polecats=MAX_POLECATS,
-                                                    max_polecats_per_rig=PER_RIG))
+    config = TownConfig(
+        scheduler=SchedulerSettings(max_polecats=MAX_POLECATS, max_polecats_per_rig=PER_RIG)
+    )
     conn = sqlite3.connect(town.ledger_path)
     sql = floor_sql()
     count = len(conn.execute(sql, (time.time(),)).fetchall())
@@ -101,8 +104,9 @@ def bench_size(n: int, reps: int, cli_reps: int) -> None:
     with Ledger(town.ledger_path) as ledger:
         ready = time_it(ledger.beads.ready, reps)
     env = subprocess_env(town.root)
-    gt_times = time_it(lambda: run_cmd([PYTHON, "-m", "engine.cli.main", "ready", "--json"],
-                                       env), cli_reps)
+    gt_times = time_it(
+        lambda: run_cmd([PYTHON, "-m", "engine.cli.main", "ready", "--json"], env), cli_reps
+    )
     py_times = time_it(lambda: run_cmd([PYTHON, "-c", "pass"], env), cli_reps)
     rec = on_fresh_copy(town, config, reps, "reconcile")
     idle = on_fresh_copy(town, config, reps, "idle")
@@ -111,19 +115,26 @@ def bench_size(n: int, reps: int, cli_reps: int) -> None:
     rows = [
         ("(a) floor: bare SQL ready query", floor, "1x by definition"),
         ("(b) ledger.beads.ready()", ready, ""),
-        ("(c) gt ready --json (subprocess)", gt_times,
-         f"net of python -c pass: {ms(median(gt_times) - median(py_times))} ms"),
+        (
+            "(c) gt ready --json (subprocess)",
+            gt_times,
+            f"net of python -c pass: {ms(median(gt_times) - median(py_times))} ms",
+        ),
         ("    python -c pass (subprocess)", py_times, "interpreter start-up"),
         (f"(d) reconcile, {MAX_POLECATS} assigned+started", rec, "aim: within 3x of floor"),
         ("(d') idle reconcile (capacity full)", idle, ""),
         (f"(e) schedule() alone, {MAX_POLECATS} assigned", sch, "aim: well under 100 ms"),
     ]
-    print_table(f"{n:,} beads ({count:,} ready, {info['dispatch_candidates']:,} slung "
-                f"candidates, {info['deps']:,} deps); {len(floor)} reps, "
-                f"cli {len(gt_times)} reps",
-                ["measure", "median ms", "min ms", "vs floor (a)", "note"],
-                [(name, ms(median(t)), ms(min(t)), f"{median(t) / f:.2f}x", note)
-                 for name, t, note in rows])
+    print_table(
+        f"{n:,} beads ({count:,} ready, {info['dispatch_candidates']:,} slung "
+        f"candidates, {info['deps']:,} deps); {len(floor)} reps, "
+        f"cli {len(gt_times)} reps",
+        ["measure", "median ms", "min ms", "vs floor (a)", "note"],
+        [
+            (name, ms(median(t)), ms(min(t)), f"{median(t) / f:.2f}x", note)
+            for name, t, note in rows
+        ],
+    )
 
 
 def main() -> int:
@@ -135,8 +146,12 @@ def main() -> int:
         from engine.config import SchedulerSettings, TownConfig
 
         town, _ = cached_town(sizes[-1])
-        profile_reconcile(town, TownConfig(scheduler=SchedulerSettings(
-            max_polecats=MAX_POLECATS, max_polecats_per_rig=PER_RIG)))
+        profile_reconcile(
+            town,
+            TownConfig(
+                scheduler=SchedulerSettings(max_polecats=MAX_POLECATS, max_polecats_per_rig=PER_RIG)
+            ),
+        )
     return 0
 
 

@@ -85,8 +85,16 @@ async def run(quick: bool) -> int:
         async def close_by_gt(bead: str) -> float:
             t0 = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(
-                PYTHON, "-m", "engine.cli.main", "bead", "close", bead,
-                stdout=subprocess.DEVNULL, env=env, cwd=str(REPO))
+                PYTHON,
+                "-m",
+                "engine.cli.main",
+                "bead",
+                "close",
+                bead,
+                stdout=subprocess.DEVNULL,
+                env=env,
+                cwd=str(REPO),
+            )
             if await proc.wait():
                 raise RuntimeError(f"gt bead close {bead} failed")
             return time.perf_counter() - t0
@@ -101,17 +109,25 @@ async def run(quick: bool) -> int:
             gt_wall = await closer(a)
             await wait_for(lambda: any(b in s for _, _, s in engine.timings))
             t_b, epoch_b = disp.at[b]
-            closed_at = next(parse_iso(e["at"]) for e in led.beads.history(a)
-                             if e["kind"] == "closed")
+            closed_at = next(
+                parse_iso(e["at"]) for e in led.beads.history(a) if e["kind"] == "closed"
+            )
             rec = next((s, e) for s, e, ids in engine.timings if b in ids)
             led.beads.close(b)  # its agent goes idle and is reused by the next trial
             await asyncio.sleep(0.03)
-            return {"e2e": t_b - t0, "commit": epoch_b - closed_at, "detect": rec[0] - t0,
-                    "reconcile": rec[1] - rec[0], "gt": gt_wall}
+            return {
+                "e2e": t_b - t0,
+                "commit": epoch_b - closed_at,
+                "detect": rec[0] - t0,
+                "reconcile": rec[1] - rec[0],
+                "gt": gt_wall,
+            }
 
         results: dict[str, list[dict[str, float]]] = {}
-        for name, closer in (("second Ledger connection", close_in_thread),
-                             ("`gt bead close` subprocess", close_by_gt)):
+        for name, closer in (
+            ("second Ledger connection", close_in_thread),
+            ("`gt bead close` subprocess", close_by_gt),
+        ):
             await trial(closer, other)  # warm-up
             results[name] = [await trial(closer, other) for _ in range(trials)]
         idle = [e - s for s, e, ids in engine.timings if not ids]
@@ -123,22 +139,31 @@ async def run(quick: bool) -> int:
     for name, rs in results.items():
         floor = median([r["reconcile"] for r in rs])
 
-        def row(label: str, key: str, rs: list[dict[str, float]] = rs, floor: float = floor
-                ) -> tuple[str, str, str, str, str]:
+        def row(
+            label: str, key: str, rs: list[dict[str, float]] = rs, floor: float = floor
+        ) -> tuple[str, str, str, str, str]:
             xs = [r[key] for r in rs]
             return (label, ms(median(xs)), ms(p95(xs)), ms(min(xs)), f"{median(xs) / floor:.1f}x")
 
-        rows = [row("close A -> B started (end to end)", "e2e"),
-                row("A's `closed` event (in its txn) -> B started", "commit"),
-                row("close A -> reconcile begins", "detect"),
-                row("floor: the reconcile that started B", "reconcile")]
+        rows = [
+            row("close A -> B started (end to end)", "e2e"),
+            row("A's `closed` event (in its txn) -> B started", "commit"),
+            row("close A -> reconcile begins", "detect"),
+            row("floor: the reconcile that started B", "reconcile"),
+        ]
         if name.startswith("`gt"):
             rows.insert(1, row("  of which gt bead close wall time", "gt"))
-        print_table(f"wake-up via {name}: {len(rs)} trials, {SIZE:,}-bead town, "
-                    f"engine poll {engine.poll_seconds * 1000:.0f} ms; aim: < 100 ms end to end",
-                    ["measure", "median ms", "p95 ms", "min ms", "vs floor"], rows)
-    print(f"\n(idle reconciles during the run: {len(idle)}, median {ms(median(idle))} ms)"
-          if idle else "")
+        print_table(
+            f"wake-up via {name}: {len(rs)} trials, {SIZE:,}-bead town, "
+            f"engine poll {engine.poll_seconds * 1000:.0f} ms; aim: < 100 ms end to end",
+            ["measure", "median ms", "p95 ms", "min ms", "vs floor"],
+            rows,
+        )
+    print(
+        f"\n(idle reconciles during the run: {len(idle)}, median {ms(median(idle))} ms)"
+        if idle
+        else ""
+    )
     return 0
 
 

@@ -27,8 +27,16 @@ if TYPE_CHECKING:
     from engine.town import Town
 
 GEN_VERSION = 2
-RIGS = (("alpha", "al"), ("bravo", "br"), ("charlie", "ch"), ("delta", "de"), ("echo", "ec"),
-        ("foxtrot", "fo"), ("golf", "go"), ("hotel", "ho"))
+RIGS = (
+    ("alpha", "al"),
+    ("bravo", "br"),
+    ("charlie", "ch"),
+    ("delta", "de"),
+    ("echo", "ec"),
+    ("foxtrot", "fo"),
+    ("golf", "go"),
+    ("hotel", "ho"),
+)
 CAPS = ("python", "frontend", "go", "docs", "infra")
 WORK = (("task", 70), ("bug", 15), ("feature", 10), ("chore", 5))
 PRIORITIES = ((0, 2), (1, 10), (2, 70), (3, 12), (4, 6))
@@ -36,10 +44,40 @@ BASE_EPOCH = 1_735_689_600.0  # 2025-01-01T00:00:00Z
 SPAN = 365 * 86400.0
 FAR_FUTURE = "2099-01-01T00:00:00.000000Z"
 LONG_PAST = "2020-01-01T00:00:00.000000Z"
-WORDS = ("refactor", "the", "ledger", "scheduler", "so", "readiness", "stays", "incremental",
-         "while", "imports", "keep", "unknown", "fields", "verbatim", "and", "merge", "queue",
-         "bisects", "failing", "batches", "before", "landing", "green", "work", "on", "main",
-         "—", "élan,", "naïve,", "日本語,", "emoji", "✓")
+WORDS = (
+    "refactor",
+    "the",
+    "ledger",
+    "scheduler",
+    "so",
+    "readiness",
+    "stays",
+    "incremental",
+    "while",
+    "imports",
+    "keep",
+    "unknown",
+    "fields",
+    "verbatim",
+    "and",
+    "merge",
+    "queue",
+    "bisects",
+    "failing",
+    "batches",
+    "before",
+    "landing",
+    "green",
+    "work",
+    "on",
+    "main",
+    "—",
+    "élan,",
+    "naïve,",
+    "日本語,",
+    "emoji",
+    "✓",
+)
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[Any, int], ...]) -> Any:
@@ -56,8 +94,9 @@ def _b36(n: int) -> str:
             return out
 
 
-def generate(n: int, rigs: list[tuple[str, str]], seed: int, slung_fraction: float
-             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+def generate(
+    n: int, rigs: list[tuple[str, str]], seed: int, slung_fraction: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """(beads, deps, ids to sling) in the normalised shape of engine.interop."""
     from engine.timeutil import iso
 
@@ -69,19 +108,29 @@ def generate(n: int, rigs: list[tuple[str, str]], seed: int, slung_fraction: flo
     caps = {name: CAPS[i % len(CAPS)] for i, (name, _) in enumerate(rigs)}
 
     def new(rig: str | None, prefix: str, btype: str, status: str) -> dict[str, Any]:
-        k = counters.get(prefix, 36 ** 3)  # four base-36 digits and up, like gt's ids
+        k = counters.get(prefix, 36**3)  # four base-36 digits and up, like gt's ids
         counters[prefix] = k + 1
         i = len(beads)
         created = iso(BASE_EPOCH + SPAN * i / n + rng.random() * 60)
         words = rng.randint(0, 120)
         bead = {
-            "id": f"{prefix}-{_b36(k)}", "title": " ".join(rng.sample(WORDS, 6)).strip(),
-            "body": " ".join(rng.choices(WORDS, k=words)), "status": status,
-            "priority": _pick(rng, PRIORITIES), "type": btype, "assignee": None,
+            "id": f"{prefix}-{_b36(k)}",
+            "title": " ".join(rng.sample(WORDS, 6)).strip(),
+            "body": " ".join(rng.choices(WORDS, k=words)),
+            "status": status,
+            "priority": _pick(rng, PRIORITIES),
+            "type": btype,
+            "assignee": None,
             "labels": [caps[rig]] if rig and rng.random() < 0.3 else [],
-            "created_at": created, "updated_at": created, "closed_at": None,
-            "close_reason": None, "created_by": "bench", "defer_until": None,
-            "ephemeral": False, "metadata": {}, "extra": {},
+            "created_at": created,
+            "updated_at": created,
+            "closed_at": None,
+            "close_reason": None,
+            "created_by": "bench",
+            "defer_until": None,
+            "ephemeral": False,
+            "metadata": {},
+            "extra": {},
         }
         if status == "closed":
             bead["closed_at"] = bead["updated_at"] = created
@@ -103,8 +152,16 @@ def generate(n: int, rigs: list[tuple[str, str]], seed: int, slung_fraction: flo
         return bead
 
     def dep(child: str, parent: str, dtype: str) -> None:
-        deps.append({"bead_id": child, "depends_on": parent, "type": dtype,
-                     "created_at": beads[-1]["created_at"], "created_by": "bench", "extra": {}})
+        deps.append(
+            {
+                "bead_id": child,
+                "depends_on": parent,
+                "type": dtype,
+                "created_at": beads[-1]["created_at"],
+                "created_by": "bench",
+                "extra": {},
+            }
+        )
 
     def statuses(k: int) -> list[str]:
         done = k if rng.random() < 0.1 else round(rng.random() * k)
@@ -143,21 +200,31 @@ def generate(n: int, rigs: list[tuple[str, str]], seed: int, slung_fraction: flo
                     pool = by_rig[rng.choice(others)]
                     dep(m["id"], pool[rng.randrange(len(pool))], "blocks")
             elif x < 0.11:
-                dep(m["id"], f"{prefix}-zz{_b36(rng.randrange(10 ** 6))}", "blocks")  # dangling
+                dep(m["id"], f"{prefix}-zz{_b36(rng.randrange(10**6))}", "blocks")  # dangling
             elif x < 0.14 and len(beads) > 1:
-                dep(m["id"], beads[rng.randrange(len(beads) - 1)]["id"],
-                    rng.choice(("related", "discovered-from")))
+                dep(
+                    m["id"],
+                    beads[rng.randrange(len(beads) - 1)]["id"],
+                    rng.choice(("related", "discovered-from")),
+                )
     beads = beads[:n]
     ids = {b["id"] for b in beads}
     deps = [d for d in deps if d["bead_id"] in ids]
     work = {t for t, _ in WORK}
-    slung = [b["id"] for b in beads if b["status"] == "open" and b["type"] in work
-             and not b["ephemeral"] and rng.random() < slung_fraction]
+    slung = [
+        b["id"]
+        for b in beads
+        if b["status"] == "open"
+        and b["type"] in work
+        and not b["ephemeral"]
+        and rng.random() < slung_fraction
+    ]
     return beads, deps, slung
 
 
-def make_town(path: str, n_beads: int, rigs: int = 3, seed: int = 1,
-              slung_fraction: float = 0.3) -> Town:
+def make_town(
+    path: str, n_beads: int, rigs: int = 3, seed: int = 1, slung_fraction: float = 0.3
+) -> Town:
     """A town at `path` holding n_beads generated beads in `rigs` rigs (no git clones)."""
     from engine.ledger import Ledger
     from engine.town import init_town
@@ -169,9 +236,14 @@ def make_town(path: str, n_beads: int, rigs: int = 3, seed: int = 1,
     t1 = time.perf_counter()
     with Ledger(town.ledger_path) as ledger:
         for i, (name, prefix) in enumerate(chosen):
-            ledger.rigs.add(name, prefix=prefix, source="/dev/null",
-                            path=os.path.join(town.rigs_dir, name),
-                            capabilities=[CAPS[i % len(CAPS)]], gates=[])
+            ledger.rigs.add(
+                name,
+                prefix=prefix,
+                source="/dev/null",
+                path=os.path.join(town.rigs_dir, name),
+                capabilities=[CAPS[i % len(CAPS)]],
+                gates=[],
+            )
         stats = ledger.interop.import_records(beads, deps, actor="bench")
         t2 = time.perf_counter()
         with ledger.db.write() as conn:
@@ -180,21 +252,33 @@ def make_town(path: str, n_beads: int, rigs: int = 3, seed: int = 1,
         t3 = time.perf_counter()
         counts = ledger.beads.status_counts()
         ready = len(ledger.beads.ready())
-        candidates = len(ledger.beads.dispatch_candidates(ledger.db.conn, after=None,
-                                                          limit=10 ** 9))
+        candidates = len(ledger.beads.dispatch_candidates(ledger.db.conn, after=None, limit=10**9))
     shown = next((d["bead_id"] for d in deps if d["type"] == "blocks"), beads[0]["id"])
-    info = {"n": n_beads, "rigs": [r for r, _ in chosen], "seed": seed, "stats": stats,
-            "deps": len(deps), "slung": len(slung), "status_counts": counts, "ready": ready,
-            "dispatch_candidates": candidates, "show_id": shown,
-            "seconds": {"generate": round(t1 - t0, 2), "import": round(t2 - t1, 2),
-                        "sling": round(t3 - t2, 2)}}
+    info = {
+        "n": n_beads,
+        "rigs": [r for r, _ in chosen],
+        "seed": seed,
+        "stats": stats,
+        "deps": len(deps),
+        "slung": len(slung),
+        "status_counts": counts,
+        "ready": ready,
+        "dispatch_candidates": candidates,
+        "show_id": shown,
+        "seconds": {
+            "generate": round(t1 - t0, 2),
+            "import": round(t2 - t1, 2),
+            "sling": round(t3 - t2, 2),
+        },
+    }
     with open(os.path.join(town.root, "bench-info.json"), "w", encoding="utf-8") as fh:
         json.dump(info, fh, indent=1)
     return town
 
 
-def cached_town(n_beads: int, rigs: int = 3, seed: int = 1, slung_fraction: float = 0.3
-                ) -> tuple[Town, dict[str, Any]]:
+def cached_town(
+    n_beads: int, rigs: int = 3, seed: int = 1, slung_fraction: float = 0.3
+) -> tuple[Town, dict[str, Any]]:
     """make_town once per (size, rigs, seed, slung) under bench/out/; (town, info)."""
     from engine.town import Town
 

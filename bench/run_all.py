@@ -14,7 +14,7 @@ import time
 
 from common import PYTHON, REPO
 
-BENCHES = ("bench_ready.py", "bench_wake.py", "bench_cli.py")
+BENCHES = ("bench_ready.py", "bench_wake.py", "bench_cli.py", "bench_refinery.py")
 
 
 def main() -> int:

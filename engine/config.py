@@ -28,8 +28,9 @@ class TownSection(_Section):
 
 class SchedulerSettings(_Section):
     max_polecats: int = Field(DEFAULT_MAX_POLECATS, ge=0, description="working polecats, town")
-    max_polecats_per_rig: int = Field(DEFAULT_MAX_PER_RIG, ge=0,
-                                      description="working polecats per rig")
+    max_polecats_per_rig: int = Field(
+        DEFAULT_MAX_PER_RIG, ge=0, description="working polecats per rig"
+    )
     max_attempts: int = Field(3, ge=1)
     backoff_base_seconds: float = Field(5.0, ge=0)
     backoff_max_seconds: float = Field(300.0, ge=0)
@@ -70,8 +71,9 @@ class RigSettings(_Section):
     max_polecats: int = Field(0, ge=0)
     runtime: str | None = None
     on_conflict: Literal["assign_back", "auto_rebase"] = "assign_back"
-    gates: dict[str, str] = Field(default_factory=dict,
-                                  description="setup / lint / test / build commands")
+    gates: dict[str, str] = Field(
+        default_factory=dict, description="setup / lint / test / build commands"
+    )
     gate_timeout_seconds: float = Field(900.0, gt=0)
     protected_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_PROTECTED))
     max_batch: int = Field(32, ge=1)
@@ -101,8 +103,7 @@ class TownConfig(_Section):
 
     def runtime_for(self, rig: str) -> str:
         override = self.rigs.get(rig)
-        return (override.runtime if override and override.runtime else None) \
-            or self.runtime.default
+        return (override.runtime if override and override.runtime else None) or self.runtime.default
 
 
 def load_config(path: str) -> TownConfig:

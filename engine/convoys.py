@@ -59,8 +59,9 @@ def validate_plan(ledger: Ledger, items: list[Any], source: str) -> list[dict[st
             raise GtError(f"{where}: expected a table; nothing was created")
         unknown = set(item) - _ITEM_KEYS
         if unknown:
-            raise GtError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; "
-                          f"nothing was created")
+            raise GtError(
+                f"{where}: unknown field(s) {', '.join(sorted(unknown))}; nothing was created"
+            )
         key = str(item.get("key") or f"bead{n}")
         where = f"{source}: bead #{n} ({key!r})"
         if key in keys:
@@ -87,12 +88,13 @@ def validate_plan(ledger: Ledger, items: list[Any], source: str) -> list[dict[st
             if need == entry["key"]:
                 raise GtError(f"{source}: {need!r} needs itself; nothing was created")
             if need not in keys and ledger.beads.get(need) is None:
-                raise GtError(f"{source}: {entry['key']!r} needs {need!r}, which is neither a "
-                              f"key in the plan nor a bead; nothing was created")
+                raise GtError(
+                    f"{source}: {entry['key']!r} needs {need!r}, which is neither a "
+                    f"key in the plan nor a bead; nothing was created"
+                )
     cycle = find_cycle({e["key"]: [x for x in e["needs"] if x in keys] for e in out})
     if cycle:
-        raise GtError(f"{source}: the plan has a cycle: {' → '.join(cycle)}; "
-                      f"nothing was created")
+        raise GtError(f"{source}: the plan has a cycle: {' → '.join(cycle)}; nothing was created")
     return out
 
 
@@ -107,7 +109,7 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in edges.get(node, ()):
             if color.get(nxt, black) == grey:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if color.get(nxt) == white:
                 found = visit(nxt)
                 if found:

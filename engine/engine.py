@@ -35,9 +35,16 @@ POLL_SECONDS = 0.01
 
 
 class Engine:
-    def __init__(self, town: Town, *, dispatcher: Dispatcher | None = None,
-                 config: TownConfig | None = None, clock: Callable[[], float] = time.time,
-                 poll_seconds: float = POLL_SECONDS, refinery: bool = True) -> None:
+    def __init__(
+        self,
+        town: Town,
+        *,
+        dispatcher: Dispatcher | None = None,
+        config: TownConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        poll_seconds: float = POLL_SECONDS,
+        refinery: bool = True,
+    ) -> None:
         self.town = town
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -61,6 +68,12 @@ class Engine:
     # ---- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
+        import os
+
+        from engine.errors import GtError
+
+        if not os.path.isfile(self.town.config_path):
+            raise GtError(f"no town at {self.town.root} (no town.toml); nothing was started")
         self._lock.acquire()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
         try:
@@ -77,8 +90,7 @@ class Engine:
 
         self.config = self._config or self.town.config()
         self.ledger = Ledger(self.town.ledger_path, clock=self.clock)
-        self.dispatcher = self._dispatcher or make_dispatcher(self.town, self.config,
-                                                              self.ledger)
+        self.dispatcher = self._dispatcher or make_dispatcher(self.town, self.config, self.ledger)
         self.scheduler = Scheduler(self.ledger, self.config)
         self._last_event = self.ledger.state.last_event_id()
         self._data_version = self.ledger.db.data_version()
@@ -128,8 +140,9 @@ class Engine:
             await self._publish()
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=self.poll_seconds,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {waiter, stopper}, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
             for fut in (waiter, stopper):
                 fut.cancel()
 

@@ -18,7 +18,9 @@ def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S", stream=sys.stderr)
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
 
 
 async def serve(town: Town) -> None:

@@ -60,11 +60,14 @@ class ImportBatch:
         self.layout = layout
 
     def __repr__(self) -> str:
-        return (f"ImportBatch(layout={self.layout!r}, beads={len(self.beads)}, "
-                f"deps={len(self.deps)}, errors={len(self.errors)})")
+        return (
+            f"ImportBatch(layout={self.layout!r}, beads={len(self.beads)}, "
+            f"deps={len(self.deps)}, errors={len(self.errors)})"
+        )
 
 
 # --- normalisers: raw Beads value -> ledger value (raise _Bad when unusable) -------------
+
 
 def _n_text(v: Any) -> str:
     if v is None:
@@ -198,6 +201,7 @@ def _canon(key: str, value: Any, layout: str) -> Any:
 
 # --- reading --------------------------------------------------------------------------
 
+
 def _read_lines(path: str) -> Iterable[tuple[int, Any]]:
     """(line_number, parsed object or _Bad) for each non-blank line."""
     try:
@@ -228,6 +232,12 @@ def _read_lines(path: str) -> Iterable[tuple[int, Any]]:
         if not isinstance(obj, dict):
             yield n, _Bad(f"not a JSON object (a {type(obj).__name__})")
             continue
+        if "\\ud" in text.lower():
+            try:  # a lone surrogate escape parses as JSON but is not text anyone can store
+                json.dumps(obj, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                yield n, _Bad("holds a lone surrogate escape: not valid Unicode text")
+                continue
         yield n, obj
 
 
@@ -296,9 +306,14 @@ def _dep(row: dict[str, Any], layout: str, owner: str | None = None) -> dict[str
     canonical = [*_DEP_FIELDS, *extra]
     if keys != (sorted(canonical) if layout == BACKUP else canonical):
         extra["_keys"] = keys
-    return {"bead_id": src, "depends_on": dst, "type": dep_type,
-            "created_at": row.get("created_at"), "created_by": row.get("created_by"),
-            "extra": extra}
+    return {
+        "bead_id": src,
+        "depends_on": dst,
+        "type": dep_type,
+        "created_at": row.get("created_at"),
+        "created_by": row.get("created_by"),
+        "extra": extra,
+    }
 
 
 def _resolve(path: str | os.PathLike[str]) -> tuple[str, str, str | None]:
@@ -315,7 +330,8 @@ def _resolve(path: str | os.PathLike[str]) -> tuple[str, str, str | None]:
         raise GtError(f"no such file: {p}")
     folder = os.path.dirname(p) or "."
     if os.path.basename(p) == "issues.jsonl" and os.path.isfile(
-            os.path.join(folder, "dependencies.jsonl")):
+        os.path.join(folder, "dependencies.jsonl")
+    ):
         return BACKUP, p, folder
     return EMBEDDED, p, None
 
@@ -370,8 +386,13 @@ def _embedded_deps(value: Any, owner: str) -> list[dict[str, Any]]:
     return deps
 
 
-def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str, Any]],
-                     rejected: dict[str, int], issues_name: str) -> None:
+def _read_side_files(
+    folder: str,
+    batch: ImportBatch,
+    by_id: dict[str, dict[str, Any]],
+    rejected: dict[str, int],
+    issues_name: str,
+) -> None:
     """dependencies.jsonl, labels.jsonl, comments.jsonl of the backup layout."""
     errors = batch.errors
     dep_path = os.path.join(folder, "dependencies.jsonl")
@@ -381,8 +402,10 @@ def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str,
                 raise obj
             dep = _dep(obj, BACKUP)
             if dep["bead_id"] in rejected:  # its bead was refused: so is the dep, as embedded
-                raise _Bad(f"issue {dep['bead_id']} was not imported "
-                           f"({issues_name} line {rejected[dep['bead_id']]} is bad)")
+                raise _Bad(
+                    f"issue {dep['bead_id']} was not imported "
+                    f"({issues_name} line {rejected[dep['bead_id']]} is bad)"
+                )
             batch.deps.append(dep)
         except _Bad as e:
             errors.append((n, "dependencies.jsonl", str(e)))
@@ -401,8 +424,10 @@ def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str,
                 if bead is None:
                     # Labels and comments only exist on a bead: nowhere to keep this row.
                     if owner in rejected:
-                        raise _Bad(f"issue {owner} was not imported "
-                                   f"({issues_name} line {rejected[owner]} is bad)")
+                        raise _Bad(
+                            f"issue {owner} was not imported "
+                            f"({issues_name} line {rejected[owner]} is bad)"
+                        )
                     raise _Bad(f"issue {owner} is not in {issues_name}")
                 if name == "labels.jsonl":
                     label = obj.get("label")
@@ -418,7 +443,7 @@ def _read_side_files(folder: str, batch: ImportBatch, by_id: dict[str, dict[str,
 def _one_line(text: str, limit: int = 200) -> str:
     # Ids and values quoted in messages come from the file and may hold newlines.
     text = text.replace("\r", "\\r").replace("\n", "\\n")
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def refusal_message(errors: list[tuple[int, str, str]]) -> str:
@@ -432,8 +457,10 @@ def refusal_message(errors: list[tuple[int, str, str]]) -> str:
 
 # --- writing --------------------------------------------------------------------------
 
-def _bead_row(bead: dict[str, Any], deps: list[dict[str, Any]] | None,
-              layout: str) -> dict[str, Any]:
+
+def _bead_row(
+    bead: dict[str, Any], deps: list[dict[str, Any]] | None, layout: str
+) -> dict[str, Any]:
     """The Beads JSON object for one bead (``deps`` only for the embedded layout)."""
     extra = bead.get("extra") or {}
     recorded = extra.get("_keys")
@@ -446,8 +473,7 @@ def _bead_row(bead: dict[str, Any], deps: list[dict[str, Any]] | None,
         if layout == BACKUP:  # backup rows carry every column
             keys = [k for k in _FIELDS if k != "labels"]
         else:
-            keys = [k for k in _FIELDS
-                    if k in _ALWAYS or not _same(_value(bead, k), _default(k))]
+            keys = [k for k in _FIELDS if k in _ALWAYS or not _same(_value(bead, k), _default(k))]
     out: dict[str, Any] = {}
     for key in keys:
         if layout == BACKUP and key in _BACKUP_SIDE_KEYS:
@@ -463,12 +489,18 @@ def _bead_row(bead: dict[str, Any], deps: list[dict[str, Any]] | None,
             out[key] = extra[key]
     # Fields set by the ledger that the original did not have.
     for key in _FIELDS:
-        if key not in out and not (layout == BACKUP and key == "labels") \
-                and not _same(_value(bead, key), _default(key)):
+        if (
+            key not in out
+            and not (layout == BACKUP and key == "labels")
+            and not _same(_value(bead, key), _default(key))
+        ):
             out[key] = _emit(bead, key, raw, layout)
     for key, value in extra.items():
-        if key not in out and key not in _META_KEYS \
-                and not (layout == BACKUP and key in _BACKUP_SIDE_KEYS):
+        if (
+            key not in out
+            and key not in _META_KEYS
+            and not (layout == BACKUP and key in _BACKUP_SIDE_KEYS)
+        ):
             out[key] = value
     if layout == EMBEDDED and deps and "dependencies" not in out:
         out["dependencies"] = [_dep_row(d, EMBEDDED) for d in deps]
@@ -499,9 +531,13 @@ def _emit(bead: dict[str, Any], key: str, raw: dict[str, Any], layout: str) -> A
 
 def _dep_row(dep: dict[str, Any], layout: str) -> dict[str, Any]:
     extra = dep.get("extra") or {}
-    values = {"issue_id": dep["bead_id"], "depends_on_id": dep["depends_on"],
-              "type": dep.get("type") or DEFAULT_DEP_TYPE,
-              "created_at": dep.get("created_at"), "created_by": dep.get("created_by")}
+    values = {
+        "issue_id": dep["bead_id"],
+        "depends_on_id": dep["depends_on"],
+        "type": dep.get("type") or DEFAULT_DEP_TYPE,
+        "created_at": dep.get("created_at"),
+        "created_by": dep.get("created_by"),
+    }
     keys = extra.get("_keys")
     if keys is None:
         out = dict(values)
@@ -534,8 +570,13 @@ def _dumps_backup(obj: dict[str, Any]) -> str:
     # Go's encoding/json: compact, and <, >, &, U+2028, U+2029 escaped.
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     if "<" in text or ">" in text or "&" in text or "\u2028" in text or "\u2029" in text:
-        text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-                .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+        text = (
+            text.replace("<", "\\u003c")
+            .replace(">", "\\u003e")
+            .replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028")
+            .replace("\u2029", "\\u2029")
+        )
     return text
 
 
@@ -558,8 +599,13 @@ def _write_atomic(path: str, lines: Iterable[str]) -> None:
         raise GtError(f"cannot write {path}: {e.strerror or e}") from e
 
 
-def write_beads_jsonl(beads: Iterable[dict[str, Any]], deps: Iterable[dict[str, Any]],
-                      dest: Any, *, layout: str = EMBEDDED) -> int:
+def write_beads_jsonl(
+    beads: Iterable[dict[str, Any]],
+    deps: Iterable[dict[str, Any]],
+    dest: Any,
+    *,
+    layout: str = EMBEDDED,
+) -> int:
     """Write beads and deps in a Beads layout; returns the number of beads written.
 
     ``dest``: a file path or text stream (embedded), or a directory, created if needed
@@ -574,8 +620,7 @@ def write_beads_jsonl(beads: Iterable[dict[str, Any]], deps: Iterable[dict[str, 
         by_bead: dict[str, list[dict[str, Any]]] = {}
         for d in dep_list:
             by_bead.setdefault(d["bead_id"], []).append(d)
-        lines = (_dumps_embedded(_bead_row(b, by_bead.get(b["id"]), EMBEDDED))
-                 for b in bead_list)
+        lines = (_dumps_embedded(_bead_row(b, by_bead.get(b["id"]), EMBEDDED)) for b in bead_list)
         if hasattr(dest, "write"):
             for line in lines:
                 dest.write(line + "\n")
@@ -589,15 +634,28 @@ def write_beads_jsonl(beads: Iterable[dict[str, Any]], deps: Iterable[dict[str, 
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
         raise GtError(f"cannot create {folder}: {e.strerror or e}") from e
-    _write_atomic(os.path.join(folder, "issues.jsonl"),
-                  (_dumps_backup(_bead_row(b, None, BACKUP)) for b in bead_list))
-    _write_atomic(os.path.join(folder, "dependencies.jsonl"),
-                  (_dumps_backup(_dep_row(d, BACKUP)) for d in dep_list))
-    _write_atomic(os.path.join(folder, "labels.jsonl"),
-                  (_dumps_backup({"issue_id": b["id"], "label": lbl})
-                   for b in bead_list for lbl in b.get("labels") or ()))
-    comments = [c for b in bead_list for c in (b.get("extra") or {}).get("comments") or ()
-                if isinstance(c, dict)]
+    _write_atomic(
+        os.path.join(folder, "issues.jsonl"),
+        (_dumps_backup(_bead_row(b, None, BACKUP)) for b in bead_list),
+    )
+    _write_atomic(
+        os.path.join(folder, "dependencies.jsonl"),
+        (_dumps_backup(_dep_row(d, BACKUP)) for d in dep_list),
+    )
+    _write_atomic(
+        os.path.join(folder, "labels.jsonl"),
+        (
+            _dumps_backup({"issue_id": b["id"], "label": lbl})
+            for b in bead_list
+            for lbl in b.get("labels") or ()
+        ),
+    )
+    comments = [
+        c
+        for b in bead_list
+        for c in (b.get("extra") or {}).get("comments") or ()
+        if isinstance(c, dict)
+    ]
     if all(type(c.get("id")) is int for c in comments):
         comments.sort(key=lambda c: c["id"])  # Beads writes comments in id order
     _write_atomic(os.path.join(folder, "comments.jsonl"), (_dumps_backup(c) for c in comments))

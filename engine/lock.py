@@ -21,8 +21,9 @@ class EngineLock:
         except BlockingIOError:
             pid = _read_pid(fd)
             os.close(fd)
-            raise GtError("an engine is already running for this town"
-                          + (f" (pid {pid})" if pid else "")) from None
+            raise GtError(
+                "an engine is already running for this town" + (f" (pid {pid})" if pid else "")
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         os.fsync(fd)

@@ -35,13 +35,17 @@ def resolve_address(ledger: Ledger, address: str) -> str:
         if kind == "polecats" and name:
             agent = ledger.agents.get(f"{rig}/polecats/{name}")
             return agent["id"] if agent else f"{rig}/polecats/{name}"
-        raise UsageError(f"bad address {addr!r}: use mayor, NAME, RIG/witness, RIG/refinery "
-                         f"or RIG/polecats/NAME")
+        raise UsageError(
+            f"bad address {addr!r}: use mayor, NAME, RIG/witness, RIG/refinery or RIG/polecats/NAME"
+        )
     if re.fullmatch(_PART, addr):
         agent = ledger.agents.get(addr)
         if agent is None:
-            raise NotFound(f"no live agent named {addr!r} (addresses: mayor, NAME, "
-                           f"RIG/witness, RIG/refinery, RIG/polecats/NAME)")
+            raise NotFound(
+                f"no live agent named {addr!r} (addresses: mayor, NAME, "
+                f"RIG/witness, RIG/refinery, RIG/polecats/NAME)"
+            )
         return str(agent["id"])
-    raise UsageError(f"bad address {addr!r}: use mayor, NAME, RIG/witness, RIG/refinery or "
-                     f"RIG/polecats/NAME")
+    raise UsageError(
+        f"bad address {addr!r}: use mayor, NAME, RIG/witness, RIG/refinery or RIG/polecats/NAME"
+    )

@@ -10,13 +10,24 @@ from engine.errors import Conflict, GtError
 from engine.ledger.rigs import check_prefix, check_rig_name, default_prefix
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from engine.ledger import Ledger
     from engine.town import Town
 
 
-def add_rig(town: Town, ledger: Ledger, name: str, source: str, *, prefix: str | None,
-            capabilities: list[str], gates: list[str], progress: bool = False
-            ) -> dict[str, Any]:
+def add_rig(
+    town: Town,
+    ledger: Ledger,
+    name: str,
+    source: str,
+    *,
+    prefix: str | None,
+    capabilities: list[str],
+    gates: list[str],
+    progress: bool = False,
+    announce: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Clone SOURCE as the rig's canonical clone and register it; all or nothing."""
     from engine.polecats import git
 
@@ -26,8 +37,10 @@ def add_rig(town: Town, ledger: Ledger, name: str, source: str, *, prefix: str |
         raise Conflict(f"a rig named {name!r} already exists")
     owner = ledger.rigs.by_prefix(prefix)
     if owner:
-        raise Conflict(f"prefix {prefix!r} is already used by rig {owner['name']!r}; "
-                       f"choose another with --prefix")
+        raise Conflict(
+            f"prefix {prefix!r} is already used by rig {owner['name']!r}; "
+            f"choose another with --prefix"
+        )
     if "://" not in source and not source.startswith("git@"):
         local = os.path.abspath(os.path.expanduser(source))
         if not os.path.exists(local):
@@ -39,6 +52,8 @@ def add_rig(town: Town, ledger: Ledger, name: str, source: str, *, prefix: str |
     if os.path.exists(rig_dir):
         raise Conflict(f"{rig_dir} already exists; remove it or choose another rig name")
     repo = os.path.join(rig_dir, "repo")
+    if announce:
+        announce(f"Cloning {source} into rig {name}…")
     tmp = rig_dir + ".adding"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -54,8 +69,9 @@ def add_rig(town: Town, ledger: Ledger, name: str, source: str, *, prefix: str |
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     try:
-        return ledger.rigs.add(name, prefix=prefix, source=source, path=repo,
-                               capabilities=capabilities, gates=gates)
+        return ledger.rigs.add(
+            name, prefix=prefix, source=source, path=repo, capabilities=capabilities, gates=gates
+        )
     except BaseException:
         shutil.rmtree(rig_dir, ignore_errors=True)
         raise

@@ -8,7 +8,7 @@ def iso(epoch: float | None = None) -> str:
     """`2026-11-21T09:00:00.123456Z` for an epoch (now when None)."""
     t = time.time() if epoch is None else epoch
     whole = int(t)
-    micros = int(round((t - whole) * 1_000_000))
+    micros = round((t - whole) * 1_000_000)
     if micros >= 1_000_000:
         whole, micros = whole + 1, micros - 1_000_000
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros:06d}Z"
@@ -34,7 +34,6 @@ def parse_iso(text: str) -> float:
         s = head + "." + (digits[:6] or "0") + tail
     dt = datetime.fromisoformat(s)
     if dt.tzinfo is None:
-
         dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 

@@ -43,25 +43,33 @@ class Town:
 
 def find_town(explicit: str | None = None, cwd: str | None = None) -> Town:
     """--town PATH, else $GASTOWN_TOWN (or an agent's $GT_TOWN), else walk up from cwd."""
-    for source, value in (("--town", explicit), ("GASTOWN_TOWN", os.environ.get("GASTOWN_TOWN")),
-                          ("GT_TOWN", os.environ.get("GT_TOWN"))):
+    for source, value in (
+        ("--town", explicit),
+        ("GASTOWN_TOWN", os.environ.get("GASTOWN_TOWN")),
+        ("GT_TOWN", os.environ.get("GT_TOWN")),
+    ):
         if value:
             path = os.path.abspath(os.path.expanduser(value))
             if not os.path.isdir(path):
                 raise GtError(f"no town at {path} ({source}): the directory does not exist")
             if not os.path.isfile(os.path.join(path, TOWN_FILE)):
-                raise GtError(f"no town at {path} ({source}): it has no {TOWN_FILE} "
-                              f"(create one with `gt init {value}`)")
+                raise GtError(
+                    f"no town at {path} ({source}): it has no {TOWN_FILE} "
+                    f"(create one with `gt init {value}`)"
+                )
             return Town(path)
     here = os.path.abspath(cwd or os.getcwd())
     while True:
-        if os.path.isfile(os.path.join(here, TOWN_FILE)) and \
-                os.path.exists(os.path.join(here, LEDGER_FILE)):
+        if os.path.isfile(os.path.join(here, TOWN_FILE)) and os.path.exists(
+            os.path.join(here, LEDGER_FILE)
+        ):
             return Town(here)
         parent = os.path.dirname(here)
         if parent == here:
-            raise GtError("not inside a town (no town.toml here or in any parent directory); "
-                          "create one with `gt init PATH`, or pass --town PATH")
+            raise GtError(
+                "not inside a town (no town.toml here or in any parent directory); "
+                "create one with `gt init PATH`, or pass --town PATH"
+            )
         here = parent
 
 

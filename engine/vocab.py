@@ -44,13 +44,37 @@ AGENT_GUPP = "gupp"  # hooked, but no progress for the GUPP window
 AGENT_ZOMBIE = "zombie"
 AGENT_RETIRED = "retired"
 AGENT_STATUSES = (
-    AGENT_IDLE, AGENT_ASSIGNED, AGENT_WORKING, AGENT_HANDOFF, AGENT_STALLED, AGENT_GUPP, AGENT_ZOMBIE,
+    AGENT_IDLE,
+    AGENT_ASSIGNED,
+    AGENT_WORKING,
+    AGENT_HANDOFF,
+    AGENT_STALLED,
+    AGENT_GUPP,
+    AGENT_ZOMBIE,
     AGENT_RETIRED,
 )
 
 NAME_POOL = (
-    "Toast", "Maple", "Birch", "Shadow", "Clover", "Ember", "Sage", "Dusk", "Flint", "Coral",
-    "Slate", "Reed", "Thorn", "Pike", "Moss", "Wren", "Blaze", "Gale", "Drift", "Lark",
+    "Toast",
+    "Maple",
+    "Birch",
+    "Shadow",
+    "Clover",
+    "Ember",
+    "Sage",
+    "Dusk",
+    "Flint",
+    "Coral",
+    "Slate",
+    "Reed",
+    "Thorn",
+    "Pike",
+    "Moss",
+    "Wren",
+    "Blaze",
+    "Gale",
+    "Drift",
+    "Lark",
 )
 
 # Convoy states (the convoy bead's status, with "staged" before launch).

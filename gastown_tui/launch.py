@@ -12,12 +12,24 @@ import sys
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="gastown", description="Run a town of coding agents.")
-    p.add_argument("--town", metavar="PATH", help="the town (else $GASTOWN_TOWN, else found "
-                   "by walking up from the current directory)")
-    p.add_argument("--engine-only", action="store_true",
-                   help="run the engine headless in the foreground (logs to stderr)")
-    p.add_argument("--demo", nargs="?", const="", default=None, metavar="PATH",
-                   help="create (or reuse) a demo town and open it")
+    p.add_argument(
+        "--town",
+        metavar="PATH",
+        help="the town (else $GASTOWN_TOWN, else found by walking up from the current directory)",
+    )
+    p.add_argument(
+        "--engine-only",
+        action="store_true",
+        help="run the engine headless in the foreground (logs to stderr)",
+    )
+    p.add_argument(
+        "--demo",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="create (or reuse) a demo town and open it",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p.parse_args(argv)
 

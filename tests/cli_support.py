@@ -18,14 +18,23 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 
 # Variables that change which town or identity `gt` uses, or how it reports errors.
-_SCRUBBED = ("GASTOWN_TOWN", "GT_TOWN", "GT_AGENT", "GT_AGENT_ID", "GT_ATTEMPT", "GT_DEBUG",
-             "GT_BUSY_TIMEOUT_MS", "GT_RIG")
+_SCRUBBED = (
+    "GASTOWN_TOWN",
+    "GT_TOWN",
+    "GT_AGENT",
+    "GT_AGENT_ID",
+    "GT_ATTEMPT",
+    "GT_DEBUG",
+    "GT_BUSY_TIMEOUT_MS",
+    "GT_RIG",
+)
 
 
 def gt_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"]
-                                     if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(REPO) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     env.update(extra or {})
     return env
 
@@ -38,12 +47,24 @@ def gt_argv(*args: str, town: Any = None) -> list[str]:
     return [*cmd, *args]
 
 
-def run_gt(*args: str, town: Any = None, env: dict[str, str] | None = None,
-           cwd: str | os.PathLike[str] | None = None, input: str | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_gt(
+    *args: str,
+    town: Any = None,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    input: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     """Run `gt ARGS` (with --town when given) and capture everything."""
-    return subprocess.run(gt_argv(*args, town=town), capture_output=True, text=True,
-                          env=gt_env(env), cwd=str(cwd or REPO), input=input, timeout=timeout)
+    return subprocess.run(
+        gt_argv(*args, town=town),
+        capture_output=True,
+        text=True,
+        env=gt_env(env),
+        cwd=str(cwd or REPO),
+        input=input,
+        timeout=timeout,
+    )
 
 
 def run_json(*args: str, town: Any = None, env: dict[str, str] | None = None) -> Any:
@@ -57,8 +78,7 @@ def stderr_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
     return [ln for ln in proc.stderr.splitlines() if ln.strip()]
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int,
-                          *needles: str) -> str:
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:
     """Exit `code`, exactly one non-empty stderr line, a `gt:` error, no traceback.
 
     Returns the line; every needle must appear in it (case-insensitive).

@@ -49,11 +49,16 @@ def ledger(town: Town, clock: Clock):
     led.close()
 
 
-def add_rig(ledger: Ledger, name: str, prefix: str, capabilities: list[str] | None = None
-            ) -> dict:
+def add_rig(ledger: Ledger, name: str, prefix: str, capabilities: list[str] | None = None) -> dict:
     """A rig row without cloning (scheduler tests need no repository)."""
-    return ledger.rigs.add(name, prefix=prefix, source="/dev/null", path=f"/nowhere/{name}",
-                           capabilities=capabilities or [], gates=[])
+    return ledger.rigs.add(
+        name,
+        prefix=prefix,
+        source="/dev/null",
+        path=f"/nowhere/{name}",
+        capabilities=capabilities or [],
+        gates=[],
+    )
 
 
 @pytest.fixture
@@ -71,25 +76,46 @@ def scheduler(ledger: Ledger, config: TownConfig) -> Scheduler:
     return Scheduler(ledger, config)
 
 
-def gt(*args: str, town: Town | None = None, env: dict[str, str] | None = None,
-       input: str | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+def gt(
+    *args: str,
+    town: Town | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    cwd: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the real `gt` command line in a subprocess."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("GASTOWN_TOWN", None)
     cmd = [sys.executable, "-m", "engine.cli.main"]
     if town is not None:
         cmd += ["--town", town.root]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, env=full_env,
-                          input=input, cwd=cwd or str(REPO), timeout=120)
+    return subprocess.run(
+        [*cmd, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        cwd=cwd or str(REPO),
+        timeout=120,
+    )
 
 
 # ---- real git + real tmux ----------------------------------------------------------------
 
+
 def make_source_repo(path: Path, files: dict[str, str] | None = None) -> Path:
     """A small git repository with one commit on main."""
     path.mkdir(parents=True)
-    run = lambda *a: subprocess.run(["git", *a], cwd=path, check=True,  # noqa: E731
-                                    capture_output=True, text=True)
+
+    def run(*a):
+        return subprocess.run(
+            ["git", *a],
+            cwd=path,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
     run("init", "-q", "-b", "main")
     for name, text in (files or {"README.md": "# demo\n"}).items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -102,8 +128,7 @@ def make_source_repo(path: Path, files: dict[str, str] | None = None) -> Path:
 class RealTown:
     """A town with one real rig, driven by reconciles with the real tmux fleet."""
 
-    def __init__(self, root: Path, config: TownConfig,
-                 files: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, config: TownConfig, files: dict[str, str] | None = None) -> None:
         from engine.polecats.fleet import TmuxFleet
         from engine.rigs import add_rig as clone_rig
 
@@ -111,16 +136,18 @@ class RealTown:
         self.town = init_town(str(root / "town"))
         self.ledger = Ledger(self.town.ledger_path)
         self.source = make_source_repo(root / "src", files)
-        clone_rig(self.town, self.ledger, "web", str(self.source), prefix="gt",
-                  capabilities=[], gates=[])
+        clone_rig(
+            self.town, self.ledger, "web", str(self.source), prefix="gt", capabilities=[], gates=[]
+        )
         self.config = config
         self.fleet = TmuxFleet(self.town, config, self.ledger)
         self.scheduler = Scheduler(self.ledger, config)
 
     def reconcile(self):
-        return self.scheduler.reconcile(self.fleet, {"nudge": self.fleet._nudge,
-                                                     "stop_agent": lambda p: self.fleet.stop(
-                                                         p["agent_id"])})
+        return self.scheduler.reconcile(
+            self.fleet,
+            {"nudge": self.fleet._nudge, "stop_agent": lambda p: self.fleet.stop(p["agent_id"])},
+        )
 
     def drive(self, until, timeout: float = 30.0, every: float = 0.05):
         """Reconcile until `until()` is true; fail with the town's state if it never is."""
@@ -132,10 +159,12 @@ class RealTown:
             if until():
                 return
             time.sleep(every)
-        raise AssertionError("timed out; beads: " + repr(
-            [(b["id"], b["status"], b["assignee"]) for b in self.ledger.beads.list()])
-            + " agents: " + repr([(a["name"], a["status"], a["hook"])
-                                  for a in self.ledger.agents.list()]))
+        raise AssertionError(
+            "timed out; beads: "
+            + repr([(b["id"], b["status"], b["assignee"]) for b in self.ledger.beads.list()])
+            + " agents: "
+            + repr([(a["name"], a["status"], a["hook"]) for a in self.ledger.agents.list()])
+        )
 
     def close(self) -> None:
         self.fleet.tmux.kill_server()
@@ -147,9 +176,10 @@ def real_town(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from engine.config import WitnessSettings
 
     monkeypatch.setenv("SHELL", "/bin/sh")
-    config = TownConfig(scheduler=SchedulerSettings(backoff_base_seconds=0.2,
-                                                    backoff_max_seconds=1),
-                        witness=WitnessSettings(stall_seconds=60, gupp_seconds=120))
+    config = TownConfig(
+        scheduler=SchedulerSettings(backoff_base_seconds=0.2, backoff_max_seconds=1),
+        witness=WitnessSettings(stall_seconds=60, gupp_seconds=120),
+    )
     rt = RealTown(tmp_path, config)
     yield rt
     rt.close()
@@ -179,12 +209,14 @@ def real_town_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def git_out(repo: str, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
-def submit_work(rt: RealTown, title: str, files: dict[str, str], *, rig: str = "web",
-                base: str | None = None) -> tuple[str, str]:
+def submit_work(
+    rt: RealTown, title: str, files: dict[str, str], *, rig: str = "web", base: str | None = None
+) -> tuple[str, str]:
     """A bead worked and submitted as a polecat would (`gt done`), without a session:
     its branch gets one commit writing `files`. Returns (bead id, merge request id)."""
     import tempfile
@@ -195,15 +227,24 @@ def submit_work(rt: RealTown, title: str, files: dict[str, str], *, rig: str = "
     repo = ledger.rigs.require(rig)["path"]
     bead = ledger.beads.create(title, rig=rig, slung=True)["id"]
     with ledger.db.write() as conn:
-        agent = ledger.agents.allocate(conn, rig, next_name(ledger.agents.live_names(conn)),
-                                       "script")
+        agent = ledger.agents.allocate(
+            conn, rig, next_name(ledger.agents.live_names(conn)), "script"
+        )
         attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
     ledger.agents.mark_started(agent["id"], bead, attempt)
     branch = f"polecat/{agent['name']}/{bead}"
     wt = tempfile.mkdtemp(prefix="wt-")
     os.rmdir(wt)
-    git_out(repo, "worktree", "add", "-q", "-b", branch, wt, base or git_out(
-        repo, "config", "gastown.main"))
+    git_out(
+        repo,
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        branch,
+        wt,
+        base or git_out(repo, "config", "gastown.main"),
+    )
     for name, text in files.items():
         Path(wt, name).parent.mkdir(parents=True, exist_ok=True)
         Path(wt, name).write_text(text)

@@ -32,16 +32,21 @@ def _rows(path: str) -> list[dict[str, Any]]:
 def load_embedded(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[Dep]]:
     """Issues and deps of an embedded-layout file (deps inside each issue)."""
     issues = _rows(os.fspath(path))
-    deps = [(d.get("issue_id", issue["id"]), d["depends_on_id"], d.get("type", "blocks"))
-            for issue in issues for d in issue.get("dependencies") or ()]
+    deps = [
+        (d.get("issue_id", issue["id"]), d["depends_on_id"], d.get("type", "blocks"))
+        for issue in issues
+        for d in issue.get("dependencies") or ()
+    ]
     return issues, deps
 
 
 def load_backup(folder: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[Dep]]:
     """Issues and deps of a backup-layout directory (issues.jsonl + dependencies.jsonl)."""
     issues = _rows(os.path.join(folder, "issues.jsonl"))
-    deps = [(r["issue_id"], r["depends_on_id"], r.get("type", "blocks"))
-            for r in _rows(os.path.join(folder, "dependencies.jsonl"))]
+    deps = [
+        (r["issue_id"], r["depends_on_id"], r.get("type", "blocks"))
+        for r in _rows(os.path.join(folder, "dependencies.jsonl"))
+    ]
     return issues, deps
 
 
@@ -52,7 +57,7 @@ def _epoch(text: str) -> float:
     if "." in s:  # fromisoformat takes at most 6 fractional digits; Beads may write 9
         head, _, rest = s.partition(".")
         digits = len(rest) - len(rest.lstrip("0123456789"))
-        s = f"{head}.{rest[:min(digits, 6)] or '0'}{rest[digits:]}"
+        s = f"{head}.{rest[: min(digits, 6)] or '0'}{rest[digits:]}"
     dt = datetime.fromisoformat(s)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
@@ -73,8 +78,9 @@ def _ephemeral(value: Any) -> bool:
     return value is True or (type(value) is int and value == 1)
 
 
-def blocked_ids(issues: list[dict[str, Any]], deps: list[Dep],
-                now: float | None = None) -> set[str]:
+def blocked_ids(
+    issues: list[dict[str, Any]], deps: list[Dep], now: float | None = None
+) -> set[str]:
     """Ids of the issues that are blocked, whatever their status.
 
     ``now`` is accepted for symmetry with ready_ids; blocking does not depend on time.
@@ -121,7 +127,8 @@ def ready_ids(issues: list[dict[str, Any]], deps: list[Dep], now: float) -> set[
         return False
 
     return {
-        ident for ident, issue in by_id.items()
+        ident
+        for ident, issue in by_id.items()
         if issue.get("status") == "open"
         and not _ephemeral(issue.get("ephemeral"))
         and not _deferred(issue, now)

@@ -9,8 +9,12 @@ from tests.conftest import add_rig, gt
 
 
 def agent_env(town, agent_id: str, bead: str, attempt: int) -> dict[str, str]:
-    return {"GT_TOWN": town.root, "GT_AGENT_ID": agent_id, "GT_BEAD": bead,
-            "GT_ATTEMPT": str(attempt)}
+    return {
+        "GT_TOWN": town.root,
+        "GT_AGENT_ID": agent_id,
+        "GT_BEAD": bead,
+        "GT_ATTEMPT": str(attempt),
+    }
 
 
 def hooked(ledger, rig: str = "web") -> tuple[str, str, int]:
@@ -37,9 +41,14 @@ def test_calls_from_a_stale_attempt_are_refused_without_effect(town, ledger):
     agent, bead, attempt = hooked(ledger)
     stale = agent_env(town, agent, bead, attempt - 1 if attempt > 1 else attempt + 5)
     before = ledger.state.last_event_id()
-    for args in (["checkpoint", "halfway"], ["heartbeat"], ["done"],
-                 ["mail", "send", "mayor", "hi"], ["escalate", "help"],
-                 ["handoff", "--note", "x"]):
+    for args in (
+        ["checkpoint", "halfway"],
+        ["heartbeat"],
+        ["done"],
+        ["mail", "send", "mayor", "hi"],
+        ["escalate", "help"],
+        ["handoff", "--note", "x"],
+    ):
         res = gt(*args, env=stale)
         assert res.returncode == 1, (args, res.stdout, res.stderr)
         assert "stale attempt" in res.stderr
@@ -62,9 +71,13 @@ def test_mail_addresses_route_across_rigs(town, ledger):
     add_rig(ledger, "web", "gt")
     add_rig(ledger, "api", "ap")
     agent, bead, attempt = hooked(ledger, "web")
-    for address, expect in (("mayor", "mayor"), ("Toast", agent), ("api/witness", "api/witness"),
-                            ("api/refinery", "api/refinery"),
-                            ("web/polecats/Toast", agent)):
+    for address, expect in (
+        ("mayor", "mayor"),
+        ("Toast", agent),
+        ("api/witness", "api/witness"),
+        ("api/refinery", "api/refinery"),
+        ("web/polecats/Toast", agent),
+    ):
         res = gt("mail", "send", address, f"to {address}", "--json", town=town)
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)["to"] == expect

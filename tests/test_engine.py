@@ -103,11 +103,14 @@ def test_engine_publishes_ledger_events_to_subscribers(town):
 
 def start_engine(town_root: str, log_path: str) -> subprocess.Popen[bytes]:
     gastown = os.path.join(os.path.dirname(sys.executable), "gastown")
-    cmd = [gastown] if os.access(gastown, os.X_OK) else [sys.executable, "-m",
-                                                         "gastown_tui.launch"]
-    log = open(log_path, "ab")
-    return subprocess.Popen([*cmd, "--engine-only", "--town", town_root], stdout=log,
-                            stderr=log, env={**os.environ, "SHELL": "/bin/sh"})
+    cmd = [gastown] if os.access(gastown, os.X_OK) else [sys.executable, "-m", "gastown_tui.launch"]
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, which outlives us
+    return subprocess.Popen(
+        [*cmd, "--engine-only", "--town", town_root],
+        stdout=log,
+        stderr=log,
+        env={**os.environ, "SHELL": "/bin/sh"},
+    )
 
 
 def wait_for(cond, timeout: float = 30.0) -> None:
@@ -147,9 +150,15 @@ def test_kill_9_of_the_engine_mid_dispatch_loses_nothing_and_starts_nothing_twic
     src = make_source_repo(tmp_path / "src")
     ledger = Ledger(town.ledger_path)
     clone_rig(town, ledger, "web", str(src), prefix="gt", capabilities=[], gates=[])
-    ids = [ledger.beads.create(f"job {i}", rig="web", slung=True,
-                               body=script_body("sleep 1", f"write j{i}.txt {i}",
-                                                f"commit 'job {i}'"))["id"] for i in range(4)]
+    ids = [
+        ledger.beads.create(
+            f"job {i}",
+            rig="web",
+            slung=True,
+            body=script_body("sleep 1", f"write j{i}.txt {i}", f"commit 'job {i}'"),
+        )["id"]
+        for i in range(4)
+    ]
     tmux = Tmux(socket_name(town.root))
     try:
         proc = start_engine(town.root, str(tmp_path / "engine.log"))
@@ -157,8 +166,9 @@ def test_kill_9_of_the_engine_mid_dispatch_loses_nothing_and_starts_nothing_twic
         proc.kill()  # kill -9, mid-dispatch
         proc.wait(10)
         proc = start_engine(town.root, str(tmp_path / "engine.log"))
-        wait_for(lambda: all(ledger.beads.get(i)["status"] == vocab.IN_REVIEW for i in ids),
-                 timeout=60)
+        wait_for(
+            lambda: all(ledger.beads.get(i)["status"] == vocab.CLOSED for i in ids), timeout=60
+        )  # worked, submitted, and landed by the refinery
         for bead_id in ids:
             history = ledger.beads.history(bead_id)
             started = [e["attempt"] for e in history if e["kind"] == "started"]
@@ -166,13 +176,19 @@ def test_kill_9_of_the_engine_mid_dispatch_loses_nothing_and_starts_nothing_twic
         mrs = ledger.beads.list(bead_type="merge-request")
         assert sorted(m["metadata"]["source"] for m in mrs) == sorted(ids)
         wait_for(lambda: not tmux.panes())  # no orphan session
-        worktrees = subprocess.run(["git", "worktree", "list", "--porcelain"],
-                                   cwd=ledger.rigs.require("web")["path"], capture_output=True,
-                                   text=True).stdout
-        listed = {ln.split(" ", 1)[1] for ln in worktrees.splitlines()
-                  if ln.startswith("worktree ")}
-        owned = {a["worktree"] for a in ledger.agents.list()} | {
-            ledger.rigs.require("web")["path"]}
+        worktrees = subprocess.run(
+            ["git", "worktree", "list", "--porcelain"],
+            cwd=ledger.rigs.require("web")["path"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        listed = {
+            ln.split(" ", 1)[1] for ln in worktrees.splitlines() if ln.startswith("worktree ")
+        }
+        owned = {a["worktree"] for a in ledger.agents.list() if a["worktree"]} | {
+            ledger.rigs.require("web")["path"],
+            os.path.join(town.rig_dir("web"), "refinery"),
+        }
         assert {os.path.realpath(p) for p in listed} == {os.path.realpath(p) for p in owned}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0

@@ -60,15 +60,18 @@ needs = ["page", "docs"]
 def test_a_convoy_of_six_across_two_rigs_is_worked_gated_and_landed(tmp_path):
     town = init_town(str(tmp_path / "town"))
     with open(town.config_path, "a") as fh:
-        fh.write('\n[rigs.web]\ngates = { test = "test -f README.md" }\n'
-                 '[rigs.api]\ngates = { test = "test -f README.md" }\n')
+        fh.write(
+            '\n[rigs.web]\ngates = { test = "test -f README.md" }\n'
+            '[rigs.api]\ngates = { test = "test -f README.md" }\n'
+        )
     for name, prefix in (("web", "gt"), ("api", "ap")):
         src = make_source_repo(tmp_path / f"src-{name}")
         res = gt("rig", "add", name, str(src), "--prefix", prefix, town=town)
         assert res.returncode == 0, res.stderr
     (tmp_path / "plan.toml").write_text(PLAN)
-    res = gt("convoy", "create", "Ship it", "--plan", str(tmp_path / "plan.toml"), "--json",
-             town=town)
+    res = gt(
+        "convoy", "create", "Ship it", "--plan", str(tmp_path / "plan.toml"), "--json", town=town
+    )
     assert res.returncode == 0, res.stderr
     import json
 
@@ -76,8 +79,9 @@ def test_a_convoy_of_six_across_two_rigs_is_worked_gated_and_landed(tmp_path):
     ledger = Ledger(town.ledger_path)
     proc = start_engine(town.root, str(tmp_path / "engine.log"))
     try:
-        wait_for(lambda: ledger.convoys.get(convoy["id"])["status"] == vocab.CONVOY_LANDED,
-                 timeout=120)
+        wait_for(
+            lambda: ledger.convoys.get(convoy["id"])["status"] == vocab.CONVOY_LANDED, timeout=120
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
@@ -86,8 +90,9 @@ def test_a_convoy_of_six_across_two_rigs_is_worked_gated_and_landed(tmp_path):
     assert all(b["status"] == vocab.CLOSED for b in beads.values())
     # downstream beads were hooked only after their blockers merged
     for bead_id in beads:
-        deps = [d["id"] for d in ledger.graph.edges_of(bead_id)["depends_on"]
-                if d["type"] == "blocks"]
+        deps = [
+            d["id"] for d in ledger.graph.edges_of(bead_id)["depends_on"] if d["type"] == "blocks"
+        ]
         hooked = min(e["id"] for e in ledger.beads.history(bead_id) if e["kind"] == "hooked")
         for dep in deps:
             merged = [e["id"] for e in ledger.beads.history(dep) if e["kind"] == "merged"]
@@ -95,7 +100,6 @@ def test_a_convoy_of_six_across_two_rigs_is_worked_gated_and_landed(tmp_path):
     for rig in ("web", "api"):
         repo = ledger.rigs.require(rig)["path"]
         assert len(first_parent_history(repo)) >= 2
-    assert any(m["subject"] == "Convoy landed: Ship it"
-               for m in ledger.mail.inbox(["mayor"]))
+    assert any(m["subject"] == "Convoy landed: Ship it" for m in ledger.mail.inbox(["mayor"]))
     assert "Traceback" not in (tmp_path / "engine.log").read_text()
     ledger.close()

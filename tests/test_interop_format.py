@@ -71,14 +71,24 @@ def backup() -> ImportBatch:
 
 # --- the real data parses -------------------------------------------------------------
 
+
 def test_embedded_data_parses(embedded: ImportBatch) -> None:
     assert embedded.layout == "embedded"
     assert embedded.errors == []
     assert len(embedded.beads) == 704
     assert Counter(d["type"] for d in embedded.deps) == {
-        "blocks": 377, "parent-child": 359, "discovered-from": 7, "tracks": 2}
+        "blocks": 377,
+        "parent-child": 359,
+        "discovered-from": 7,
+        "tracks": 2,
+    }
     assert {b["status"] for b in embedded.beads} == {
-        "open", "closed", "hooked", "pinned", "in_progress"}
+        "open",
+        "closed",
+        "hooked",
+        "pinned",
+        "in_progress",
+    }
     assert {"message", "convoy", "agent", "epic"} <= {b["type"] for b in embedded.beads}
     bead = next(b for b in embedded.beads if b["id"] == "bd-kwro")
     assert bead["body"].startswith("Add messaging semantics")
@@ -144,6 +154,7 @@ def test_missing_paths_are_refused(tmp_path: Path) -> None:
 
 # --- round trips ----------------------------------------------------------------------
 
+
 def test_embedded_round_trip_is_exact(embedded: ImportBatch) -> None:
     text = export_embedded(embedded)
     got = [json.loads(line) for line in text.splitlines()]
@@ -183,13 +194,16 @@ def _ledger_view(batch: ImportBatch) -> dict[str, str]:
 
 
 def _dep_view(batch: ImportBatch) -> Counter[tuple[Any, ...]]:
-    return Counter((d["bead_id"], d["depends_on"], d["type"], d["created_at"], d["created_by"])
-                   for d in batch.deps)
+    return Counter(
+        (d["bead_id"], d["depends_on"], d["type"], d["created_at"], d["created_by"])
+        for d in batch.deps
+    )
 
 
 @pytest.mark.parametrize("source", ["embedded", "backup"])
-def test_layouts_convert_into_each_other(source: str, embedded: ImportBatch,
-                                         backup: ImportBatch, tmp_path: Path) -> None:
+def test_layouts_convert_into_each_other(
+    source: str, embedded: ImportBatch, backup: ImportBatch, tmp_path: Path
+) -> None:
     batch = embedded if source == "embedded" else backup
     other = "backup" if source == "embedded" else "embedded"
     dest = tmp_path / ("b" if other == "backup" else "e.jsonl")
@@ -206,17 +220,22 @@ def test_layouts_convert_into_each_other(source: str, embedded: ImportBatch,
 
 # --- what must survive ----------------------------------------------------------------
 
-def test_dangling_deps_survive(embedded: ImportBatch, backup: ImportBatch,
-                               tmp_path: Path) -> None:
+
+def test_dangling_deps_survive(embedded: ImportBatch, backup: ImportBatch, tmp_path: Path) -> None:
     for batch in (embedded, backup):
         ids = {b["id"] for b in batch.beads}
         dangling = [d for d in batch.deps if d["depends_on"] not in ids]
         assert dangling  # both real sets have them (wisps that were never exported)
-    assert len([d for d in embedded.deps
-                if d["depends_on"] not in {b["id"] for b in embedded.beads}]) == 30
+    assert (
+        len([d for d in embedded.deps if d["depends_on"] not in {b["id"] for b in embedded.beads}])
+        == 30
+    )
     text = export_embedded(embedded)
-    exported = {(d["issue_id"], d["depends_on_id"], d["type"])
-                for line in text.splitlines() for d in json.loads(line).get("dependencies", ())}
+    exported = {
+        (d["issue_id"], d["depends_on_id"], d["type"])
+        for line in text.splitlines()
+        for d in json.loads(line).get("dependencies", ())
+    }
     assert ("hq-cv-d46qe", "external:gastown:gt-5kjn", "tracks") in exported
     assert ("bd-7e7ddffa.1", "bd-7e7ddffa", "parent-child") in exported
 
@@ -224,53 +243,92 @@ def test_dangling_deps_survive(embedded: ImportBatch, backup: ImportBatch,
 def test_unknown_statuses_types_fields_and_dep_types_survive(tmp_path: Path) -> None:
     src = write_lines(
         tmp_path / "odd.jsonl",
-        issue("x-1", status="frobbed", issue_type="gizmo", zork={"a": [1, True, None]},
-              priority=0, dependencies=[
-                  {"issue_id": "x-1", "depends_on_id": "x-2", "type": "replies-to",
-                   "created_at": "2026-01-01T00:00:00Z", "created_by": "me", "weight": 3},
-                  {"depends_on_id": "nowhere-9", "type": "blocks"},
-              ]),
-        issue("x-2", status="tombstone", labels=["a", "b"], description=None, ephemeral=0,
-              metadata="{\"k\": 1}", assignee="", defer_until="", notes="n"),
+        issue(
+            "x-1",
+            status="frobbed",
+            issue_type="gizmo",
+            zork={"a": [1, True, None]},
+            priority=0,
+            dependencies=[
+                {
+                    "issue_id": "x-1",
+                    "depends_on_id": "x-2",
+                    "type": "replies-to",
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "created_by": "me",
+                    "weight": 3,
+                },
+                {"depends_on_id": "nowhere-9", "type": "blocks"},
+            ],
+        ),
+        issue(
+            "x-2",
+            status="tombstone",
+            labels=["a", "b"],
+            description=None,
+            ephemeral=0,
+            metadata='{"k": 1}',
+            assignee="",
+            defer_until="",
+            notes="n",
+        ),
     )
     batch = read_beads_jsonl(src)
     one, two = batch.beads
     assert (one["status"], one["type"], one["extra"]["zork"]) == (
-        "frobbed", "gizmo", {"a": [1, True, None]})
+        "frobbed",
+        "gizmo",
+        {"a": [1, True, None]},
+    )
     assert [(d["type"], d["depends_on"]) for d in batch.deps] == [
-        ("replies-to", "x-2"), ("blocks", "nowhere-9")]
+        ("replies-to", "x-2"),
+        ("blocks", "nowhere-9"),
+    ]
     assert batch.deps[0]["extra"] == {"weight": 3}
     assert batch.deps[1]["created_at"] is None
     assert two["body"] == "" and two["ephemeral"] is False and two["metadata"] == {"k": 1}
     assert two["assignee"] is None and two["defer_until"] is None
     assert two["labels"] == ["a", "b"] and two["extra"]["notes"] == "n"
     # Raw forms the normalised value cannot express are kept for export.
-    assert two["extra"]["_raw"] == {"description": None, "ephemeral": 0,
-                                    "metadata": "{\"k\": 1}", "assignee": "", "defer_until": ""}
-    assert_same_objects([json.loads(x) for x in export_embedded(batch).splitlines()],
-                        raw_rows(src))
+    assert two["extra"]["_raw"] == {
+        "description": None,
+        "ephemeral": 0,
+        "metadata": '{"k": 1}',
+        "assignee": "",
+        "defer_until": "",
+    }
+    assert_same_objects([json.loads(x) for x in export_embedded(batch).splitlines()], raw_rows(src))
     out = tmp_path / "as-backup"
     write_beads_jsonl(batch.beads, batch.deps, out, layout="backup")
     back = read_beads_jsonl(out)
     assert _ledger_view(back) == _ledger_view(batch)
     assert [(d["type"], d["depends_on"]) for d in back.deps] == [
-        ("replies-to", "x-2"), ("blocks", "nowhere-9")]
+        ("replies-to", "x-2"),
+        ("blocks", "nowhere-9"),
+    ]
 
 
 def test_int_like_priority_is_accepted_and_kept(tmp_path: Path) -> None:
-    src = write_lines(tmp_path / "p.jsonl", issue("p-1", priority="3"), issue("p-2", priority=1.0),
-                      issue("p-3"))
+    src = write_lines(
+        tmp_path / "p.jsonl", issue("p-1", priority="3"), issue("p-2", priority=1.0), issue("p-3")
+    )
     batch = read_beads_jsonl(src)
     assert [b["priority"] for b in batch.beads] == [3, 1, 2]
-    assert_same_objects([json.loads(x) for x in export_embedded(batch).splitlines()],
-                        raw_rows(src))
+    assert_same_objects([json.loads(x) for x in export_embedded(batch).splitlines()], raw_rows(src))
 
 
 def test_edits_are_exported_in_beads_form(backup: ImportBatch, tmp_path: Path) -> None:
     beads = json.loads(json.dumps(backup.beads))  # a deep copy the test may change
     first = beads[0]
-    first.update(status="open", body="new body", ephemeral=True, metadata={"x": 1},
-                 labels=["fresh"], defer_until="2030-01-01T00:00:00Z", type="bug")
+    first.update(
+        status="open",
+        body="new body",
+        ephemeral=True,
+        metadata={"x": 1},
+        labels=["fresh"],
+        defer_until="2030-01-01T00:00:00Z",
+        type="bug",
+    )
     out = tmp_path / "edited"
     write_beads_jsonl(beads, backup.deps, out, layout="backup")
     row = raw_rows(out / "issues.jsonl")[0]
@@ -295,21 +353,56 @@ def test_absent_default_fields_stay_absent_and_new_values_appear(tmp_path: Path)
     row = json.loads(export_embedded(batch))
     assert list(row) == ["id", "title", "status", "zz"]
     bead["assignee"] = "Toast"
-    batch.deps.append({"bead_id": "a-1", "depends_on": "a-0", "type": "blocks",
-                       "created_at": None, "created_by": None, "extra": {}})
+    batch.deps.append(
+        {
+            "bead_id": "a-1",
+            "depends_on": "a-0",
+            "type": "blocks",
+            "created_at": None,
+            "created_by": None,
+            "extra": {},
+        }
+    )
     row = json.loads(export_embedded(batch))
     assert list(row) == ["id", "title", "status", "zz", "assignee", "dependencies"]
-    assert row["dependencies"] == [{"issue_id": "a-1", "depends_on_id": "a-0", "type": "blocks",
-                                    "created_at": None, "created_by": None}]
+    assert row["dependencies"] == [
+        {
+            "issue_id": "a-1",
+            "depends_on_id": "a-0",
+            "type": "blocks",
+            "created_at": None,
+            "created_by": None,
+        }
+    ]
 
 
 def test_fresh_beads_without_extra_export_and_read_back(tmp_path: Path) -> None:
-    fresh = {"id": "hq-1", "title": "new", "body": "", "status": "open", "priority": 1,
-             "type": "feature", "assignee": None, "labels": ["x"], "created_at": "2026-01-01",
-             "updated_at": "2026-01-01", "closed_at": None, "close_reason": None,
-             "created_by": "mayor", "defer_until": None, "ephemeral": False, "metadata": {}}
-    dep = {"bead_id": "hq-1", "depends_on": "hq-0", "type": "blocks", "created_at": None,
-           "created_by": None, "extra": {}}
+    fresh = {
+        "id": "hq-1",
+        "title": "new",
+        "body": "",
+        "status": "open",
+        "priority": 1,
+        "type": "feature",
+        "assignee": None,
+        "labels": ["x"],
+        "created_at": "2026-01-01",
+        "updated_at": "2026-01-01",
+        "closed_at": None,
+        "close_reason": None,
+        "created_by": "mayor",
+        "defer_until": None,
+        "ephemeral": False,
+        "metadata": {},
+    }
+    dep = {
+        "bead_id": "hq-1",
+        "depends_on": "hq-0",
+        "type": "blocks",
+        "created_at": None,
+        "created_by": None,
+        "extra": {},
+    }
     for layout, dest in (("embedded", tmp_path / "f.jsonl"), ("backup", tmp_path / "fb")):
         write_beads_jsonl([fresh], [dep], dest, layout=layout)
         back = read_beads_jsonl(dest)
@@ -330,26 +423,27 @@ def test_backup_layout_needs_a_directory() -> None:
 
 # --- bad lines ------------------------------------------------------------------------
 
+
 def _bad_file(tmp_path: Path) -> Path:
     return write_lines(
         tmp_path / "bad.jsonl",
-        issue("ok-1"),                                      # 1
-        '{"id": "x", "title": ',                            # 2 not JSON
-        "",                                                 # 3 blank: skipped silently
-        "[1, 2]",                                           # 4 not an object
-        json.dumps({"title": "no id"}),                     # 5
-        issue(""),                                          # 6 empty id
-        json.dumps({"id": 7, "title": "numeric id"}),       # 7
-        json.dumps({"id": "no-title"}),                     # 8
-        issue("p-1", priority="high"),                      # 9
-        issue("p-2", priority=7),                           # 10
-        issue("p-3", priority=True),                        # 11
-        issue("ok-1"),                                      # 12 duplicate
-        issue("d-1", dependencies=[{"type": "blocks"}]),    # 13 dep without target
-        issue("d-2", dependencies=["ok-1"]),                # 14 dep not an object
-        b'{"id": "u-1", "title": "\xff"}',                  # 15 not UTF-8
-        "   ",                                              # 16 blank
-        issue("ok-2", priority=4),                          # 17
+        issue("ok-1"),  # 1
+        '{"id": "x", "title": ',  # 2 not JSON
+        "",  # 3 blank: skipped silently
+        "[1, 2]",  # 4 not an object
+        json.dumps({"title": "no id"}),  # 5
+        issue(""),  # 6 empty id
+        json.dumps({"id": 7, "title": "numeric id"}),  # 7
+        json.dumps({"id": "no-title"}),  # 8
+        issue("p-1", priority="high"),  # 9
+        issue("p-2", priority=7),  # 10
+        issue("p-3", priority=True),  # 11
+        issue("ok-1"),  # 12 duplicate
+        issue("d-1", dependencies=[{"type": "blocks"}]),  # 13 dep without target
+        issue("d-2", dependencies=["ok-1"]),  # 14 dep not an object
+        b'{"id": "u-1", "title": "\xff"}',  # 15 not UTF-8
+        "   ",  # 16 blank
+        issue("ok-2", priority=4),  # 17
     )
 
 
@@ -389,30 +483,44 @@ def test_bad_lines_in_backup_side_files_are_named(tmp_path: Path) -> None:
     folder = tmp_path / "bk"
     folder.mkdir()
     write_lines(folder / "issues.jsonl", issue("b-1"), issue("b-2"), issue("b-3", priority=9))
-    write_lines(folder / "dependencies.jsonl",
-                json.dumps({"issue_id": "b-1", "depends_on_id": "b-2", "type": "blocks"}),
-                json.dumps({"issue_id": "b-1", "type": "blocks"}), "nope",
-                json.dumps({"issue_id": "b-3", "depends_on_id": "b-2", "type": "blocks"}),
-                json.dumps({"issue_id": "gone", "depends_on_id": "b-2", "type": "blocks"}))
-    write_lines(folder / "labels.jsonl", json.dumps({"issue_id": "b-1", "label": "x"}),
-                json.dumps({"issue_id": "ghost", "label": "y"}),
-                json.dumps({"issue_id": "b-3", "label": "z"}))
+    write_lines(
+        folder / "dependencies.jsonl",
+        json.dumps({"issue_id": "b-1", "depends_on_id": "b-2", "type": "blocks"}),
+        json.dumps({"issue_id": "b-1", "type": "blocks"}),
+        "nope",
+        json.dumps({"issue_id": "b-3", "depends_on_id": "b-2", "type": "blocks"}),
+        json.dumps({"issue_id": "gone", "depends_on_id": "b-2", "type": "blocks"}),
+    )
+    write_lines(
+        folder / "labels.jsonl",
+        json.dumps({"issue_id": "b-1", "label": "x"}),
+        json.dumps({"issue_id": "ghost", "label": "y"}),
+        json.dumps({"issue_id": "b-3", "label": "z"}),
+    )
     with pytest.raises(GtError, match=r"issues\.jsonl line 3: issue b-3: priority 9"):
         read_beads_jsonl(folder)
     batch = read_beads_jsonl(folder, skip_bad=True)
     found = sorted((f, n, m) for n, f, m in batch.errors)
     assert [(f, n) for f, n, _ in found] == [
-        ("dependencies.jsonl", 2), ("dependencies.jsonl", 3), ("dependencies.jsonl", 4),
-        ("issues.jsonl", 3), ("labels.jsonl", 2), ("labels.jsonl", 3)]
+        ("dependencies.jsonl", 2),
+        ("dependencies.jsonl", 3),
+        ("dependencies.jsonl", 4),
+        ("issues.jsonl", 3),
+        ("labels.jsonl", 2),
+        ("labels.jsonl", 3),
+    ]
     assert "b-3 was not imported (issues.jsonl line 3 is bad)" in found[2][2]
     assert "ghost is not in issues.jsonl" in found[4][2]
     assert batch.beads[0]["labels"] == ["x"]
     # A dep from an issue that is simply absent is kept, like a dangling target.
-    assert [(d["bead_id"], d["depends_on"]) for d in batch.deps] == [("b-1", "b-2"),
-                                                                    ("gone", "b-2")]
+    assert [(d["bead_id"], d["depends_on"]) for d in batch.deps] == [
+        ("b-1", "b-2"),
+        ("gone", "b-2"),
+    ]
 
 
 # --- the readiness oracle on the real data --------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["embedded", "backup"])
 def test_oracle_finds_a_plausible_ready_set(name: str) -> None:
@@ -420,19 +528,23 @@ def test_oracle_finds_a_plausible_ready_set(name: str) -> None:
     ready = ready_ids(issues, deps, time.time())
     blocked = blocked_ids(issues, deps)
     open_ids = {i["id"] for i in issues if i["status"] == "open"}
-    print(f"\n{name}: {len(issues)} issues, {len(open_ids)} open, {len(ready)} ready, "
-          f"{len(blocked)} blocked ({len(blocked & open_ids)} of them open)")
+    print(
+        f"\n{name}: {len(issues)} issues, {len(open_ids)} open, {len(ready)} ready, "
+        f"{len(blocked)} blocked ({len(blocked & open_ids)} of them open)"
+    )
     assert 0 < len(ready) < len(open_ids)
     assert ready <= open_ids and not ready & blocked
 
 
 def test_oracle_agrees_with_the_parser_on_the_graph(embedded: ImportBatch) -> None:
     _, deps = load_embedded(EMBEDDED)
-    assert Counter(deps) == Counter((d["bead_id"], d["depends_on"], d["type"])
-                                    for d in embedded.deps)
+    assert Counter(deps) == Counter(
+        (d["bead_id"], d["depends_on"], d["type"]) for d in embedded.deps
+    )
 
 
 # --- the oracle itself, on small hand-made ledgers ---------------------------------------
+
 
 def _i(ident: str, status: str = "open", **kw: Any) -> dict[str, Any]:
     return {"id": ident, "title": ident, "status": status, **kw}
@@ -442,11 +554,26 @@ NOW = 1_800_000_000.0  # 2027-01-15
 
 
 def test_oracle_blocks_and_unblocks() -> None:
-    issues = [_i("a"), _i("b"), _i("c", "closed"), _i("d", "pinned"), _i("e", "tombstone"),
-              _i("f", "hooked"), _i("g"), _i("h"), _i("k")]
-    deps = [("a", "f", "blocks"), ("b", "c", "blocks"), ("b", "d", "blocks"),
-            ("b", "e", "blocks"), ("g", "missing", "blocks"), ("h", "a", "related"),
-            ("k", "a", "blocks")]
+    issues = [
+        _i("a"),
+        _i("b"),
+        _i("c", "closed"),
+        _i("d", "pinned"),
+        _i("e", "tombstone"),
+        _i("f", "hooked"),
+        _i("g"),
+        _i("h"),
+        _i("k"),
+    ]
+    deps = [
+        ("a", "f", "blocks"),
+        ("b", "c", "blocks"),
+        ("b", "d", "blocks"),
+        ("b", "e", "blocks"),
+        ("g", "missing", "blocks"),
+        ("h", "a", "related"),
+        ("k", "a", "blocks"),
+    ]
     assert blocked_ids(issues, deps) == {"a", "k"}
     assert ready_ids(issues, deps, NOW) == {"b", "g", "h"}
 
@@ -461,10 +588,16 @@ def test_oracle_follows_parents_50_levels() -> None:
 
 
 def test_oracle_defer_and_ephemeral() -> None:
-    issues = [_i("past", defer_until="2020-01-01T00:00:00Z"),
-              _i("future", defer_until="2030-01-01T00:00:00.123456789Z"),
-              _i("child"), _i("grandchild"), _i("empty", defer_until=""),
-              _i("wisp", ephemeral=1), _i("wisp2", ephemeral=True), _i("solid", ephemeral=0)]
+    issues = [
+        _i("past", defer_until="2020-01-01T00:00:00Z"),
+        _i("future", defer_until="2030-01-01T00:00:00.123456789Z"),
+        _i("child"),
+        _i("grandchild"),
+        _i("empty", defer_until=""),
+        _i("wisp", ephemeral=1),
+        _i("wisp2", ephemeral=True),
+        _i("solid", ephemeral=0),
+    ]
     deps = [("child", "future", "parent-child"), ("grandchild", "child", "parent-child")]
     assert ready_ids(issues, deps, NOW) == {"past", "empty", "solid"}
     assert "future" in ready_ids(issues, deps, 1_900_000_000.0)

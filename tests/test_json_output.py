@@ -21,8 +21,7 @@ from engine.town import Town, init_town
 from tests.cli_support import run_gt
 from tests.conftest import add_rig
 
-BEAD_KEYS = {"id", "title", "status", "priority", "type", "rig", "assignee", "labels",
-             "created_at"}
+BEAD_KEYS = {"id", "title", "status", "priority", "type", "rig", "assignee", "labels", "created_at"}
 AGENT_KEYS = {"name", "rig", "status", "hook", "attempt", "runtime"}
 
 
@@ -102,9 +101,11 @@ def empty_town(tmp_path: Path) -> Town:
 
 # --- beads ------------------------------------------------------------------------------
 
+
 def test_bead_create_json_is_one_bead(world: World) -> None:
-    bead = one_object("bead", "create", "new one", "--label", "a", "-p", "0", "--json",
-                      town=world.town)
+    bead = one_object(
+        "bead", "create", "new one", "--label", "a", "-p", "0", "--json", town=world.town
+    )
     assert_bead(bead)
     assert (bead["title"], bead["priority"], bead["labels"]) == ("new one", 0, ["a"])
 
@@ -118,8 +119,17 @@ def test_bead_show_json_is_one_bead_with_its_edges(world: World) -> None:
     assert isinstance(bead["history"], list) and bead["history"]
 
 
-@pytest.mark.parametrize("extra", [(), ("--all",), ("--rig", "backend"), ("--status", "open"),
-                                   ("--label", "python"), ("-n", "1")])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        (),
+        ("--all",),
+        ("--rig", "backend"),
+        ("--status", "open"),
+        ("--label", "python"),
+        ("-n", "1"),
+    ],
+)
 def test_bead_list_json_is_an_array_of_beads(world: World, extra: tuple[str, ...]) -> None:
     beads = one_array("bead", "list", *extra, "--json", town=world.town)
     assert beads
@@ -132,17 +142,26 @@ def test_bead_list_json_with_no_match_is_an_empty_array(world: World) -> None:
 
 
 def test_bead_update_json_is_the_updated_bead(world: World) -> None:
-    bead = one_object("bead", "update", world.free, "--title", "renamed", "-p", "3",
-                      "--add-label", "x", "--json", town=world.town)
+    bead = one_object(
+        "bead",
+        "update",
+        world.free,
+        "--title",
+        "renamed",
+        "-p",
+        "3",
+        "--add-label",
+        "x",
+        "--json",
+        town=world.town,
+    )
     assert_bead(bead)
     assert (bead["title"], bead["priority"], bead["labels"]) == ("renamed", 3, ["x"])
 
 
 @pytest.mark.parametrize(("action", "status"), [("close", "closed"), ("cancel", "cancelled")])
-def test_bead_close_and_cancel_json_are_the_bead(world: World, action: str,
-                                                  status: str) -> None:
-    bead = one_object("bead", action, world.free, "--reason", "why", "--json",
-                      town=world.town)
+def test_bead_close_and_cancel_json_are_the_bead(world: World, action: str, status: str) -> None:
+    bead = one_object("bead", action, world.free, "--reason", "why", "--json", town=world.town)
     assert_bead(bead)
     assert bead["status"] == status
     reopened = one_object("bead", "reopen", world.free, "--json", town=world.town)
@@ -151,6 +170,7 @@ def test_bead_close_and_cancel_json_are_the_bead(world: World, action: str,
 
 
 # --- readiness and dependencies ---------------------------------------------------------
+
 
 def test_ready_json_is_an_array_of_beads(world: World) -> None:
     beads = one_array("ready", "--json", town=world.town)
@@ -169,8 +189,15 @@ def test_blocked_json_is_an_array_of_beads_with_blockers(world: World) -> None:
 
 
 def test_empty_town_lists_are_empty_arrays(empty_town: Town) -> None:
-    for args in (("ready",), ("blocked",), ("bead", "list"), ("agents",), ("rig", "list"),
-                 ("convoy", "list"), ("mail", "inbox")):
+    for args in (
+        ("ready",),
+        ("blocked",),
+        ("bead", "list"),
+        ("agents",),
+        ("rig", "list"),
+        ("convoy", "list"),
+        ("mail", "inbox"),
+    ):
         assert one_array(*args, "--json", town=empty_town) == [], args
     events = one_array("events", "--json", town=empty_town)
     assert isinstance(events, list)
@@ -184,8 +211,9 @@ def test_dep_add_json_is_one_edge(world: World) -> None:
 @pytest.mark.parametrize("reverse", [False, True])
 def test_dep_tree_json_is_one_nested_object(world: World, reverse: bool) -> None:
     root = world.blocker if reverse else world.dependent
-    tree = one_object("dep", "tree", root, *(["--reverse"] if reverse else []), "--json",
-                      town=world.town)
+    tree = one_object(
+        "dep", "tree", root, *(["--reverse"] if reverse else []), "--json", town=world.town
+    )
     assert tree["id"] == root and isinstance(tree["children"], list)
     other = world.dependent if reverse else world.blocker
     assert [c["id"] for c in tree["children"]] == [other]
@@ -193,19 +221,34 @@ def test_dep_tree_json_is_one_nested_object(world: World, reverse: bool) -> None
 
 # --- convoys ----------------------------------------------------------------------------
 
+
 def test_convoy_create_json_is_one_convoy(world: World) -> None:
-    convoy = one_object("convoy", "create", "ship it", "--bead", world.free, "--bead",
-                        world.blocker, "--staged", "--json", town=world.town)
+    convoy = one_object(
+        "convoy",
+        "create",
+        "ship it",
+        "--bead",
+        world.free,
+        "--bead",
+        world.blocker,
+        "--staged",
+        "--json",
+        town=world.town,
+    )
     assert_bead(convoy)
     assert convoy["type"] == "convoy" and convoy["beads"] == [world.free, world.blocker]
 
 
 def test_convoy_create_from_a_plan_json_is_one_convoy(world: World, tmp_path: Path) -> None:
     plan = tmp_path / "plan.toml"
-    plan.write_text('[[bead]]\nkey = "a"\ntitle = "first"\n'
-                    '[[bead]]\nkey = "b"\ntitle = "second"\nneeds = ["a"]\n', encoding="utf-8")
-    convoy = one_object("convoy", "create", "planned", "--plan", str(plan), "--staged",
-                        "--json", town=world.town)
+    plan.write_text(
+        '[[bead]]\nkey = "a"\ntitle = "first"\n'
+        '[[bead]]\nkey = "b"\ntitle = "second"\nneeds = ["a"]\n',
+        encoding="utf-8",
+    )
+    convoy = one_object(
+        "convoy", "create", "planned", "--plan", str(plan), "--staged", "--json", town=world.town
+    )
     assert_bead(convoy)
     assert len(convoy["beads"]) == 2
 
@@ -239,6 +282,7 @@ def test_convoy_launch_add_and_cancel_json_are_one_convoy(world: World) -> None:
 
 # --- sling and agents -------------------------------------------------------------------
 
+
 def test_sling_json_is_an_array_of_results(world: World) -> None:
     results = one_array("sling", world.work, world.dependent, "--json", town=world.town)
     assert [r["id"] for r in results] == [world.work, world.dependent]
@@ -249,8 +293,9 @@ def test_sling_json_is_an_array_of_results(world: World) -> None:
 
 
 def test_sling_title_json_creates_and_slings(world: World) -> None:
-    results = one_array("sling", "--title", "quick job", "--rig", "backend", "--json",
-                        town=world.town)
+    results = one_array(
+        "sling", "--title", "quick job", "--rig", "backend", "--json", town=world.town
+    )
     assert len(results) == 1 and results[0]["agent"]
 
 
@@ -259,12 +304,12 @@ def test_agents_json_is_an_array_of_agents(world: World) -> None:
     agents = one_array("agents", "--json", town=world.town)
     assert len(agents) == 1
     assert_agent(agents[0])
-    assert (agents[0]["rig"], agents[0]["hook"], agents[0]["attempt"]) == (
-        "backend", world.work, 1)
+    assert (agents[0]["rig"], agents[0]["hook"], agents[0]["attempt"]) == ("backend", world.work, 1)
     assert one_array("agents", "--all", "--rig", "backend", "--json", town=world.town)
 
 
 # --- rigs -------------------------------------------------------------------------------
+
 
 def test_rig_list_and_show_json(world: World) -> None:
     rigs = one_array("rig", "list", "--json", town=world.town)
@@ -277,37 +322,49 @@ def test_rig_list_and_show_json(world: World) -> None:
 
 def test_rig_add_json_is_one_rig(world: World, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
-    subprocess.run(["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "i"],
-                   check=True, env=env)
+    subprocess.run(
+        ["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "i"], check=True, env=env
+    )
     rig = one_object("rig", "add", "frontend", str(repo), "--json", town=world.town)
     assert rig["name"] == "frontend" and rig["prefix"] == "fro"
 
 
 # --- mail -------------------------------------------------------------------------------
 
+
 def test_mail_send_inbox_check_read_json(world: World) -> None:
-    sent = one_object("mail", "send", "mayor", "hello there", "--body", "hi", "--json",
-                      town=world.town)
+    sent = one_object(
+        "mail", "send", "mayor", "hello there", "--body", "hi", "--json", town=world.town
+    )
     assert_bead(sent)
     assert (sent["to"], sent["subject"], sent["read"]) == ("mayor", "hello there", False)
     inbox = one_array("mail", "inbox", "--json", town=world.town)
     assert [m["id"] for m in inbox] == [sent["id"]]
     assert_bead(inbox[0])
     assert one_object("mail", "check", "--json", town=world.town) == {
-        "address": "mayor", "unread": 1}
+        "address": "mayor",
+        "unread": 1,
+    }
     read = one_object("mail", "read", sent["id"], "--json", town=world.town)
     assert read["id"] == sent["id"] and read["read"] is True and read["body"] == "hi"
     assert one_object("mail", "check", "--json", town=world.town)["unread"] == 0
     assert one_array("mail", "inbox", "--unread", "--json", town=world.town) == []
-    reply = one_object("mail", "send", "mayor", "re: hello", "--reply-to", sent["id"],
-                       "--json", town=world.town)
+    reply = one_object(
+        "mail", "send", "mayor", "re: hello", "--reply-to", sent["id"], "--json", town=world.town
+    )
     assert reply["reply_to"] == sent["id"]
 
 
 # --- town -------------------------------------------------------------------------------
+
 
 def test_status_json_is_one_object(world: World) -> None:
     st = one_object("status", "--json", town=world.town)

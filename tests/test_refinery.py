@@ -29,11 +29,15 @@ def gated(tmp_path, monkeypatch):
     made = []
 
     def make(rig_settings: dict | None = None, gate: str = "sh check.sh") -> tuple:
-        data = {"scheduler": {"backoff_base_seconds": 0, "max_attempts": 5},
-                "rigs": {"web": {"gates": {"test": gate}, **(rig_settings or {})}}}
-        rt = RealTown(tmp_path / f"t{len(made)}", TownConfig.model_validate(data),
-                      files={"README.md": "# demo\n", "check.sh": CHECK,
-                             "shared.txt": "one\ntwo\nthree\n"})
+        data = {
+            "scheduler": {"backoff_base_seconds": 0, "max_attempts": 5},
+            "rigs": {"web": {"gates": {"test": gate}, **(rig_settings or {})}},
+        }
+        rt = RealTown(
+            tmp_path / f"t{len(made)}",
+            TownConfig.model_validate(data),
+            files={"README.md": "# demo\n", "check.sh": CHECK, "shared.txt": "one\ntwo\nthree\n"},
+        )
         made.append(rt)
         return rt, Refinery(rt.town, rt.ledger, "web", rt.config)
 
@@ -69,8 +73,7 @@ def test_batch_of_eight_with_one_breaking_request_lands_seven_and_isolates_one(g
     subs = [submit_work(rt, f"feature {i}", {f"f{i}.txt": f"feature {i}\n"}) for i in range(3)]
     bad_bead, bad_mr = submit_work(rt, "the bad one", {"bad.txt": "BROKEN\n"})
     subs.append((bad_bead, bad_mr))
-    subs += [submit_work(rt, f"feature {i}", {f"f{i}.txt": f"feature {i}\n"})
-             for i in range(3, 7)]
+    subs += [submit_work(rt, f"feature {i}", {f"f{i}.txt": f"feature {i}\n"}) for i in range(3, 7)]
     assert len(subs) == 8 and refinery.batch_size() >= 8
     drain(refinery)
     states = {mr: rt.ledger.mq.get(mr)["state"] for _, mr in subs}
@@ -87,16 +90,18 @@ def test_batch_of_eight_with_one_breaking_request_lands_seven_and_isolates_one(g
 
 
 @pytest.mark.parametrize("mode", ["assign_back", "auto_rebase"])
-def test_two_requests_editing_the_same_lines_land_one_and_send_one_back(gated, mode,
-                                                                       tmp_path):
+def test_two_requests_editing_the_same_lines_land_one_and_send_one_back(gated, mode, tmp_path):
     rt, refinery = gated({"on_conflict": mode})
-    first, mr1 = submit_work(rt, "edit A", {"shared.txt": "one\nTWO (A)\nthree\n"})
+    _first, mr1 = submit_work(rt, "edit A", {"shared.txt": "one\nTWO (A)\nthree\n"})
     second, mr2 = submit_work(rt, "edit B", {"shared.txt": "one\nTWO (B)\nthree\n"})
     drain(refinery)
     assert rt.ledger.mq.get(mr1)["state"] == "landed"
     assert rt.ledger.mq.get(mr2)["state"] == "conflict"
-    rework = [b for b in rt.ledger.beads.list(bead_type="task")
-              if b["metadata"].get("rework_of") == second]
+    rework = [
+        b
+        for b in rt.ledger.beads.list(bead_type="task")
+        if b["metadata"].get("rework_of") == second
+    ]
     assert len(rework) == 1
     assert "shared.txt" in rework[0]["title"]
     assert rework[0]["metadata"]["prefer_agent"] == rt.ledger.mq.get(mr2)["agent"]
@@ -105,8 +110,7 @@ def test_two_requests_editing_the_same_lines_land_one_and_send_one_back(gated, m
     assert_main_always_green(rt, tmp_path)
 
 
-def test_auto_rebase_requeues_a_branch_that_conflicts_on_merge_but_rebases_cleanly(gated,
-                                                                                   tmp_path):
+def test_auto_rebase_requeues_a_branch_that_conflicts_on_merge_but_rebases_cleanly(gated, tmp_path):
     rt, refinery = gated({"on_conflict": "auto_rebase"})
     repo = rt.ledger.rigs.require("web")["path"]
     _, mr_a = submit_work(rt, "edit A", {"shared.txt": "one\nTWO (A)\nthree\n"})
@@ -135,8 +139,7 @@ def test_auto_rebase_requeues_a_branch_that_conflicts_on_merge_but_rebases_clean
 
 def test_a_flaky_gate_does_not_reject_good_work(gated, tmp_path):
     counter = tmp_path / "runs"
-    flaky = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; " \
-            f"[ $n -ge 1 ]"
+    flaky = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; [ $n -ge 1 ]"
     rt, refinery = gated(gate=flaky)
     bead, mr = submit_work(rt, "good work", {"good.txt": "fine\n"})
     drain(refinery)
@@ -148,7 +151,7 @@ def test_a_flaky_gate_does_not_reject_good_work(gated, tmp_path):
 
 def test_changes_to_protected_paths_wait_for_approval(gated):
     rt, refinery = gated()
-    bead, mr = submit_work(rt, "touch ci", {".ci/run": "#!/bin/sh\necho hi\n"})
+    _bead, mr = submit_work(rt, "touch ci", {".ci/run": "#!/bin/sh\necho hi\n"})
     refinery.process_once()
     assert rt.ledger.mq.get(mr)["state"] == "awaiting_approval"
     assert ".ci/run" in rt.ledger.mq.get(mr)["failure"]
@@ -169,7 +172,7 @@ def test_a_request_whose_bead_was_cancelled_is_dropped(gated):
 
 
 def test_mq_commands_list_show_reject_and_retry(gated):
-    rt, refinery = gated()
+    rt, _refinery = gated()
     bead, mr = submit_work(rt, "to reject", {"r.txt": "r\n"})
     res = gt("mq", "list", town=rt.town)
     assert res.returncode == 0 and "batch size" in res.stdout and mr in res.stdout
@@ -224,14 +227,17 @@ def test_kill_9_of_the_engine_mid_batch_lands_each_request_exactly_once(gated, t
         proc.kill()
         proc.wait(10)
         proc = start_engine(rt.town.root, str(tmp_path / "engine.log"))
-        wait_for(lambda: all(rt.ledger.mq.get(mr)["state"] in ("landed", "failed")
-                             for _, mr in subs), timeout=90)
+        wait_for(
+            lambda: all(rt.ledger.mq.get(mr)["state"] in ("landed", "failed") for _, mr in subs),
+            timeout=90,
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     repo = rt.ledger.rigs.require("web")["path"]
-    messages = git_out(repo, "log", "--first-parent", "--format=%s",
-                       git_out(repo, "config", "gastown.main"))
+    messages = git_out(
+        repo, "log", "--first-parent", "--format=%s", git_out(repo, "config", "gastown.main")
+    )
     for _, mr in subs[:5]:
         assert rt.ledger.mq.get(mr)["state"] == "landed"
         assert sum(mr in line.split() or f"{mr}," in line for line in messages.splitlines()) == 1

@@ -16,7 +16,6 @@ import pytest
 
 from engine.polecats import runtimes
 from engine.polecats.dispatcher import Assignment
-from tests.conftest import RealTown
 
 STUB = """#!{python}
 import json, os, sys
@@ -71,9 +70,11 @@ def test_preset_session_runs_exactly_its_command_line(name, stub_path, real_town
         time.sleep(0.05)
     seen = json.loads(out.read_text())
     prompt_file = os.path.join(started.worktree, ".gastown", "PROMPT.md")
-    prompt = open(prompt_file).read()
-    want = [prompt if a == "{prompt}" else prompt_file if a == "{prompt_file}" else a
-            for a in EXPECTED[name]]
+    prompt = Path(prompt_file).read_text()
+    want = [
+        prompt if a == "{prompt}" else prompt_file if a == "{prompt_file}" else a
+        for a in EXPECTED[name]
+    ]
     assert [os.path.basename(seen["argv"][0]), *seen["argv"][1:]] == want
     assert os.path.realpath(seen["cwd"]) == os.path.realpath(started.worktree)
     env = seen["env"]
@@ -88,13 +89,21 @@ def test_preset_session_runs_exactly_its_command_line(name, stub_path, real_town
 
 
 def test_custom_runtime_from_town_toml_is_used(stub_path, real_town_factory):
-    rt = real_town_factory({"runtime": {"default": "mine",
-                                        "mine": {"argv": ["claude", "--model", "x",
-                                                          "{prompt_file}"]}}})
+    rt = real_town_factory(
+        {
+            "runtime": {
+                "default": "mine",
+                "mine": {"argv": ["claude", "--model", "x", "{prompt_file}"]},
+            }
+        }
+    )
     bead = rt.ledger.beads.create("custom", rig="web", slung=True)["id"]
     rt.reconcile()
-    seen = json.loads((stub_path / "claude.json").read_text()) if (
-        stub_path / "claude.json").exists() else None
+    seen = (
+        json.loads((stub_path / "claude.json").read_text())
+        if (stub_path / "claude.json").exists()
+        else None
+    )
     deadline = time.monotonic() + 10
     while seen is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -21,8 +21,9 @@ def live_agents(ledger: Ledger) -> list[dict]:
     return ledger.agents.list()
 
 
-def serial_convoy(ledger: Ledger, n: int = 5, rig: str = "web", staged: bool = False
-                  ) -> tuple[str, list[str]]:
+def serial_convoy(
+    ledger: Ledger, n: int = 5, rig: str = "web", staged: bool = False
+) -> tuple[str, list[str]]:
     ids: list[str] = []
     for i in range(n):
         deps = [(ids[-1], "blocks")] if ids else []
@@ -33,6 +34,7 @@ def serial_convoy(ledger: Ledger, n: int = 5, rig: str = "web", staged: bool = F
 
 # ---- the seed's acceptance criteria ------------------------------------------------------
 
+
 def test_serial_convoy_never_allocates_more_than_one_polecat(ledger, scheduler, dispatcher):
     add_rig(ledger, "web", "gt")
     _, ids = serial_convoy(ledger)
@@ -40,7 +42,7 @@ def test_serial_convoy_never_allocates_more_than_one_polecat(ledger, scheduler, 
         scheduler.reconcile(dispatcher)
         assert len(live_agents(ledger)) == 1
         assert ledger.beads.get(bead_id)["status"] == vocab.IN_PROGRESS
-        for later in ids[ids.index(bead_id) + 1:]:
+        for later in ids[ids.index(bead_id) + 1 :]:
             assert ledger.beads.get(later)["assignee"] is None
         ledger.beads.close(bead_id)
         assert len(live_agents(ledger)) == 1
@@ -49,7 +51,8 @@ def test_serial_convoy_never_allocates_more_than_one_polecat(ledger, scheduler, 
 
 
 def test_next_bead_gets_its_agent_within_one_reconcile_of_its_blocker_closing(
-        ledger, scheduler, dispatcher):
+    ledger, scheduler, dispatcher
+):
     add_rig(ledger, "web", "gt")
     _, ids = serial_convoy(ledger, 3)
     scheduler.reconcile(dispatcher)
@@ -60,7 +63,8 @@ def test_next_bead_gets_its_agent_within_one_reconcile_of_its_blocker_closing(
 
 
 def test_cancelling_a_convoy_after_its_first_bead_leaves_no_agent_hooked(
-        ledger, scheduler, dispatcher):
+    ledger, scheduler, dispatcher
+):
     add_rig(ledger, "web", "gt")
     convoy_id, ids = serial_convoy(ledger)
     scheduler.reconcile(dispatcher)
@@ -125,6 +129,7 @@ def test_filed_beads_are_not_dispatched_until_slung(ledger, scheduler, dispatche
 
 
 # ---- ordering, capacity, placement -------------------------------------------------------
+
 
 def test_assignment_order_is_priority_then_age(ledger, clock, dispatcher):
     add_rig(ledger, "web", "gt")
@@ -193,6 +198,7 @@ def test_idle_polecat_is_reused_in_its_own_rig(ledger, scheduler, dispatcher):
 
 # ---- the known failures of the original systems ------------------------------------------
 
+
 def test_stale_completion_from_an_earlier_attempt_changes_nothing(ledger, scheduler, dispatcher):
     add_rig(ledger, "web", "gt")
     bead = ledger.beads.create("flaky", rig="web", slung=True)["id"]
@@ -213,8 +219,7 @@ def test_stale_completion_from_an_earlier_attempt_changes_nothing(ledger, schedu
 
 def test_a_bead_that_keeps_failing_backs_off_then_fails_instead_of_looping(ledger, clock):
     add_rig(ledger, "web", "gt")
-    settings = SchedulerSettings(max_attempts=3, backoff_base_seconds=10,
-                                 breaker_failures=100)
+    settings = SchedulerSettings(max_attempts=3, backoff_base_seconds=10, breaker_failures=100)
     sched = Scheduler(ledger, TownConfig(scheduler=settings))
     broken = RecordingDispatcher()
     broken.fail_with = "runtime 'nope' not found"
@@ -239,8 +244,9 @@ def test_a_bead_that_keeps_failing_backs_off_then_fails_instead_of_looping(ledge
 
 def test_circuit_breaker_trips_pauses_dispatch_and_escalates(ledger, clock):
     add_rig(ledger, "web", "gt")
-    settings = SchedulerSettings(breaker_failures=3, breaker_window_seconds=60,
-                                 breaker_cooldown_seconds=300, max_attempts=5)
+    settings = SchedulerSettings(
+        breaker_failures=3, breaker_window_seconds=60, breaker_cooldown_seconds=300, max_attempts=5
+    )
     sched = Scheduler(ledger, TownConfig(scheduler=settings))
     broken = RecordingDispatcher()
     broken.fail_with = "exec failed"
@@ -303,15 +309,15 @@ def test_a_bead_is_never_hooked_to_two_agents(ledger, scheduler, dispatcher):
     scheduler.reconcile(dispatcher)
     with ledger.db.write() as conn:
         other = ledger.agents.allocate(conn, "web", "Maple", "script")
-    with pytest.raises(Conflict):
-        with ledger.db.write() as conn:
-            ledger.agents.assign(conn, other, bead, rig="web")
+    with pytest.raises(Conflict), ledger.db.write() as conn:
+        ledger.agents.assign(conn, other, bead, rig="web")
     with pytest.raises(sqlite3.IntegrityError), ledger.db.write() as conn:
         conn.execute("UPDATE agents SET hook=? WHERE name='Maple'", (bead,))
     assert scheduler.check_invariants() == []
 
 
 # ---- agents, recovery, invariants --------------------------------------------------------
+
 
 def test_dead_session_is_recovered_with_the_next_attempt(ledger, scheduler, dispatcher, clock):
     add_rig(ledger, "web", "gt")
@@ -363,8 +369,9 @@ def test_a_request_that_keeps_failing_is_parked_not_retried_forever(ledger, sche
 
 def test_names_are_unique_town_wide_and_the_pool_overflows_to_numbered_names(ledger):
     add_rig(ledger, "web", "gt")
-    sched = Scheduler(ledger, TownConfig(scheduler=SchedulerSettings(
-        max_polecats=30, max_polecats_per_rig=30)))
+    sched = Scheduler(
+        ledger, TownConfig(scheduler=SchedulerSettings(max_polecats=30, max_polecats_per_rig=30))
+    )
     for i in range(22):
         ledger.beads.create(f"b{i}", rig="web", slung=True)
     report = sched.reconcile(RecordingDispatcher())
@@ -372,4 +379,3 @@ def test_names_are_unique_town_wide_and_the_pool_overflows_to_numbered_names(led
     assert names[:3] == ["Toast", "Maple", "Birch"]
     assert names[20:] == ["Polecat-21", "Polecat-22"]
     assert len(set(names)) == 22
-

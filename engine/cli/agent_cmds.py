@@ -11,33 +11,42 @@ import argparse
 import os
 from typing import Any
 
-from engine.cli.output import emit_json, say, table
+from engine.cli.output import count, emit_json, say, table
 from engine.errors import Conflict, GtError, UsageError
 
 
 def identity_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--agent", default=os.environ.get("GT_AGENT_ID"),
-                   help="agent id (default: $GT_AGENT_ID, set in agent sessions)")
-    p.add_argument("--bead", default=os.environ.get("GT_BEAD"),
-                   help="the hooked bead (default: $GT_BEAD)")
-    p.add_argument("--attempt", type=int,
-                   default=int(os.environ["GT_ATTEMPT"]) if os.environ.get(
-                       "GT_ATTEMPT", "").isdigit() else None,
-                   help="the attempt (default: $GT_ATTEMPT)")
+    p.add_argument(
+        "--agent",
+        default=os.environ.get("GT_AGENT_ID"),
+        help="agent id (default: $GT_AGENT_ID, set in agent sessions)",
+    )
+    p.add_argument(
+        "--bead", default=os.environ.get("GT_BEAD"), help="the hooked bead (default: $GT_BEAD)"
+    )
+    p.add_argument(
+        "--attempt",
+        type=int,
+        default=int(os.environ["GT_ATTEMPT"])
+        if os.environ.get("GT_ATTEMPT", "").isdigit()
+        else None,
+        help="the attempt (default: $GT_ATTEMPT)",
+    )
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("prime", help="who am I, my hook, my mail, what to do when finished",
-                       parents=[common])
+    p = sub.add_parser(
+        "prime", help="who am I, my hook, my mail, what to do when finished", parents=[common]
+    )
     identity_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_prime)
 
-    p = sub.add_parser("done", help="submit my branch to the refinery and free me",
-                       parents=[common])
+    p = sub.add_parser(
+        "done", help="submit my branch to the refinery and free me", parents=[common]
+    )
     identity_args(p)
-    p.add_argument("--status", choices=["completed", "escalated", "deferred"],
-                   default="completed")
+    p.add_argument("--status", choices=["completed", "escalated", "deferred"], default="completed")
     p.add_argument("--summary", help="what was done (or why not)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_done)
@@ -53,32 +62,34 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("escalate", help="raise a problem to the mayor", parents=[common])
     p.add_argument("title")
-    p.add_argument("--severity", choices=["low", "medium", "high", "critical"],
-                   default="medium")
+    p.add_argument("--severity", choices=["low", "medium", "high", "critical"], default="medium")
     p.add_argument("--body", default="")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_escalate)
 
-    p = sub.add_parser("nudge", help="type a short message into an agent's session",
-                       parents=[common])
+    p = sub.add_parser(
+        "nudge", help="type a short message into an agent's session", parents=[common]
+    )
     p.add_argument("agent", help="agent name or id")
     p.add_argument("message")
     p.add_argument("--ttl", type=float, default=300, help="seconds before it expires")
     p.set_defaults(handler=cmd_nudge)
 
-    p = sub.add_parser("handoff", help="restart my session with a fresh context, hook intact",
-                       parents=[common])
+    p = sub.add_parser(
+        "handoff", help="restart my session with a fresh context, hook intact", parents=[common]
+    )
     identity_args(p)
     p.add_argument("--note", default="", help="what the next session should know")
     p.set_defaults(handler=cmd_handoff)
 
     p = sub.add_parser("peek", help="an agent's recent output", parents=[common])
     p.add_argument("agent")
-    p.add_argument("-n", "--lines", type=int, default=40)
+    p.add_argument("-n", "--lines", type=count, default=40)
     p.set_defaults(handler=cmd_peek)
 
-    p = sub.add_parser("attach", help="attach this terminal to an agent's tmux session",
-                       parents=[common])
+    p = sub.add_parser(
+        "attach", help="attach this terminal to an agent's tmux session", parents=[common]
+    )
     p.add_argument("agent")
     p.set_defaults(handler=cmd_attach)
 
@@ -88,19 +99,22 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=cmd_runtime_list)
 
-    p = sub.add_parser("seance", help="what earlier sessions on a bead or agent said",
-                       parents=[common])
+    p = sub.add_parser(
+        "seance", help="what earlier sessions on a bead or agent said", parents=[common]
+    )
     p.add_argument("target", nargs="?", help="a bead id or agent name (default: my hook)")
     p.add_argument("--grep", help="only lines containing TEXT")
-    p.add_argument("-n", "--lines", type=int, default=60, help="lines per session")
+    p.add_argument("-n", "--lines", type=count, default=60, help="lines per session")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_seance)
 
 
 def need_identity(args: argparse.Namespace) -> tuple[str, str, int]:
     if not args.agent:
-        raise UsageError("this runs inside an agent session ($GT_AGENT_ID is not set); "
-                         "or pass --agent, --bead and --attempt")
+        raise UsageError(
+            "this runs inside an agent session ($GT_AGENT_ID is not set); "
+            "or pass --agent, --bead and --attempt"
+        )
     if not args.bead or args.attempt is None:
         raise UsageError("no hook: $GT_BEAD/$GT_ATTEMPT are not set (pass --bead/--attempt)")
     return args.agent, args.bead, args.attempt
@@ -113,25 +127,47 @@ def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
     agent = ledger.agents.require(args.agent)
     hook = ledger.beads.get(agent["hook"]) if agent["hook"] else None
     if hook and args.attempt is not None and hook["attempt"] != args.attempt:
-        raise Conflict(f"stale attempt {args.attempt} for {hook['id']} (the current attempt "
-                       f"is {hook['attempt']}); stop working on it")
+        raise Conflict(
+            f"stale attempt {args.attempt} for {hook['id']} (the current attempt "
+            f"is {hook['attempt']}); stop working on it"
+        )
     ledger.agents.record(agent["id"], "primed", attempt=args.attempt, data={})
     deps = ledger.graph.edges_of(hook["id"]) if hook else {"depends_on": [], "dependents": []}
     mail = ledger.mail.inbox([agent["id"]], unread_only=True)
-    data = {"agent": {k: agent[k] for k in ("name", "id", "rig", "status", "hook", "attempt",
-                                             "runtime", "branch", "worktree")},
-            "hook": hook, "depends_on": deps["depends_on"], "dependents": deps["dependents"],
-            "mail": {"unread": len(mail), "messages": [{"id": m["id"], "from": m["from"],
-                                                        "subject": m["subject"]} for m in mail]},
-            "instructions": "Commit your work on your branch, then run `gt done --summary ...`."
-                            " Stuck: `gt escalate TITLE`. Mail: `gt mail inbox`."}
+    data = {
+        "agent": {
+            k: agent[k]
+            for k in (
+                "name",
+                "id",
+                "rig",
+                "status",
+                "hook",
+                "attempt",
+                "runtime",
+                "branch",
+                "worktree",
+            )
+        },
+        "hook": hook,
+        "depends_on": deps["depends_on"],
+        "dependents": deps["dependents"],
+        "mail": {
+            "unread": len(mail),
+            "messages": [{"id": m["id"], "from": m["from"], "subject": m["subject"]} for m in mail],
+        },
+        "instructions": "Commit your work on your branch, then run `gt done --summary ...`."
+        " Stuck: `gt escalate TITLE`. Mail: `gt mail inbox`.",
+    }
     if args.json:
         emit_json(data)
         return 0
     say(f"You are {agent['name']} ({agent['id']}), a polecat in rig {agent['rig']}.")
     if hook:
-        say(f"Your hook: {hook['id']} — {hook['title']} (attempt {hook['attempt']}, "
-            f"{hook['status']})")
+        say(
+            f"Your hook: {hook['id']} — {hook['title']} (attempt {hook['attempt']}, "
+            f"{hook['status']})"
+        )
         if agent.get("branch"):
             say(f"Branch: {agent['branch']}")
         if hook["body"]:
@@ -144,7 +180,7 @@ def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
     say(f"\nUnread mail: {len(mail)}" + (" — gt mail inbox" if mail else ""))
     for m in mail:
         say(f"  {m['id']} from {m['from']}: {m['subject']}")
-    say("\nWhen finished: commit, then `gt done --summary \"...\"`. Stuck: `gt escalate`.")
+    say('\nWhen finished: commit, then `gt done --summary "..."`. Stuck: `gt escalate`.')
     return 0
 
 
@@ -163,15 +199,26 @@ def cmd_done(args: argparse.Namespace, ctx: Any) -> int:
         except GtError as exc:
             raise GtError(f"cannot read the branch in {where}: {exc.message}") from None
         if ahead == 0:
-            raise Conflict(f"{branch} has no commits beyond main: commit your work first "
-                           f"(or `gt done --status deferred` to hand the bead back)")
-    result = ctx.ledger.agents.done(agent_id, bead_id, attempt, status=args.status,
-                                    summary=args.summary, branch=branch, commit=commit)
+            raise Conflict(
+                f"{branch} has no commits beyond main: commit your work first "
+                f"(or `gt done --status deferred` to hand the bead back)"
+            )
+    result = ctx.ledger.agents.done(
+        agent_id,
+        bead_id,
+        attempt,
+        status=args.status,
+        summary=args.summary,
+        branch=branch,
+        commit=commit,
+    )
     if args.json:
         emit_json(result)
     elif args.status == "completed":
-        say(f"Submitted {branch} ({commit[:10] if commit else '?'}) as {result['merge_request']}"
-            f"; {bead_id} is in review. You are free.")
+        say(
+            f"Submitted {branch} ({commit[:10] if commit else '?'}) as {result['merge_request']}"
+            f"; {bead_id} is in review. You are free."
+        )
     else:
         say(f"{bead_id} handed back ({args.status}). You are free.")
     return 0
@@ -189,8 +236,13 @@ def cmd_note(args: argparse.Namespace, ctx: Any) -> int:
 
 def cmd_escalate(args: argparse.Namespace, ctx: Any) -> int:
     ctx.check_fence()
-    esc = ctx.ledger.mail.escalate(title=args.title, body=args.body, severity=args.severity,
-                                   actor=ctx.actor, source=os.environ.get("GT_BEAD"))
+    esc = ctx.ledger.mail.escalate(
+        title=args.title,
+        body=args.body,
+        severity=args.severity,
+        actor=ctx.actor,
+        source=os.environ.get("GT_BEAD"),
+    )
     if args.json:
         emit_json(esc)
     else:
@@ -203,9 +255,15 @@ def cmd_nudge(args: argparse.Namespace, ctx: Any) -> int:
     agent = ctx.ledger.agents.require(args.agent)
     if "\n" in args.message or "\r" in args.message:
         raise UsageError("a nudge is one line")
-    ctx.ledger.inbox.put("nudge", {"agent_id": agent["id"], "message": args.message,
-                                   "expires_at": ctx.ledger.now() + args.ttl},
-                         actor=ctx.actor)
+    ctx.ledger.inbox.put(
+        "nudge",
+        {
+            "agent_id": agent["id"],
+            "message": args.message,
+            "expires_at": ctx.ledger.now() + args.ttl,
+        },
+        actor=ctx.actor,
+    )
     say(f"Nudge queued for {agent['name']}.")
     return 0
 
@@ -229,7 +287,7 @@ def cmd_peek(args: argparse.Namespace, ctx: Any) -> int:
     agent, session, tmux = session_for(ctx, args.agent)
     if tmux.has_session(session):
         text = tmux.capture(session, args.lines).rstrip("\n")
-        say("\n".join(text.splitlines()[-args.lines:]))
+        say("\n".join(text.splitlines()[-args.lines :]))
         return 0
     from engine.polecats import seance
 
@@ -244,8 +302,9 @@ def cmd_peek(args: argparse.Namespace, ctx: Any) -> int:
 def cmd_attach(args: argparse.Namespace, ctx: Any) -> int:
     agent, session, tmux = session_for(ctx, args.agent)
     if not tmux.has_session(session):
-        raise GtError(f"{agent['name']} has no live session (gt peek {agent['name']} shows its "
-                      f"last output)")
+        raise GtError(
+            f"{agent['name']} has no live session (gt peek {agent['name']} shows its last output)"
+        )
     env = {k: v for k, v in os.environ.items() if k != "TMUX"}  # nested in the user's tmux
     argv = tmux.attach_argv(session)
     os.execvpe(argv[0], argv, env)
@@ -260,16 +319,33 @@ def cmd_runtime_list(args: argparse.Namespace, ctx: Any) -> int:
     known = runtimes.all_runtimes(custom)
     rows = []
     for name, spec in sorted(known.items()):
-        rows.append({"name": name, "argv": spec["argv"], "prompt": spec.get("prompt"),
-                     "autonomy": spec.get("autonomy"), "ready_delay": spec.get("ready_delay"),
-                     "env": spec.get("env", []), "custom": bool(spec.get("custom")),
-                     "default": name == cfg.runtime.default})
+        rows.append(
+            {
+                "name": name,
+                "argv": spec["argv"],
+                "prompt": spec.get("prompt"),
+                "autonomy": spec.get("autonomy"),
+                "ready_delay": spec.get("ready_delay"),
+                "env": spec.get("env", []),
+                "custom": bool(spec.get("custom")),
+                "default": name == cfg.runtime.default,
+            }
+        )
     if args.json:
         emit_json(rows)
         return 0
-    table([[("* " if r["default"] else "  ") + r["name"], " ".join(r["argv"])[:60],
-            str(r["prompt"]), str(r["autonomy"])] for r in rows],
-          ["RUNTIME", "COMMAND", "PROMPT", "AUTONOMY"])
+    table(
+        [
+            [
+                ("* " if r["default"] else "  ") + r["name"],
+                " ".join(r["argv"])[:60],
+                str(r["prompt"]),
+                str(r["autonomy"]),
+            ]
+            for r in rows
+        ],
+        ["RUNTIME", "COMMAND", "PROMPT", "AUTONOMY"],
+    )
     return 0
 
 
@@ -285,13 +361,20 @@ def cmd_seance(args: argparse.Namespace, ctx: Any) -> int:
     else:
         agent = ctx.ledger.agents.get(target)
         name = agent["name"] if agent else target
-        logs = seance.find_logs(ctx.town.logs_dir, agent=name,
-                                rig=agent["rig"] if agent else None)
-    sessions = []
+        logs = seance.find_logs(ctx.town.logs_dir, agent=name, rig=agent["rig"] if agent else None)
+    sessions: list[dict[str, Any]] = []
     for lg in logs:
         lines = seance.grep(lg.path, args.grep) if args.grep else seance.tail(lg.path, args.lines)
-        sessions.append({"agent": lg.agent, "rig": lg.rig, "bead": lg.bead,
-                         "attempt": lg.attempt, "log": lg.path, "lines": lines})
+        sessions.append(
+            {
+                "agent": lg.agent,
+                "rig": lg.rig,
+                "bead": lg.bead,
+                "attempt": lg.attempt,
+                "log": lg.path,
+                "lines": lines,
+            }
+        )
     if args.json:
         emit_json(sessions)
         return 0

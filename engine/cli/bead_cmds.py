@@ -6,22 +6,24 @@ import argparse
 import sys
 from typing import Any
 
-from engine.cli.output import emit_json, glyph, say, table
+from engine.cli.output import count, emit_json, glyph, say, table
 from engine.errors import GtError, UsageError
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    bead = sub.add_parser("bead", help="create, show, list, update, close beads",
-                          parents=[common])
-    bs = bead.add_subparsers(dest="bead_command", metavar="ACTION", parser_class=type(bead), required=True)
+    bead = sub.add_parser("bead", help="create, show, list, update, close beads", parents=[common])
+    bs = bead.add_subparsers(
+        dest="bead_command", metavar="ACTION", parser_class=type(bead), required=True
+    )
 
     p = bs.add_parser("create", help="file a new bead (prints its id)", parents=[common])
     add_create_args(p)
     p.add_argument("--json", action="store_true", help="print the whole bead as JSON")
     p.set_defaults(handler=cmd_create)
 
-    p = bs.add_parser("show", help="a bead with its dependencies both ways and its history",
-                      parents=[common])
+    p = bs.add_parser(
+        "show", help="a bead with its dependencies both ways and its history", parents=[common]
+    )
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_show)
@@ -32,7 +34,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--type")
     p.add_argument("--label")
     p.add_argument("--all", action="store_true", help="include records (mail, convoys, ...)")
-    p.add_argument("-n", "--limit", type=int, help="at most this many")
+    p.add_argument("-n", "--limit", type=count, help="at most this many")
     p.add_argument("--json", action="store_true", help="a JSON array")
     p.set_defaults(handler=cmd_list)
 
@@ -51,8 +53,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_update)
 
-    for name, helptext in (("close", "close a bead (done)"), ("cancel", "cancel a bead"),
-                           ("reopen", "reopen a closed, failed or cancelled bead")):
+    for name, helptext in (
+        ("close", "close a bead (done)"),
+        ("cancel", "cancel a bead"),
+        ("reopen", "reopen a closed, failed or cancelled bead"),
+    ):
         p = bs.add_parser(name, help=helptext, parents=[common])
         p.add_argument("id")
         if name != "reopen":
@@ -69,10 +74,17 @@ def add_create_args(p: argparse.ArgumentParser, *, title_required: bool = True) 
     p.add_argument("-p", "--priority", default="2", help="0-4, 0 is highest (default 2)")
     body = p.add_mutually_exclusive_group()
     body.add_argument("--body", default="", help="the description")
-    body.add_argument("--body-file", metavar="FILE", help="read the description from FILE (- = stdin)")
+    body.add_argument(
+        "--body-file", metavar="FILE", help="read the description from FILE (- = stdin)"
+    )
     p.add_argument("--label", action="append", default=[], metavar="LABEL")
-    p.add_argument("--dep", action="append", default=[], metavar="ID[:TYPE]",
-                   help="a dependency (default type: blocks)")
+    p.add_argument(
+        "--dep",
+        action="append",
+        default=[],
+        metavar="ID[:TYPE]",
+        help="a dependency (default type: blocks)",
+    )
 
 
 def read_body(args: argparse.Namespace) -> str | None:
@@ -99,12 +111,18 @@ def parse_deps(specs: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def create_from_args(args: argparse.Namespace, ctx: Any, *, slung: bool = False
-                     ) -> dict[str, Any]:
+def create_from_args(args: argparse.Namespace, ctx: Any, *, slung: bool = False) -> dict[str, Any]:
     return ctx.ledger.beads.create(  # type: ignore[no-any-return]
-        args.title, rig=args.rig, bead_type=args.type, priority=args.priority,
-        body=read_body(args) or "", labels=args.label, deps=parse_deps(args.dep),
-        created_by=ctx.actor, slung=slung)
+        args.title,
+        rig=args.rig,
+        bead_type=args.type,
+        priority=args.priority,
+        body=read_body(args) or "",
+        labels=args.label,
+        deps=parse_deps(args.dep),
+        created_by=ctx.actor,
+        slung=slung,
+    )
 
 
 def cmd_create(args: argparse.Namespace, ctx: Any) -> int:
@@ -129,16 +147,20 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
         emit_json(bead)
         return 0
     say(f"{bead['id']}  {bead['title']}")
-    say(f"  status:   {glyph(bead['status'], bead['blocked'])}   priority P{bead['priority']}   "
-        f"type {bead['type']}   rig {bead['rig'] or '(town)'}")
+    say(
+        f"  status:   {glyph(bead['status'], bead['blocked'])}   priority P{bead['priority']}   "
+        f"type {bead['type']}   rig {bead['rig'] or '(town)'}"
+    )
     if bead["assignee"]:
         say(f"  assignee: {bead['assignee']} (attempt {bead['attempt']})")
     if bead["labels"]:
         say(f"  labels:   {', '.join(bead['labels'])}")
     say(f"  created:  {bead['created_at']} by {bead['created_by'] or '-'}")
     if bead["closed_at"]:
-        say(f"  closed:   {bead['closed_at']}" + (f" ({bead['close_reason']})"
-                                                  if bead["close_reason"] else ""))
+        say(
+            f"  closed:   {bead['closed_at']}"
+            + (f" ({bead['close_reason']})" if bead["close_reason"] else "")
+        )
     if bead["last_error"]:
         say(f"  last error: {bead['last_error']}")
     if bead["body"]:
@@ -149,8 +171,10 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
         if bead[key]:
             say(f"\n{label}:")
             for d in bead[key]:
-                say(f"  {d['id']:<14} {d['type']:<16} {glyph(d['status'] or 'missing'):<14} "
-                    f"{d['title'] or '(not in this town)'}")
+                say(
+                    f"  {d['id']:<14} {d['type']:<16} {glyph(d['status'] or 'missing'):<14} "
+                    f"{d['title'] or '(not in this town)'}"
+                )
     if bead["history"]:
         say("\nHistory:")
         for e in bead["history"]:
@@ -160,17 +184,32 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def bead_rows(beads: list[dict[str, Any]]) -> list[list[str]]:
-    return [[b["id"], f"P{b['priority']}", glyph(b["status"], b["blocked"]), b["type"],
-             b["rig"] or "-", (b["assignee"] or "-").rsplit("/", 1)[-1], b["title"]]
-            for b in beads]
+    return [
+        [
+            b["id"],
+            f"P{b['priority']}",
+            glyph(b["status"], b["blocked"]),
+            b["type"],
+            b["rig"] or "-",
+            (b["assignee"] or "-").rsplit("/", 1)[-1],
+            b["title"],
+        ]
+        for b in beads
+    ]
 
 
 BEAD_HEADERS = ["ID", "PRI", "STATUS", "TYPE", "RIG", "AGENT", "TITLE"]
 
 
 def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
-    beads = ctx.ledger.beads.list(rig=args.rig, status=args.status, bead_type=args.type,
-                                  label=args.label, include_records=args.all, limit=args.limit)
+    beads = ctx.ledger.beads.list(
+        rig=args.rig,
+        status=args.status,
+        bead_type=args.type,
+        label=args.label,
+        include_records=args.all,
+        limit=args.limit,
+    )
     if args.json:
         emit_json(beads)
         return 0
@@ -183,9 +222,17 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
 
 def cmd_update(args: argparse.Namespace, ctx: Any) -> int:
     bead = ctx.ledger.beads.update(
-        args.id, actor=ctx.actor, title=args.title, priority=args.priority,
-        body=read_body(args), bead_type=args.type, add_labels=args.add_label,
-        remove_labels=args.remove_label, rig=args.rig, defer_until=args.defer_until)
+        args.id,
+        actor=ctx.actor,
+        title=args.title,
+        priority=args.priority,
+        body=read_body(args),
+        bead_type=args.type,
+        add_labels=args.add_label,
+        remove_labels=args.remove_label,
+        rig=args.rig,
+        defer_until=args.defer_until,
+    )
     if args.json:
         emit_json(bead)
     else:

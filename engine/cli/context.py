@@ -60,5 +60,7 @@ class Context:
 
         current = self.ledger.beads.get(bead)
         if current is None or int(current["attempt"]) != int(raw):
-            raise Conflict(f"stale attempt {raw} for {bead} (the current attempt is "
-                           f"{current['attempt'] if current else '?'}); nothing was changed")
+            raise Conflict(
+                f"stale attempt {raw} for {bead} (the current attempt is "
+                f"{current['attempt'] if current else '?'}); nothing was changed"
+            )

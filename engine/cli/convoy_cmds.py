@@ -10,14 +10,20 @@ from engine.errors import UsageError
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    convoy = sub.add_parser("convoy", help="bundle beads and track them to landing",
-                            parents=[common])
-    cs = convoy.add_subparsers(dest="convoy_command", metavar="ACTION", parser_class=type(convoy), required=True)
+    convoy = sub.add_parser(
+        "convoy", help="bundle beads and track them to landing", parents=[common]
+    )
+    cs = convoy.add_subparsers(
+        dest="convoy_command", metavar="ACTION", parser_class=type(convoy), required=True
+    )
 
-    p = cs.add_parser("create", help="a convoy of existing beads, or of a plan file",
-                      parents=[common],
-                      description="Create a convoy from --bead IDs or a TOML --plan "
-                                  "(created all or nothing). See the README for the plan format.")
+    p = cs.add_parser(
+        "create",
+        help="a convoy of existing beads, or of a plan file",
+        parents=[common],
+        description="Create a convoy from --bead IDs or a TOML --plan "
+        "(created all or nothing). See the README for the plan format.",
+    )
     p.add_argument("title")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--bead", action="append", metavar="ID", help="a bead to track (repeatable)")
@@ -37,8 +43,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_add)
 
-    p = cs.add_parser("status", help="progress, per-rig breakdown, what waits on what",
-                      parents=[common])
+    p = cs.add_parser(
+        "status", help="progress, per-rig breakdown, what waits on what", parents=[common]
+    )
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
@@ -47,8 +54,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="a JSON array")
     p.set_defaults(handler=cmd_list)
 
-    p = cs.add_parser("cancel", help="cancel the convoy's beads that have not landed",
-                      parents=[common])
+    p = cs.add_parser(
+        "cancel", help="cancel the convoy's beads that have not landed", parents=[common]
+    )
     p.add_argument("id")
     p.add_argument("--reason")
     p.add_argument("--json", action="store_true")
@@ -62,18 +70,21 @@ def cmd_create(args: argparse.Namespace, ctx: Any) -> int:
 
         _plan_title, items = load_plan(args.plan)
         planned = validate_plan(ledger, items, args.plan)
-        convoy = ledger.convoys.create_planned(args.title, planned, staged=args.staged,
-                                               actor=ctx.actor)
+        convoy = ledger.convoys.create_planned(
+            args.title, planned, staged=args.staged, actor=ctx.actor
+        )
     else:
         if not args.bead:
             raise UsageError("give --bead ID (repeatable) or --plan FILE")
-        convoy = ledger.convoys.create(args.title, args.bead, staged=args.staged,
-                                       actor=ctx.actor)
+        convoy = ledger.convoys.create(args.title, args.bead, staged=args.staged, actor=ctx.actor)
     if args.json:
         emit_json(convoy)
         return 0
-    state = "staged (launch with: gt convoy launch %s)" % convoy["id"] if args.staged \
+    state = (
+        "staged (launch with: gt convoy launch {})".format(convoy["id"])
+        if args.staged
         else "launched"
+    )
     say(f"Convoy {convoy['id']} with {len(convoy['beads'])} beads, {state}")
     for bid in convoy["beads"]:
         say(f"  {bid}")
@@ -85,8 +96,10 @@ def cmd_launch(args: argparse.Namespace, ctx: Any) -> int:
     if args.json:
         emit_json(convoy)
     else:
-        say(f"Launched {convoy['id']}: its {len(convoy['beads'])} beads dispatch as they "
-            f"become ready")
+        say(
+            f"Launched {convoy['id']}: its {len(convoy['beads'])} beads dispatch as they "
+            f"become ready"
+        )
     return 0
 
 
@@ -105,16 +118,27 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         emit_json(st)
         return 0
     prog = st["progress"]
-    say(f"Convoy {st['id']}  {st['title']}  {glyph(st['status'])}  "
-        f"{prog['closed']}/{prog['total']} closed")
+    say(
+        f"Convoy {st['id']}  {st['title']}  {glyph(st['status'])}  "
+        f"{prog['closed']}/{prog['total']} closed"
+    )
     for rig, c in sorted(st["rigs"].items()):
         say(f"  {rig:<16} {c['closed']}/{c['total']} closed")
     say("")
-    table([[b["id"], glyph(b["status"], b["blocked"]), b["rig"] or "-",
-            (b["assignee"] or "-").rsplit("/", 1)[-1],
-            ", ".join(x["id"] for x in b["blocked_by"]) or "-", b["title"]]
-           for b in st["tracked"]],
-          ["ID", "STATUS", "RIG", "AGENT", "WAITING ON", "TITLE"])
+    table(
+        [
+            [
+                b["id"],
+                glyph(b["status"], b["blocked"]),
+                b["rig"] or "-",
+                (b["assignee"] or "-").rsplit("/", 1)[-1],
+                ", ".join(x["id"] for x in b["blocked_by"]) or "-",
+                b["title"],
+            ]
+            for b in st["tracked"]
+        ],
+        ["ID", "STATUS", "RIG", "AGENT", "WAITING ON", "TITLE"],
+    )
     return 0
 
 
@@ -126,8 +150,18 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
     if not convoys:
         say("No convoys.")
         return 0
-    table([[c["id"], glyph(c["status"]), f"{c['progress']['closed']}/{c['progress']['total']}",
-            c["title"]] for c in convoys], ["ID", "STATUS", "CLOSED", "TITLE"])
+    table(
+        [
+            [
+                c["id"],
+                glyph(c["status"]),
+                f"{c['progress']['closed']}/{c['progress']['total']}",
+                c["title"],
+            ]
+            for c in convoys
+        ],
+        ["ID", "STATUS", "CLOSED", "TITLE"],
+    )
     return 0
 
 
@@ -136,7 +170,12 @@ def cmd_cancel(args: argparse.Namespace, ctx: Any) -> int:
     if args.json:
         emit_json(convoy)
     else:
-        say(f"Cancelled {convoy['id']}" + (f" and {len(convoy['cancelled'])} beads: "
-                                           f"{', '.join(convoy['cancelled'])}"
-                                           if convoy["cancelled"] else ""))
+        say(
+            f"Cancelled {convoy['id']}"
+            + (
+                f" and {len(convoy['cancelled'])} beads: {', '.join(convoy['cancelled'])}"
+                if convoy["cancelled"]
+                else ""
+            )
+        )
     return 0

@@ -6,14 +6,16 @@ import argparse
 from typing import Any
 
 from engine.cli.bead_cmds import BEAD_HEADERS, bead_rows
-from engine.cli.output import emit_json, glyph, say, table
+from engine.cli.output import count, emit_json, glyph, say, table
 
 DEP_TYPES = ["blocks", "parent-child", "related", "discovered-from", "tracks"]
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     dep = sub.add_parser("dep", help="add, remove and show dependencies", parents=[common])
-    ds = dep.add_subparsers(dest="dep_command", metavar="ACTION", parser_class=type(dep), required=True)
+    ds = dep.add_subparsers(
+        dest="dep_command", metavar="ACTION", parser_class=type(dep), required=True
+    )
 
     p = ds.add_parser("add", help="ID depends on DEPENDS_ON", parents=[common])
     p.add_argument("id")
@@ -31,16 +33,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = ds.add_parser("tree", help="what a bead depends on, as a tree", parents=[common])
     p.add_argument("id")
     p.add_argument("--reverse", action="store_true", help="what depends on it instead")
-    p.add_argument("--depth", type=int, default=20)
+    p.add_argument("--depth", type=count, default=20)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_tree)
 
-    p = sub.add_parser("ready", help="beads ready to be worked on (Beads' readiness rule)",
-                       parents=[common])
+    p = sub.add_parser(
+        "ready", help="beads ready to be worked on (Beads' readiness rule)", parents=[common]
+    )
     p.add_argument("--rig")
-    p.add_argument("--all", action="store_true",
-                   help="include records (mail, convoys, agents...) as Beads' own view does")
-    p.add_argument("-n", "--limit", type=int)
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="include records (mail, convoys, agents...) as Beads' own view does",
+    )
+    p.add_argument("-n", "--limit", type=count)
     p.add_argument("--json", action="store_true", help="a JSON array")
     p.set_defaults(handler=cmd_ready)
 
@@ -76,11 +82,14 @@ def cmd_tree(args: argparse.Namespace, ctx: Any) -> int:
         kids = node["children"]
         for i, child in enumerate(kids):
             last = i == len(kids) - 1
-            mark = " (see above)" if child.get("repeat") else (
-                " …" if child.get("truncated") else "")
+            mark = (
+                " (see above)" if child.get("repeat") else (" …" if child.get("truncated") else "")
+            )
             status = glyph(child["status"]) if child["status"] else "? missing"
-            say(f"{prefix}{'└── ' if last else '├── '}{child['id']}  [{child['type']}]  "
-                f"{status}  {child['title'] or ''}{mark}")
+            say(
+                f"{prefix}{'└── ' if last else '├── '}{child['id']}  [{child['type']}]  "
+                f"{status}  {child['title'] or ''}{mark}"
+            )
             walk(child, prefix + ("    " if last else "│   "))
 
     walk(tree, "")
@@ -107,8 +116,19 @@ def cmd_blocked(args: argparse.Namespace, ctx: Any) -> int:
     if not beads:
         say("Nothing is blocked.")
         return 0
-    table([[b["id"], f"P{b['priority']}", b["title"][:50],
-            ", ".join(f"{x['id']} ({x['status']}{', parent' if x['type'] == 'parent-child' else ''})"
-                      for x in b["blocked_by"])] for b in beads],
-          ["ID", "PRI", "TITLE", "BLOCKED BY"])
+    table(
+        [
+            [
+                b["id"],
+                f"P{b['priority']}",
+                b["title"][:50],
+                ", ".join(
+                    f"{x['id']} ({x['status']}{', parent' if x['type'] == 'parent-child' else ''})"
+                    for x in b["blocked_by"]
+                ),
+            ]
+            for b in beads
+        ],
+        ["ID", "PRI", "TITLE", "BLOCKED BY"],
+    )
     return 0

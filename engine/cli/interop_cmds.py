@@ -10,23 +10,32 @@ from engine.cli.output import emit_json, say
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("import", help="import Beads JSONL", parents=[common],
-                       description="Import a Beads ledger: an issues.jsonl with embedded "
-                                   "dependencies, or a backup directory (issues.jsonl + "
-                                   "dependencies.jsonl + labels.jsonl + comments.jsonl). "
-                                   "All or nothing unless --skip-bad; re-importing the same "
-                                   "file changes nothing. Imported beads are not dispatched "
-                                   "until slung.")
+    p = sub.add_parser(
+        "import",
+        help="import Beads JSONL",
+        parents=[common],
+        description="Import a Beads ledger: an issues.jsonl with embedded "
+        "dependencies, or a backup directory (issues.jsonl + "
+        "dependencies.jsonl + labels.jsonl + comments.jsonl). "
+        "All or nothing unless --skip-bad; re-importing the same "
+        "file changes nothing. Imported beads are not dispatched "
+        "until slung.",
+    )
     p.add_argument("file", metavar="FILE", help="a .jsonl file or a backup directory")
     p.add_argument("--rig", help="put every imported bead in this rig (default: by id prefix)")
-    p.add_argument("--skip-bad", action="store_true",
-                   help="import the good lines and report the bad ones")
+    p.add_argument(
+        "--skip-bad", action="store_true", help="import the good lines and report the bad ones"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("export", help="export Beads JSONL", parents=[common])
-    p.add_argument("file", nargs="?", metavar="FILE",
-                   help="where (default: stdout); a directory with --layout backup")
+    p.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="where (default: stdout); a directory with --layout backup",
+    )
     p.add_argument("--rig", help="only this rig's beads")
     p.add_argument("--layout", choices=["embedded", "backup"], default="embedded")
     p.set_defaults(handler=cmd_export)
@@ -36,15 +45,18 @@ def cmd_import(args: argparse.Namespace, ctx: Any) -> int:
     from engine.interop import read_beads_jsonl
 
     batch = read_beads_jsonl(args.file, skip_bad=args.skip_bad)
-    stats = ctx.ledger.interop.import_records(batch.beads, batch.deps, rig=args.rig,
-                                              actor=ctx.actor)
+    stats = ctx.ledger.interop.import_records(
+        batch.beads, batch.deps, rig=args.rig, actor=ctx.actor
+    )
     skipped = [{"line": n, "file": f, "error": m} for n, f, m in batch.errors]
     if args.json:
         emit_json({**stats, "skipped": skipped, "layout": batch.layout})
         return 0
-    say(f"Imported {args.file} ({batch.layout} layout): {stats['created']} new, "
+    say(
+        f"Imported {args.file} ({batch.layout} layout): {stats['created']} new, "
         f"{stats['updated']} updated, {stats['unchanged']} unchanged, "
-        f"{stats['deps_added']} dependencies added")
+        f"{stats['deps_added']} dependencies added"
+    )
     for s in skipped:
         sys.stderr.write(f"skipped {s['file']} line {s['line']}: {s['error']}\n")
     return 0

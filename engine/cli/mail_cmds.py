@@ -10,7 +10,9 @@ from engine.cli.output import emit_json, say, table
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     mail = sub.add_parser("mail", help="send and read mail", parents=[common])
-    ms = mail.add_subparsers(dest="mail_command", metavar="ACTION", parser_class=type(mail), required=True)
+    ms = mail.add_subparsers(
+        dest="mail_command", metavar="ACTION", parser_class=type(mail), required=True
+    )
 
     p = ms.add_parser("send", help="send mail", parents=[common])
     p.add_argument("to", help="mayor, NAME, RIG/witness, RIG/refinery or RIG/polecats/NAME")
@@ -44,8 +46,9 @@ def cmd_send(args: argparse.Namespace, ctx: Any) -> int:
 
     ctx.check_fence()
     to = resolve_address(ctx.ledger, args.to)
-    msg = ctx.ledger.mail.send(sender=me(ctx), to=to, subject=args.subject, body=args.body,
-                               reply_to=args.reply_to)
+    msg = ctx.ledger.mail.send(
+        sender=me(ctx), to=to, subject=args.subject, body=args.body, reply_to=args.reply_to
+    )
     if args.json:
         emit_json(msg)
     else:
@@ -70,8 +73,19 @@ def cmd_inbox(args: argparse.Namespace, ctx: Any) -> int:
     if not msgs:
         say("No mail.")
         return 0
-    table([[m["id"], " " if m["read"] else "•", m["created_at"][:16], m["from"] or "-",
-            m["subject"]] for m in msgs], ["ID", "NEW", "AT", "FROM", "SUBJECT"])
+    table(
+        [
+            [
+                m["id"],
+                " " if m["read"] else "•",
+                m["created_at"][:16],
+                m["from"] or "-",
+                m["subject"],
+            ]
+            for m in msgs
+        ],
+        ["ID", "NEW", "AT", "FROM", "SUBJECT"],
+    )
     return 0
 
 

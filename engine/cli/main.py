@@ -49,20 +49,32 @@ class Parser(argparse.ArgumentParser):
 
 def common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--town", default=argparse.SUPPRESS, metavar="PATH",
-                   help="the town to use (else $GASTOWN_TOWN, else found from the current dir)")
+    p.add_argument(
+        "--town",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="the town to use (else $GASTOWN_TOWN, else found from the current dir)",
+    )
     return p
 
 
 def build_parser(only: str | None) -> Parser:
-    parser = Parser(prog="gt", description="Gas Town: run many coding agents on real repos.",
-                    epilog="Exit codes: 0 ok, 1 refused or failed, 2 usage error. "
-                           "Every --json output is one JSON document.")
-    parser.add_argument("--town", metavar="PATH", help="the town to use (else $GASTOWN_TOWN, "
-                        "else found by walking up from the current directory)")
+    parser = Parser(
+        prog="gt",
+        description="Gas Town: run many coding agents on real repos.",
+        epilog="Exit codes: 0 ok, 1 refused or failed, 2 usage error. "
+        "Every --json output is one JSON document.",
+    )
+    parser.add_argument(
+        "--town",
+        metavar="PATH",
+        help="the town to use (else $GASTOWN_TOWN, "
+        "else found by walking up from the current directory)",
+    )
     parser.add_argument("--version", action="version", version="gt 0.1.0")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
-                                required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=Parser, required=True
+    )
     import importlib
 
     wanted = COMMANDS[only][0] if only is not None else None
@@ -80,6 +92,13 @@ def build_parser(only: str | None) -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
+    for n, arg in enumerate(args_list, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            # argv bytes that are not UTF-8 arrive surrogate-escaped; nothing can store them
+            sys.stderr.write(f"gt: usage error: argument {n} is not valid UTF-8 text\n")
+            return 2
     # Find the command word to register only its module (help lists all of them).
     only = next((a for a in args_list if not a.startswith("-") and a in COMMANDS), None)
     if only is not None:
@@ -114,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("GT_DEBUG"):
             raise
-        sys.stderr.write(f"gt: internal error: {exc.__class__.__name__}: {exc} "
-                         f"(set GT_DEBUG=1 for a traceback)\n")
+        sys.stderr.write(
+            f"gt: internal error: {exc.__class__.__name__}: {exc} "
+            f"(set GT_DEBUG=1 for a traceback)\n"
+        )
         return 1
     finally:
         ctx.close()

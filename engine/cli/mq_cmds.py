@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     mq = sub.add_parser("mq", help="the merge queue (the refinery)", parents=[common])
-    ms = mq.add_subparsers(dest="mq_command", metavar="ACTION", parser_class=type(mq),
-                           required=True)
-    p = ms.add_parser("list", help="requests per rig, with the current batch size",
-                      parents=[common])
+    ms = mq.add_subparsers(
+        dest="mq_command", metavar="ACTION", parser_class=type(mq), required=True
+    )
+    p = ms.add_parser(
+        "list", help="requests per rig, with the current batch size", parents=[common]
+    )
     p.add_argument("--rig")
     p.add_argument("--all", action="store_true", help="include landed and dropped requests")
     p.add_argument("--json", action="store_true", help="a JSON array")
@@ -28,19 +30,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_show)
 
-    p = ms.add_parser("retry", help="queue a failed or conflicting request again",
-                      parents=[common])
+    p = ms.add_parser("retry", help="queue a failed or conflicting request again", parents=[common])
     p.add_argument("id")
     p.set_defaults(handler=cmd_retry)
 
-    p = ms.add_parser("reject", help="reject a request; its bead goes back with the reason",
-                      parents=[common])
+    p = ms.add_parser(
+        "reject", help="reject a request; its bead goes back with the reason", parents=[common]
+    )
     p.add_argument("id")
     p.add_argument("--reason", required=True)
     p.set_defaults(handler=cmd_reject)
 
-    p = ms.add_parser("approve", help="let a request that touches protected paths land",
-                      parents=[common])
+    p = ms.add_parser(
+        "approve", help="let a request that touches protected paths land", parents=[common]
+    )
     p.add_argument("id")
     p.set_defaults(handler=cmd_approve)
 
@@ -50,29 +53,42 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
     from engine.refinery.bisect import batch_size
 
     ledger = ctx.ledger
-    mrs = ledger.mq.list(rig=args.rig, states=None if args.all else
-                         (*OPEN_STATES, "failed", "conflict"))
+    mrs = ledger.mq.list(
+        rig=args.rig, states=None if args.all else (*OPEN_STATES, "failed", "conflict")
+    )
     rigs = [r["name"] for r in ledger.rigs.list() if not args.rig or r["name"] == args.rig]
     sizes = {}
     for rig in rigs:
         st = ledger.state.get(f"refinery:{rig}", {"failure_rate": 0.05})
-        sizes[rig] = {"batch_size": min(batch_size(st["failure_rate"]),
-                                        ctx.config.rig(rig).max_batch),
-                      "failure_rate": round(st["failure_rate"], 4),
-                      "last_batch": st.get("last_batch")}
+        sizes[rig] = {
+            "batch_size": min(batch_size(st["failure_rate"]), ctx.config.rig(rig).max_batch),
+            "failure_rate": round(st["failure_rate"], 4),
+            "last_batch": st.get("last_batch"),
+        }
     if args.json:
         emit_json([{**m, "batch_size": sizes.get(m["rig"], {}).get("batch_size")} for m in mrs])
         return 0
     for rig in rigs:
         s = sizes[rig]
-        say(f"{rig}: batch size {s['batch_size']} (observed failure rate "
-            f"{s['failure_rate']:.0%})")
+        say(f"{rig}: batch size {s['batch_size']} (observed failure rate {s['failure_rate']:.0%})")
     if not mrs:
         say("The queue is empty.")
         return 0
-    table([[m["id"], m["rig"], m["state"], f"P{m['priority']}", m["source_bead"],
-            m["branch"], (m["failure"] or "")[:50]] for m in mrs],
-          ["ID", "RIG", "STATE", "PRI", "BEAD", "BRANCH", "NOTE"])
+    table(
+        [
+            [
+                m["id"],
+                m["rig"],
+                m["state"],
+                f"P{m['priority']}",
+                m["source_bead"],
+                m["branch"],
+                (m["failure"] or "")[:50],
+            ]
+            for m in mrs
+        ],
+        ["ID", "RIG", "STATE", "PRI", "BEAD", "BRANCH", "NOTE"],
+    )
     return 0
 
 
@@ -81,8 +97,22 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
     if args.json:
         emit_json(mr)
         return 0
-    for key in ("id", "rig", "state", "source_bead", "branch", "commit", "agent", "attempt",
-                "priority", "retries", "batch", "merged_commit", "failure", "gate_log"):
+    for key in (
+        "id",
+        "rig",
+        "state",
+        "source_bead",
+        "branch",
+        "commit",
+        "agent",
+        "attempt",
+        "priority",
+        "retries",
+        "batch",
+        "merged_commit",
+        "failure",
+        "gate_log",
+    ):
         if mr.get(key) not in (None, ""):
             say(f"{key:>14}: {mr[key]}")
     if mr.get("gate_log") and os.path.exists(mr["gate_log"]):
@@ -99,8 +129,9 @@ def cmd_retry(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_reject(args: argparse.Namespace, ctx: Any) -> int:
-    mr = ctx.ledger.mq.reject(args.id, reason=args.reason, actor=ctx.actor,
-                              max_attempts=ctx.config.scheduler.max_attempts)
+    mr = ctx.ledger.mq.reject(
+        args.id, reason=args.reason, actor=ctx.actor, max_attempts=ctx.config.scheduler.max_attempts
+    )
     say(f"Rejected {mr['id']}; {mr['source_bead']} goes back with the reason")
     return 0
 

@@ -11,10 +11,23 @@ if TYPE_CHECKING:
 
 # Every state reads correctly without colour: a glyph and a word.
 GLYPHS = {
-    "open": "○", "hooked": "◐", "in_progress": "●", "in_review": "◎", "closed": "✓",
-    "failed": "✗", "cancelled": "⊘", "deferred": "∅", "blocked": "!", "pinned": "⚲",
-    "staged": "◇", "tombstone": "†",
-    "idle": "○", "assigned": "◐", "working": "●", "stalled": "◌", "zombie": "☠",
+    "open": "○",
+    "hooked": "◐",
+    "in_progress": "●",
+    "in_review": "◎",
+    "closed": "✓",
+    "failed": "✗",
+    "cancelled": "⊘",
+    "deferred": "∅",
+    "blocked": "!",
+    "pinned": "⚲",
+    "staged": "◇",
+    "tombstone": "†",
+    "idle": "○",
+    "assigned": "◐",
+    "working": "●",
+    "stalled": "◌",
+    "zombie": "☠",
     "retired": "·",
 }
 
@@ -48,3 +61,16 @@ def table(rows: list[list[str]], headers: list[str]) -> None:
 
 def say(text: str) -> None:
     sys.stdout.write(text + "\n")
+
+
+def count(text: str) -> int:
+    """argparse type for -n/--limit/--depth: a whole number, 0 or more."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value

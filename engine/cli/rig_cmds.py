@@ -11,16 +11,28 @@ from engine.cli.output import emit_json, glyph, say, table
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     rig = sub.add_parser("rig", help="add, list, show and remove rigs", parents=[common])
-    rs = rig.add_subparsers(dest="rig_command", metavar="ACTION", parser_class=type(rig), required=True)
+    rs = rig.add_subparsers(
+        dest="rig_command", metavar="ACTION", parser_class=type(rig), required=True
+    )
 
     p = rs.add_parser("add", help="clone a repository into the town as a rig", parents=[common])
     p.add_argument("name", help="rig name (letters, digits, - and _)")
     p.add_argument("source", help="a path or URL of a git repository")
     p.add_argument("--prefix", help="bead id prefix for this rig (default: from the name)")
-    p.add_argument("--capability", action="append", default=[], metavar="LABEL",
-                   help="a capability label used to place rig-less beads (repeatable)")
-    p.add_argument("--gate", action="append", default=[], metavar="CMD",
-                   help="a gate command the refinery runs before landing (repeatable)")
+    p.add_argument(
+        "--capability",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="a capability label used to place rig-less beads (repeatable)",
+    )
+    p.add_argument(
+        "--gate",
+        action="append",
+        default=[],
+        metavar="CMD",
+        help="a gate command the refinery runs before landing (repeatable)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_add)
 
@@ -28,28 +40,38 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="a JSON array")
     p.set_defaults(handler=cmd_list)
 
-    p = rs.add_parser("show", help="one rig: source, prefix, gates, agents, beads",
-                      parents=[common])
+    p = rs.add_parser(
+        "show", help="one rig: source, prefix, gates, agents, beads", parents=[common]
+    )
     p.add_argument("name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_show)
 
-    p = rs.add_parser("remove", help="unregister a rig (refuses while agents work there)",
-                      parents=[common])
+    p = rs.add_parser(
+        "remove", help="unregister a rig (refuses while agents work there)", parents=[common]
+    )
     p.add_argument("name")
     p.add_argument("--force", action="store_true", help="stop the rig's agents and remove anyway")
-    p.add_argument("--purge", action="store_true",
-                   help="also delete the rig's directory (clone and worktrees)")
+    p.add_argument(
+        "--purge", action="store_true", help="also delete the rig's directory (clone and worktrees)"
+    )
     p.set_defaults(handler=cmd_remove)
 
 
 def cmd_add(args: argparse.Namespace, ctx: Any) -> int:
     from engine.rigs import add_rig
 
-    say(f"Cloning {args.source} into rig {args.name}…") if not args.json else None
-    rig = add_rig(ctx.town, ctx.ledger, args.name, args.source, prefix=args.prefix,
-                  capabilities=args.capability, gates=args.gate,
-                  progress=sys.stderr.isatty() and not args.json)
+    rig = add_rig(
+        ctx.town,
+        ctx.ledger,
+        args.name,
+        args.source,
+        prefix=args.prefix,
+        capabilities=args.capability,
+        gates=args.gate,
+        progress=sys.stderr.isatty() and not args.json,
+        announce=None if args.json else say,
+    )
     if args.json:
         emit_json(rig)
     else:
@@ -65,9 +87,19 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
     if not rigs:
         say("No rigs yet. Add one with: gt rig add NAME SOURCE")
         return 0
-    table([[r["name"], r["prefix"] + "-", ",".join(r["capabilities"]) or "-",
-            str(len(r["gates"])), r["source"]] for r in rigs],
-          ["NAME", "PREFIX", "CAPABILITIES", "GATES", "SOURCE"])
+    table(
+        [
+            [
+                r["name"],
+                r["prefix"] + "-",
+                ",".join(r["capabilities"]) or "-",
+                str(len(r["gates"])),
+                r["source"],
+            ]
+            for r in rigs
+        ],
+        ["NAME", "PREFIX", "CAPABILITIES", "GATES", "SOURCE"],
+    )
     return 0
 
 
@@ -84,8 +116,10 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
     say(f"  clone:        {rig['path']}")
     say(f"  capabilities: {', '.join(rig['capabilities']) or '-'}")
     say(f"  gates:        {'; '.join(rig['gates']) or '-'}")
-    say("  beads:        " + (", ".join(f"{k} {v}" for k, v in sorted(rig["beads"].items()))
-                              or "none"))
+    say(
+        "  beads:        "
+        + (", ".join(f"{k} {v}" for k, v in sorted(rig["beads"].items())) or "none")
+    )
     if rig["agents"]:
         say("  agents:")
         for a in rig["agents"]:

@@ -11,19 +11,24 @@ from engine.errors import UsageError
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("sling", help="put work in motion", parents=[common],
-                       description="Sling beads (or a convoy's beads) to polecats. A ready "
-                                   "bead is assigned at once when capacity allows; otherwise "
-                                   "it queues and the reason is printed. With --title, "
-                                   "create the bead and sling it in one step.")
+    p = sub.add_parser(
+        "sling",
+        help="put work in motion",
+        parents=[common],
+        description="Sling beads (or a convoy's beads) to polecats. A ready "
+        "bead is assigned at once when capacity allows; otherwise "
+        "it queues and the reason is printed. With --title, "
+        "create the bead and sling it in one step.",
+    )
     p.add_argument("ids", nargs="*", metavar="ID", help="bead or convoy ids")
     p.add_argument("--title", help="create a new bead with this title and sling it")
     add_create_args(p, title_required=False)
     p.add_argument("--json", action="store_true", help="a JSON array, one result per bead")
     p.set_defaults(handler=cmd_sling)
 
-    p = sub.add_parser("agents", help="agents: name, rig, status, hook, attempt, runtime",
-                       parents=[common])
+    p = sub.add_parser(
+        "agents", help="agents: name, rig, status, hook, attempt, runtime", parents=[common]
+    )
     p.add_argument("--rig")
     p.add_argument("--all", action="store_true", help="include retired agents")
     p.add_argument("--json", action="store_true", help="a JSON array")
@@ -57,13 +62,26 @@ def cmd_sling(args: argparse.Namespace, ctx: Any) -> int:
             res = scheduler.schedule(only=bid)
             if res.assignments:
                 a = res.assignments[0]
-                results.append({"id": bid, "agent": a.agent_name, "agent_id": a.agent_id,
-                                "rig": a.rig, "attempt": a.attempt, "queued": False,
-                                "reason": None})
+                results.append(
+                    {
+                        "id": bid,
+                        "agent": a.agent_name,
+                        "agent_id": a.agent_id,
+                        "rig": a.rig,
+                        "attempt": a.attempt,
+                        "queued": False,
+                        "reason": None,
+                    }
+                )
             else:
-                results.append({"id": bid, "agent": None, "queued": True,
-                                "reason": res.paused or res.reasons.get(bid)
-                                or scheduler.why_waiting(bid)})
+                results.append(
+                    {
+                        "id": bid,
+                        "agent": None,
+                        "queued": True,
+                        "reason": res.paused or res.reasons.get(bid) or scheduler.why_waiting(bid),
+                    }
+                )
             continue
         results.append(scheduler.sling(bid, actor=ctx.actor))
     if args.json:
@@ -83,17 +101,41 @@ def cmd_sling(args: argparse.Namespace, ctx: Any) -> int:
 
 def cmd_agents(args: argparse.Namespace, ctx: Any) -> int:
     agents = ctx.ledger.agents.list(rig=args.rig, include_retired=args.all)
-    out = [{"name": a["name"], "id": a["id"], "rig": a["rig"], "role": a["role"],
-            "status": a["status"], "hook": a["hook"], "attempt": a["attempt"],
-            "runtime": a["runtime"], "session": a["session"], "worktree": a["worktree"],
-            "branch": a["branch"], "created_at": a["created_at"]} for a in agents]
+    out = [
+        {
+            "name": a["name"],
+            "id": a["id"],
+            "rig": a["rig"],
+            "role": a["role"],
+            "status": a["status"],
+            "hook": a["hook"],
+            "attempt": a["attempt"],
+            "runtime": a["runtime"],
+            "session": a["session"],
+            "worktree": a["worktree"],
+            "branch": a["branch"],
+            "created_at": a["created_at"],
+        }
+        for a in agents
+    ]
     if args.json:
         emit_json(out)
         return 0
     if not out:
         say("No agents yet: sling some work (gt sling ID).")
         return 0
-    table([[a["name"], a["rig"], glyph(a["status"]), a["hook"] or "-", str(a["attempt"]),
-            a["runtime"] or "-"] for a in out],
-          ["NAME", "RIG", "STATUS", "HOOK", "ATTEMPT", "RUNTIME"])
+    table(
+        [
+            [
+                a["name"],
+                a["rig"],
+                glyph(a["status"]),
+                a["hook"] or "-",
+                str(a["attempt"]),
+                a["runtime"] or "-",
+            ]
+            for a in out
+        ],
+        ["NAME", "RIG", "STATUS", "HOOK", "ATTEMPT", "RUNTIME"],
+    )
     return 0

@@ -6,12 +6,16 @@ import argparse
 import os
 from typing import Any
 
-from engine.cli.output import emit_json, say, table
+from engine.cli.output import count, emit_json, say, table
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("init", help="create a town", parents=[common],
-                       description="Create a town: town.toml, the ledger, logs/ and rigs/.")
+    p = sub.add_parser(
+        "init",
+        help="create a town",
+        parents=[common],
+        description="Create a town: town.toml, the ledger, logs/ and rigs/.",
+    )
     p.add_argument("path", nargs="?", default=".", help="where (default: the current directory)")
     p.set_defaults(handler=cmd_init)
 
@@ -19,15 +23,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(handler=cmd_status)
 
-    p = sub.add_parser("breaker", help="show or reset the dispatch circuit breaker",
-                       parents=[common])
+    p = sub.add_parser(
+        "breaker", help="show or reset the dispatch circuit breaker", parents=[common]
+    )
     p.add_argument("action", nargs="?", choices=["show", "reset"], default="show")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_breaker)
 
     p = sub.add_parser("events", help="the event history of the town", parents=[common])
     p.add_argument("--bead", help="only this bead's events")
-    p.add_argument("-n", "--limit", type=int, default=30, help="how many (newest last)")
+    p.add_argument("-n", "--limit", type=count, default=30, help="how many (newest last)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_events)
 
@@ -61,18 +66,29 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         parked = ledger.inbox.parked()
     pid = engine_pid(ctx.town.root)
     data = {
-        "town": ctx.town.root, "engine_pid": pid, "working": total,
+        "town": ctx.town.root,
+        "engine_pid": pid,
+        "working": total,
         "capacity": cfg.scheduler.max_polecats,
-        "rigs": [{"name": r["name"], "prefix": r["prefix"], "working": per_rig.get(r["name"], 0),
-                  "capacity": cfg.rig_capacity(r["name"])} for r in rigs],
-        "beads": counts, "breaker": breaker, "violations": violations,
+        "rigs": [
+            {
+                "name": r["name"],
+                "prefix": r["prefix"],
+                "working": per_rig.get(r["name"], 0),
+                "capacity": cfg.rig_capacity(r["name"]),
+            }
+            for r in rigs
+        ],
+        "beads": counts,
+        "breaker": breaker,
+        "violations": violations,
         "parked_requests": len(parked),
     }
     if args.json:
         emit_json(data)
         return 0
     say(f"Town {ctx.town.root}")
-    say(f"Engine: {'running (pid %d)' % pid if pid else 'not running (gastown --engine-only)'}")
+    say("Engine: " + (f"running (pid {pid})" if pid else "not running (gastown --engine-only)"))
     say(f"Polecats working: {total}/{cfg.scheduler.max_polecats}")
     for r in data["rigs"]:
         say(f"  {r['name']:<16} {r['working']}/{r['capacity']}  prefix {r['prefix']}-")
@@ -97,8 +113,10 @@ def cmd_breaker(args: argparse.Namespace, ctx: Any) -> int:
     if args.json:
         emit_json(st)
     else:
-        say(f"Breaker: {st['state']}" + (f" (until {st['until']})" if "until" in st
-                                          and st["state"] != "closed" else ""))
+        say(
+            f"Breaker: {st['state']}"
+            + (f" (until {st['until']})" if "until" in st and st["state"] != "closed" else "")
+        )
     return 0
 
 
@@ -109,7 +127,17 @@ def cmd_events(args: argparse.Namespace, ctx: Any) -> int:
     if args.json:
         emit_json(events)
         return 0
-    table([[e["at"][:19], e["kind"], e["bead_id"] or "-", e["actor"] or "-",
-            json.dumps(e["data"], ensure_ascii=False)[:80]] for e in events],
-          ["AT", "EVENT", "BEAD", "ACTOR", "DATA"])
+    table(
+        [
+            [
+                e["at"][:19],
+                e["kind"],
+                e["bead_id"] or "-",
+                e["actor"] or "-",
+                json.dumps(e["data"], ensure_ascii=False)[:80],
+            ]
+            for e in events
+        ],
+        ["AT", "EVENT", "BEAD", "ACTOR", "DATA"],
+    )
     return 0

@@ -31,8 +31,13 @@ LEDGER_FILE = "ledger.db"
 
 
 class Ledger:
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = os.fspath(path)
         self.db = Db(self.path, create=create)
         self.clock = clock

@@ -7,6 +7,7 @@ previous session) is refused without effect.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -39,8 +40,9 @@ class AgentStore:
         conn = self.db.conn
         row = conn.execute("SELECT * FROM agents WHERE id=?", (ident,)).fetchone()
         if row is None:
-            row = conn.execute("SELECT * FROM agents WHERE name=? COLLATE NOCASE AND "
-                               "status != 'retired'", (ident,)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM agents WHERE name=? COLLATE NOCASE AND status != 'retired'", (ident,)
+            ).fetchone()
         return rows.agent(row) if row else None
 
     def require(self, ident: str) -> dict[str, Any]:
@@ -49,68 +51,87 @@ class AgentStore:
             raise NotFound(f"no live agent {ident!r} (see `gt agents`)")
         return found
 
-    def list(self, *, rig: str | None = None, include_retired: bool = False
-             ) -> list[dict[str, Any]]:
+    def list(
+        self, *, rig: str | None = None, include_retired: bool = False
+    ) -> builtins.list[dict[str, Any]]:
         sql, args = "SELECT * FROM agents WHERE 1=1", []
         if rig:
             sql += " AND rig=?"
             args.append(rig)
         if not include_retired:
             sql += " AND status != 'retired'"
-        return [rows.agent(r) for r in self.db.conn.execute(sql + " ORDER BY rig, created_at",
-                                                            args)]
+        return [
+            rows.agent(r) for r in self.db.conn.execute(sql + " ORDER BY rig, created_at", args)
+        ]
 
     def busy_counts(self, conn: sqlite3.Connection) -> tuple[int, dict[str, int]]:
-        per_rig = {r[0]: r[1] for r in conn.execute(
-            f"SELECT rig, count(*) FROM agents WHERE {BUSY_SQL} GROUP BY rig")}
+        per_rig = {
+            r[0]: r[1]
+            for r in conn.execute(f"SELECT rig, count(*) FROM agents WHERE {BUSY_SQL} GROUP BY rig")
+        }
         return sum(per_rig.values()), per_rig
 
     def live_names(self, conn: sqlite3.Connection) -> set[str]:
         return {r[0] for r in conn.execute("SELECT name FROM agents WHERE status != 'retired'")}
 
     def idle_in_rig(self, conn: sqlite3.Connection, rig: str) -> dict[str, Any] | None:
-        row = conn.execute("SELECT * FROM agents WHERE rig=? AND status='idle' AND hook IS NULL "
-                           "AND role='polecat' ORDER BY idle_since LIMIT 1", (rig,)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM agents WHERE rig=? AND status='idle' AND hook IS NULL "
+            "AND role='polecat' ORDER BY idle_since LIMIT 1",
+            (rig,),
+        ).fetchone()
         return rows.agent(row) if row else None
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    def allocate(self, conn: sqlite3.Connection, rig: str, name: str, runtime: str | None
-                 ) -> dict[str, Any]:
+    def allocate(
+        self, conn: sqlite3.Connection, rig: str, name: str, runtime: str | None
+    ) -> dict[str, Any]:
         """A new polecat (or a retired identity of the same rig and name, revived)."""
         now_e = self.ledger.now()
         now = iso(now_e)
         aid = agent_id(rig, name)
         if conn.execute("SELECT 1 FROM agents WHERE id=?", (aid,)).fetchone():
-            conn.execute("UPDATE agents SET status='idle', hook=NULL, runtime=?, session=NULL,"
-                         " updated_at=?, idle_since=?, last_activity=? WHERE id=?",
-                         (runtime, now, now_e, now_e, aid))
+            conn.execute(
+                "UPDATE agents SET status='idle', hook=NULL, runtime=?, session=NULL,"
+                " updated_at=?, idle_since=?, last_activity=? WHERE id=?",
+                (runtime, now, now_e, now_e, aid),
+            )
         else:
-            conn.execute("INSERT INTO agents(id, name, rig, role, status, runtime, created_at,"
-                         " updated_at, idle_since, last_activity) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (aid, name, rig, "polecat", vocab.AGENT_IDLE, runtime, now, now, now_e,
-                          now_e))
+            conn.execute(
+                "INSERT INTO agents(id, name, rig, role, status, runtime, created_at,"
+                " updated_at, idle_since, last_activity) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (aid, name, rig, "polecat", vocab.AGENT_IDLE, runtime, now, now, now_e, now_e),
+            )
         record_event(conn, None, "agent_allocated", aid, now, {"rig": rig, "name": name})
         return rows.agent(conn.execute("SELECT * FROM agents WHERE id=?", (aid,)).fetchone())
 
-    def assign(self, conn: sqlite3.Connection, agent: dict[str, Any], bead_id: str,
-               *, rig: str) -> int:
+    def assign(
+        self, conn: sqlite3.Connection, agent: dict[str, Any], bead_id: str, *, rig: str
+    ) -> int:
         """Hook a ready bead to an idle agent; returns the new attempt number."""
-        row = conn.execute("SELECT status, attempt, assignee FROM beads WHERE id=?",
-                           (bead_id,)).fetchone()
+        row = conn.execute(
+            "SELECT status, attempt, assignee FROM beads WHERE id=?", (bead_id,)
+        ).fetchone()
         if row is None or row["status"] != vocab.OPEN or row["assignee"]:
             raise Conflict(f"{bead_id} is not open and unassigned")
         attempt = int(row["attempt"]) + 1
         now_e = self.ledger.now()
         now = iso(now_e)
-        conn.execute("UPDATE beads SET status='hooked', assignee=?, attempt=?, rig=?,"
-                     " updated_at=? WHERE id=?", (agent["id"], attempt, rig, now, bead_id))
-        conn.execute("UPDATE agents SET status='assigned', hook=?, attempt=?, updated_at=?,"
-                     " idle_since=NULL, last_activity=? WHERE id=?",
-                     (bead_id, attempt, now, now_e, agent["id"]))
-        record_event(conn, bead_id, "hooked", agent["id"], now,
-                     {"agent": agent["name"], "rig": rig}, attempt)
+        conn.execute(
+            "UPDATE beads SET status='hooked', assignee=?, attempt=?, rig=?,"
+            " updated_at=? WHERE id=?",
+            (agent["id"], attempt, rig, now, bead_id),
+        )
+        conn.execute(
+            "UPDATE agents SET status='assigned', hook=?, attempt=?, updated_at=?,"
+            " idle_since=NULL, last_activity=? WHERE id=?",
+            (bead_id, attempt, now, now_e, agent["id"]),
+        )
+        record_event(
+            conn, bead_id, "hooked", agent["id"], now, {"agent": agent["name"], "rig": rig}, attempt
+        )
         self.ledger.graph.status_changed(conn, bead_id, vocab.OPEN, vocab.HOOKED)
         return attempt
 
@@ -119,13 +140,22 @@ class AgentStore:
         if row is None:
             raise NotFound(f"no bead {bead_id}")
         if int(row["attempt"]) != int(attempt):
-            raise Conflict(f"stale attempt {attempt} for {bead_id} (the current attempt is "
-                           f"{row['attempt']}); nothing was changed")
+            raise Conflict(
+                f"stale attempt {attempt} for {bead_id} (the current attempt is "
+                f"{row['attempt']}); nothing was changed"
+            )
         return row
 
-    def mark_started(self, agent_ident: str, bead_id: str, attempt: int, *,
-                     session: str | None = None, worktree: str | None = None,
-                     branch: str | None = None) -> None:
+    def mark_started(
+        self,
+        agent_ident: str,
+        bead_id: str,
+        attempt: int,
+        *,
+        session: str | None = None,
+        worktree: str | None = None,
+        branch: str | None = None,
+    ) -> None:
         # Not durable on purpose: a lost "working" mark comes back as a pending dispatch
         # whose live session is adopted on the next tick.
         with self.db.write() as conn:
@@ -135,18 +165,33 @@ class AgentStore:
                 raise Conflict(f"{agent['name']} is not hooked to {bead_id}")
             now_e = self.ledger.now()
             now = iso(now_e)
-            conn.execute("UPDATE agents SET status='working', session=coalesce(?, session),"
-                         " worktree=coalesce(?, worktree), branch=coalesce(?, branch),"
-                         " updated_at=?, last_activity=?, last_heartbeat=?"
-                         " WHERE id=?", (session, worktree, branch, now, now_e, now_e,
-                                         agent["id"]))
-            self.ledger.beads.set_status(conn, bead_id, vocab.IN_PROGRESS, actor=agent["id"],
-                                         kind="started", data={"session": session,
-                                                               "branch": branch})
+            conn.execute(
+                "UPDATE agents SET status='working', session=coalesce(?, session),"
+                " worktree=coalesce(?, worktree), branch=coalesce(?, branch),"
+                " updated_at=?, last_activity=?, last_heartbeat=?"
+                " WHERE id=?",
+                (session, worktree, branch, now, now_e, now_e, agent["id"]),
+            )
+            self.ledger.beads.set_status(
+                conn,
+                bead_id,
+                vocab.IN_PROGRESS,
+                actor=agent["id"],
+                kind="started",
+                data={"session": session, "branch": branch},
+            )
 
-    def fail_attempt(self, bead_id: str, attempt: int, *, reason: str, kind: str,
-                     max_attempts: int, backoff_base: float, backoff_max: float
-                     ) -> dict[str, Any]:
+    def fail_attempt(
+        self,
+        bead_id: str,
+        attempt: int,
+        *,
+        reason: str,
+        kind: str,
+        max_attempts: int,
+        backoff_base: float,
+        backoff_max: float,
+    ) -> dict[str, Any]:
         """An attempt ended badly (dispatch failed, session died, stalled out).
 
         The agent is unhooked; the bead goes back to open after a growing delay, or to
@@ -159,66 +204,106 @@ class AgentStore:
             failures = int(row["failures"]) + 1
             now_e = self.ledger.now()
             self.release_hooked_to(conn, bead_id, reason=reason)
-            record_event(conn, bead_id, kind, row["assignee"], iso(now_e),
-                         {"reason": reason}, attempt)
+            record_event(
+                conn, bead_id, kind, row["assignee"], iso(now_e), {"reason": reason}, attempt
+            )
             if failures >= max_attempts:
                 self.ledger.beads.set_status(
-                    conn, bead_id, vocab.FAILED, actor="scheduler", kind="failed",
+                    conn,
+                    bead_id,
+                    vocab.FAILED,
+                    actor="scheduler",
+                    kind="failed",
                     data={"reason": f"{failures} failed attempts; last: {reason}"},
-                    fields={"assignee": None, "failures": failures, "last_error": reason,
-                            "close_reason": f"failed after {failures} attempts: {reason}"})
+                    fields={
+                        "assignee": None,
+                        "failures": failures,
+                        "last_error": reason,
+                        "close_reason": f"failed after {failures} attempts: {reason}",
+                    },
+                )
                 return {"status": vocab.FAILED, "failures": failures, "retry_at": None}
             delay = min(backoff_max, backoff_base * (2 ** (failures - 1)))
             self.ledger.beads.set_status(
-                conn, bead_id, vocab.OPEN, actor="scheduler", kind="requeued",
+                conn,
+                bead_id,
+                vocab.OPEN,
+                actor="scheduler",
+                kind="requeued",
                 data={"reason": reason, "retry_in": delay},
-                fields={"assignee": None, "failures": failures, "last_error": reason,
-                        "not_before": now_e + delay})
+                fields={
+                    "assignee": None,
+                    "failures": failures,
+                    "last_error": reason,
+                    "not_before": now_e + delay,
+                },
+            )
             return {"status": vocab.OPEN, "failures": failures, "retry_at": now_e + delay}
 
     def release_hooked_to(self, conn: sqlite3.Connection, bead_id: str, *, reason: str) -> None:
         """Whoever is hooked to this bead is unhooked and goes idle."""
         now_e = self.ledger.now()
         for r in conn.execute("SELECT id FROM agents WHERE hook=?", (bead_id,)).fetchall():
-            conn.execute("UPDATE agents SET hook=NULL, status='idle', idle_since=?, updated_at=?"
-                         " WHERE id=?", (now_e, iso(now_e), r[0]))
+            conn.execute(
+                "UPDATE agents SET hook=NULL, status='idle', idle_since=?, updated_at=? WHERE id=?",
+                (now_e, iso(now_e), r[0]),
+            )
             record_event(conn, bead_id, "unhooked", r[0], iso(now_e), {"reason": reason})
 
-    def set_status(self, conn: sqlite3.Connection, ident: str, status: str,
-                   reason: str | None = None) -> None:
+    def set_status(
+        self, conn: sqlite3.Connection, ident: str, status: str, reason: str | None = None
+    ) -> None:
         now_e = self.ledger.now()
-        conn.execute("UPDATE agents SET status=?, updated_at=? WHERE id=?",
-                     (status, iso(now_e), ident))
+        conn.execute(
+            "UPDATE agents SET status=?, updated_at=? WHERE id=?", (status, iso(now_e), ident)
+        )
         record_event(conn, None, f"agent_{status}", ident, iso(now_e), {"reason": reason})
 
     def retire(self, conn: sqlite3.Connection, ident: str, *, reason: str) -> None:
         now_e = self.ledger.now()
-        conn.execute("UPDATE agents SET status='retired', hook=NULL, session=NULL, updated_at=?"
-                     " WHERE id=?", (iso(now_e), ident))
+        conn.execute(
+            "UPDATE agents SET status='retired', hook=NULL, session=NULL, updated_at=? WHERE id=?",
+            (iso(now_e), ident),
+        )
         record_event(conn, None, "agent_retired", ident, iso(now_e), {"reason": reason})
 
     def retire_rig(self, conn: sqlite3.Connection, rig: str, *, reason: str) -> None:
-        for r in conn.execute("SELECT id, hook FROM agents WHERE rig=? AND status != 'retired'",
-                              (rig,)).fetchall():
+        for r in conn.execute(
+            "SELECT id, hook FROM agents WHERE rig=? AND status != 'retired'", (rig,)
+        ).fetchall():
             if r["hook"]:
                 bead = conn.execute("SELECT status FROM beads WHERE id=?", (r["hook"],)).fetchone()
                 if bead and bead["status"] in (vocab.HOOKED, vocab.IN_PROGRESS):
-                    self.ledger.beads.set_status(conn, r["hook"], vocab.OPEN, actor="scheduler",
-                                                 kind="requeued", data={"reason": reason},
-                                                 fields={"assignee": None})
+                    self.ledger.beads.set_status(
+                        conn,
+                        r["hook"],
+                        vocab.OPEN,
+                        actor="scheduler",
+                        kind="requeued",
+                        data={"reason": reason},
+                        fields={"assignee": None},
+                    )
             self.retire(conn, r["id"], reason=reason)
 
-    def touch(self, ident: str, *, attempt: int | None = None, heartbeat: bool = False,
-              info: dict[str, Any] | None = None) -> None:
+    def touch(
+        self,
+        ident: str,
+        *,
+        attempt: int | None = None,
+        heartbeat: bool = False,
+        info: dict[str, Any] | None = None,
+    ) -> None:
         """Activity from an agent (a `gt` call, a heartbeat): proof of life."""
         with self.db.write() as conn:
             agent = self.require(ident)
             if attempt is not None and agent["hook"] and int(agent["attempt"]) != int(attempt):
-                raise Conflict(f"stale attempt {attempt} for {agent['name']} (current "
-                               f"{agent['attempt']}); nothing was changed")
+                raise Conflict(
+                    f"stale attempt {attempt} for {agent['name']} (current "
+                    f"{agent['attempt']}); nothing was changed"
+                )
             now_e = self.ledger.now()
             sets = "last_activity=?, updated_at=?"
-            args: list[Any] = [now_e, iso(now_e)]
+            args: builtins.list[Any] = [now_e, iso(now_e)]
             if heartbeat:
                 sets += ", last_heartbeat=?"
                 args.append(now_e)
@@ -229,14 +314,15 @@ class AgentStore:
 
     # ---- invariants ----------------------------------------------------------------------
 
-    def invariant_violations(self) -> list[str]:
+    def invariant_violations(self) -> builtins.list[str]:
         """Rules that must hold after every tick; each broken one as a sentence."""
         conn = self.db.conn
         out = []
         for r in conn.execute(
-                "SELECT b.id, b.status, b.assignee, a.hook, a.status FROM beads b "
-                "LEFT JOIN agents a ON a.id=b.assignee "
-                "WHERE b.status IN ('hooked','in_progress')"):
+            "SELECT b.id, b.status, b.assignee, a.hook, a.status FROM beads b "
+            "LEFT JOIN agents a ON a.id=b.assignee "
+            "WHERE b.status IN ('hooked','in_progress')"
+        ):
             if r[2] is None:
                 out.append(f"{r[0]} is {r[1]} but has no assignee")
             elif r[3] != r[0]:
@@ -244,36 +330,52 @@ class AgentStore:
             elif r[4] == "retired":
                 out.append(f"{r[0]} is assigned to retired agent {r[2]}")
         for r in conn.execute(
-                "SELECT a.id, a.hook, b.status FROM agents a LEFT JOIN beads b ON b.id=a.hook "
-                "WHERE a.hook IS NOT NULL AND a.status != 'retired'"):
+            "SELECT a.id, a.hook, b.status FROM agents a LEFT JOIN beads b ON b.id=a.hook "
+            "WHERE a.hook IS NOT NULL AND a.status != 'retired'"
+        ):
             if r[2] not in ("hooked", "in_progress"):
                 out.append(f"agent {r[0]} is hooked to {r[1]}, which is {r[2] or 'missing'}")
-        for r in conn.execute("SELECT id, status FROM agents WHERE hook IS NULL AND status IN "
-                              "('assigned','working','stalled')"):
+        for r in conn.execute(
+            "SELECT id, status FROM agents WHERE hook IS NULL AND status IN "
+            "('assigned','working','stalled')"
+        ):
             out.append(f"agent {r[0]} is {r[1]} without a hook")
-        for r in conn.execute("SELECT hook, count(*) FROM agents WHERE hook IS NOT NULL AND "
-                              "status != 'retired' GROUP BY hook HAVING count(*) > 1"):
+        for r in conn.execute(
+            "SELECT hook, count(*) FROM agents WHERE hook IS NOT NULL AND "
+            "status != 'retired' GROUP BY hook HAVING count(*) > 1"
+        ):
             out.append(f"{r[0]} is hooked to {r[1]} agents")
         return out
 
     # ---- agent tools ---------------------------------------------------------------------
 
-    def hooked_agent(self, conn: sqlite3.Connection, ident: str, bead_id: str, attempt: int
-                     ) -> dict[str, Any]:
+    def hooked_agent(
+        self, conn: sqlite3.Connection, ident: str, bead_id: str, attempt: int
+    ) -> dict[str, Any]:
         """The calling agent, checked: alive, hooked to this bead, on this attempt."""
         self.fence(conn, bead_id, attempt)
         agent = self.get(ident)
         if agent is None:
             raise NotFound(f"no live agent {ident!r}")
         if agent["hook"] != bead_id:
-            raise Conflict(f"{agent['name']} is not hooked to {bead_id}"
-                           + (f" (its hook is {agent['hook']})" if agent["hook"] else "")
-                           + "; nothing was changed")
+            raise Conflict(
+                f"{agent['name']} is not hooked to {bead_id}"
+                + (f" (its hook is {agent['hook']})" if agent["hook"] else "")
+                + "; nothing was changed"
+            )
         return agent
 
-    def done(self, ident: str, bead_id: str, attempt: int, *, status: str = "completed",
-             summary: str | None = None, branch: str | None = None,
-             commit: str | None = None) -> dict[str, Any]:
+    def done(
+        self,
+        ident: str,
+        bead_id: str,
+        attempt: int,
+        *,
+        status: str = "completed",
+        summary: str | None = None,
+        branch: str | None = None,
+        commit: str | None = None,
+    ) -> dict[str, Any]:
         """`gt done`: submit the branch (a merge request), or hand the bead back."""
         with self.db.write(durable=True) as conn:
             agent = self.hooked_agent(conn, ident, bead_id, attempt)
@@ -283,47 +385,103 @@ class AgentStore:
             beads = self.ledger.beads
             if status == "completed":
                 if not branch or not commit:
-                    raise Conflict("gt done needs the branch and its head commit "
-                                   "(run it inside the worktree)")
-                mr = beads.insert(conn, title=f"Merge {branch}", rig=bead["rig"],
-                                  bead_type="merge-request", priority=bead["priority"],
-                                  body=summary or "", created_by=agent["id"],
-                                  metadata={"source": bead_id, "branch": branch,
-                                            "commit": commit, "attempt": attempt})
+                    raise Conflict(
+                        "gt done needs the branch and its head commit (run it inside the worktree)"
+                    )
+                mr = beads.insert(
+                    conn,
+                    title=f"Merge {branch}",
+                    rig=bead["rig"],
+                    bead_type="merge-request",
+                    priority=bead["priority"],
+                    body=summary or "",
+                    created_by=agent["id"],
+                    metadata={
+                        "source": bead_id,
+                        "branch": branch,
+                        "commit": commit,
+                        "attempt": attempt,
+                    },
+                )
                 conn.execute(
                     "INSERT INTO merge_requests(bead_id, source_bead, rig, branch, commit_sha,"
                     " agent, attempt, priority, created_at, updated_at) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (mr, bead_id, bead["rig"], branch, commit, agent["id"], attempt,
-                     bead["priority"], now, now))
-                beads.set_status(conn, bead_id, vocab.IN_REVIEW, actor=agent["id"], kind="done",
-                                 data={"summary": summary, "branch": branch, "commit": commit,
-                                       "merge_request": mr},
-                                 fields={"assignee": None})
+                    (
+                        mr,
+                        bead_id,
+                        bead["rig"],
+                        branch,
+                        commit,
+                        agent["id"],
+                        attempt,
+                        bead["priority"],
+                        now,
+                        now,
+                    ),
+                )
+                beads.set_status(
+                    conn,
+                    bead_id,
+                    vocab.IN_REVIEW,
+                    actor=agent["id"],
+                    kind="done",
+                    data={
+                        "summary": summary,
+                        "branch": branch,
+                        "commit": commit,
+                        "merge_request": mr,
+                    },
+                    fields={"assignee": None},
+                )
                 result["merge_request"] = mr
             elif status == "escalated":
-                esc = beads.insert(conn, title=f"{agent['name']} escalated {bead_id}: "
-                                               f"{(summary or bead['title'])[:120]}",
-                                   rig=None, bead_type="escalation", priority=1,
-                                   body=summary or "", created_by=agent["id"],
-                                   metadata={"source": bead_id, "severity": "medium"})
-                self.ledger.mail.deliver(conn, sender=agent["id"], to=vocab.MAYOR,
-                                         subject=f"Escalation from {agent['name']} on {bead_id}",
-                                         body=summary or "")
-                beads.set_status(conn, bead_id, vocab.OPEN, actor=agent["id"], kind="escalated",
-                                 data={"summary": summary, "escalation": esc},
-                                 fields={"assignee": None, "slung": 0})
+                esc = beads.insert(
+                    conn,
+                    title=f"{agent['name']} escalated {bead_id}: "
+                    f"{(summary or bead['title'])[:120]}",
+                    rig=None,
+                    bead_type="escalation",
+                    priority=1,
+                    body=summary or "",
+                    created_by=agent["id"],
+                    metadata={"source": bead_id, "severity": "medium"},
+                )
+                self.ledger.mail.deliver(
+                    conn,
+                    sender=agent["id"],
+                    to=vocab.MAYOR,
+                    subject=f"Escalation from {agent['name']} on {bead_id}",
+                    body=summary or "",
+                )
+                beads.set_status(
+                    conn,
+                    bead_id,
+                    vocab.OPEN,
+                    actor=agent["id"],
+                    kind="escalated",
+                    data={"summary": summary, "escalation": esc},
+                    fields={"assignee": None, "slung": 0},
+                )
                 result["escalation"] = esc
             elif status == "deferred":
-                beads.set_status(conn, bead_id, "deferred", actor=agent["id"], kind="deferred",
-                                 data={"summary": summary}, fields={"assignee": None})
+                beads.set_status(
+                    conn,
+                    bead_id,
+                    "deferred",
+                    actor=agent["id"],
+                    kind="deferred",
+                    data={"summary": summary},
+                    fields={"assignee": None},
+                )
             else:
                 raise Conflict(f"unknown done status {status!r}")
             self.release_hooked_to(conn, bead_id, reason=f"gt done ({status})")
             return result
 
-    def record(self, ident: str, kind: str, *, attempt: int | None, data: dict[str, Any]
-               ) -> dict[str, Any]:
+    def record(
+        self, ident: str, kind: str, *, attempt: int | None, data: dict[str, Any]
+    ) -> dict[str, Any]:
         """An agent's note (checkpoint, heartbeat...) with its identity and attempt, fenced."""
         with self.db.write() as conn:
             agent = self.require(ident)
@@ -331,8 +489,10 @@ class AgentStore:
             if attempt is not None and bead_id:
                 self.fence(conn, bead_id, attempt)
             now_e = self.ledger.now()
-            conn.execute("UPDATE agents SET last_activity=?, last_heartbeat=?, updated_at=? "
-                         "WHERE id=?", (now_e, now_e, iso(now_e), agent["id"]))
+            conn.execute(
+                "UPDATE agents SET last_activity=?, last_heartbeat=?, updated_at=? WHERE id=?",
+                (now_e, now_e, iso(now_e), agent["id"]),
+            )
             record_event(conn, bead_id, kind, agent["id"], iso(now_e), data, attempt)
             return agent
 
@@ -343,21 +503,39 @@ class AgentStore:
             now = iso(self.ledger.now())
             bead = self.ledger.beads.require(bead_id)
             meta = {**bead["metadata"], "handoff_note": note}
-            conn.execute("UPDATE beads SET metadata=?, updated_at=? WHERE id=?",
-                         (json.dumps(meta), now, bead_id))
-            conn.execute("UPDATE agents SET status='handoff', updated_at=? WHERE id=?",
-                         (now, agent["id"]))
+            conn.execute(
+                "UPDATE beads SET metadata=?, updated_at=? WHERE id=?",
+                (json.dumps(meta), now, bead_id),
+            )
+            conn.execute(
+                "UPDATE agents SET status='handoff', updated_at=? WHERE id=?", (now, agent["id"])
+            )
             record_event(conn, bead_id, "handoff", agent["id"], now, {"note": note}, attempt)
 
-    def set_health(self, ident: str, status: str, *, info: dict[str, Any] | None = None,
-                   event: str | None = None) -> None:
+    def set_health(
+        self,
+        ident: str,
+        status: str,
+        *,
+        info: dict[str, Any] | None = None,
+        event: str | None = None,
+    ) -> None:
         """The witness's label (and ladder position) for an agent."""
         with self.db.write() as conn:
             agent = self.require(ident)
             now = iso(self.ledger.now())
             merged = {**agent["info"], **(info or {})}
-            conn.execute("UPDATE agents SET status=?, info=?, updated_at=? WHERE id=?",
-                         (status, json.dumps(merged), now, agent["id"]))
+            conn.execute(
+                "UPDATE agents SET status=?, info=?, updated_at=? WHERE id=?",
+                (status, json.dumps(merged), now, agent["id"]),
+            )
             if event or status != agent["status"]:
-                record_event(conn, agent["hook"], event or f"agent_{status}", "witness", now,
-                             {"agent": agent["name"], "status": status}, agent["attempt"])
+                record_event(
+                    conn,
+                    agent["hook"],
+                    event or f"agent_{status}",
+                    "witness",
+                    now,
+                    {"agent": agent["name"], "status": status},
+                    agent["attempt"],
+                )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -82,18 +83,32 @@ class BeadStore:
         row = conn.execute("SELECT prefix FROM rigs WHERE name=?", (rig,)).fetchone()
         if row is None:
             known = [r[0] for r in conn.execute("SELECT name FROM rigs ORDER BY name")]
-            raise NotFound(f"no rig {rig!r}" + (f" (rigs: {', '.join(known)})" if known
-                                                 else " (add one with `gt rig add`)"))
+            raise NotFound(
+                f"no rig {rig!r}"
+                + (f" (rigs: {', '.join(known)})" if known else " (add one with `gt rig add`)")
+            )
         return str(row[0])
 
     # ---- create / read -------------------------------------------------------------------
 
-    def create(self, title: str, *, rig: str | None = None, bead_type: str = "task",
-               priority: int = vocab.DEFAULT_PRIORITY, body: str = "",
-               labels: Sequence[str] = (), deps: Sequence[tuple[str, str]] = (),
-               metadata: dict[str, Any] | None = None, created_by: str | None = None,
-               slung: bool = False, status: str = vocab.OPEN, assignee: str | None = None,
-               defer_until: str | None = None, durable: bool = False) -> dict[str, Any]:
+    def create(
+        self,
+        title: str,
+        *,
+        rig: str | None = None,
+        bead_type: str = "task",
+        priority: int = vocab.DEFAULT_PRIORITY,
+        body: str = "",
+        labels: Sequence[str] = (),
+        deps: Sequence[tuple[str, str]] = (),
+        metadata: dict[str, Any] | None = None,
+        created_by: str | None = None,
+        slung: bool = False,
+        status: str = vocab.OPEN,
+        assignee: str | None = None,
+        defer_until: str | None = None,
+        durable: bool = False,
+    ) -> dict[str, Any]:
         title = check_title(title)
         priority = check_priority(priority)
         check_type(bead_type)
@@ -101,23 +116,48 @@ class BeadStore:
             try:
                 parse_iso(defer_until)
             except ValueError:
-                raise UsageError(f"defer_until must be an ISO-8601 time, got {defer_until!r}"
-                                 ) from None
+                raise UsageError(
+                    f"defer_until must be an ISO-8601 time, got {defer_until!r}"
+                ) from None
         with self.db.write(durable=durable) as conn:
-            bead_id = self.insert(conn, title=title, rig=rig, bead_type=bead_type,
-                                  priority=priority, body=body, labels=labels,
-                                  metadata=metadata, created_by=created_by, slung=slung,
-                                  status=status, assignee=assignee, defer_until=defer_until)
+            bead_id = self.insert(
+                conn,
+                title=title,
+                rig=rig,
+                bead_type=bead_type,
+                priority=priority,
+                body=body,
+                labels=labels,
+                metadata=metadata,
+                created_by=created_by,
+                slung=slung,
+                status=status,
+                assignee=assignee,
+                defer_until=defer_until,
+            )
             graph = self.ledger.graph
             for target, dep_type in deps:
                 graph.add(bead_id, target, dep_type, actor=created_by)
             return self.require(bead_id)
 
-    def insert(self, conn: sqlite3.Connection, *, title: str, rig: str | None, bead_type: str,
-               priority: int, body: str = "", labels: Iterable[str] = (),
-               metadata: dict[str, Any] | None = None, created_by: str | None = None,
-               slung: bool = False, status: str = vocab.OPEN, assignee: str | None = None,
-               defer_until: str | None = None, bead_id: str | None = None) -> str:
+    def insert(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        title: str,
+        rig: str | None,
+        bead_type: str,
+        priority: int,
+        body: str = "",
+        labels: Iterable[str] = (),
+        metadata: dict[str, Any] | None = None,
+        created_by: str | None = None,
+        slung: bool = False,
+        status: str = vocab.OPEN,
+        assignee: str | None = None,
+        defer_until: str | None = None,
+        bead_id: str | None = None,
+    ) -> str:
         """Insert inside the caller's write transaction; returns the new id."""
         prefix = self.prefix_of_rig(conn, rig)
         bead_id = bead_id or self.new_id(conn, prefix)
@@ -127,18 +167,45 @@ class BeadStore:
             "INSERT INTO beads(id, rig, type, status, priority, title, body, labels, metadata,"
             " assignee, created_by, created_at, updated_at, slung, defer_until, seq) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT coalesce(max(seq),0)+1 FROM beads))",
-            (bead_id, rig, bead_type, status, priority, title, body, json.dumps(label_list),
-             json.dumps(metadata or {}), assignee, created_by, now, now, int(slung),
-             defer_until))
-        conn.executemany("INSERT INTO labels(bead_id, label) VALUES (?,?)",
-                         ((bead_id, lbl) for lbl in label_list))
-        record_event(conn, bead_id, "created", created_by, now,
-                     {"title": title, "type": bead_type, "priority": priority, "rig": rig})
+            (
+                bead_id,
+                rig,
+                bead_type,
+                status,
+                priority,
+                title,
+                body,
+                json.dumps(label_list),
+                json.dumps(metadata or {}),
+                assignee,
+                created_by,
+                now,
+                now,
+                int(slung),
+                defer_until,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO labels(bead_id, label) VALUES (?,?)",
+            ((bead_id, lbl) for lbl in label_list),
+        )
+        record_event(
+            conn,
+            bead_id,
+            "created",
+            created_by,
+            now,
+            {"title": title, "type": bead_type, "priority": priority, "rig": rig},
+        )
         graph = self.ledger.graph
         # Beads that named this id before it existed (imports) now see a real blocker.
-        dangling = [r[0] for r in conn.execute(
-            "SELECT bead_id FROM deps WHERE depends_on=? AND type IN ('blocks','parent-child')",
-            (bead_id,))]
+        dangling = [
+            r[0]
+            for r in conn.execute(
+                "SELECT bead_id FROM deps WHERE depends_on=? AND type IN ('blocks','parent-child')",
+                (bead_id,),
+            )
+        ]
         if dangling:
             graph.refresh_blocked(conn, dangling)
         if defer_until:
@@ -155,21 +222,33 @@ class BeadStore:
             raise NotFound(self._missing(bead_id))
         return found
 
+    def missing(self, bead_id: str) -> str:
+        """Why an id names no bead, in words (an unknown prefix is named)."""
+        return self._missing(bead_id)
+
     def _missing(self, bead_id: str) -> str:
         prefix, sep, _ = bead_id.rpartition("-")
         if not sep:
             return f"{bead_id!r} is not a bead id (ids look like gt-a1b2)"
-        known = {vocab.TOWN_PREFIX, *(r[0] for r in
-                                      self.db.conn.execute("SELECT prefix FROM rigs"))}
+        known = {
+            vocab.TOWN_PREFIX,
+            *(r[0] for r in self.db.conn.execute("SELECT prefix FROM rigs")),
+        }
         head = prefix.split("-")[0]
         if head not in known:
-            return (f"no bead {bead_id}: unknown prefix {head!r} "
-                    f"(known: {', '.join(sorted(known))})")
+            return f"no bead {bead_id}: unknown prefix {head!r} (known: {', '.join(sorted(known))})"
         return f"no bead {bead_id}"
 
-    def list(self, *, rig: str | None = None, status: str | None = None,
-             bead_type: str | None = None, label: str | None = None,
-             include_records: bool = True, limit: int | None = None) -> list[dict[str, Any]]:
+    def list(
+        self,
+        *,
+        rig: str | None = None,
+        status: str | None = None,
+        bead_type: str | None = None,
+        label: str | None = None,
+        include_records: bool = True,
+        limit: int | None = None,
+    ) -> builtins.list[dict[str, Any]]:
         where, args = [], []  # type: ignore[var-annotated]
         if rig:
             where.append("rig=?")
@@ -193,12 +272,15 @@ class BeadStore:
             sql += f" LIMIT {int(limit)}"
         return [rows.bead(r) for r in self.db.conn.execute(sql, args)]
 
-    def ready(self, *, rig: str | None = None, include_records: bool = False,
-              limit: int | None = None) -> list[dict[str, Any]]:
+    def ready(
+        self, *, rig: str | None = None, include_records: bool = False, limit: int | None = None
+    ) -> builtins.list[dict[str, Any]]:
         """Beads' readiness rule: open, not ephemeral, not deferred, not blocked."""
-        sql = ("SELECT * FROM beads WHERE status='open' AND blocked=0 AND ephemeral=0 "
-               "AND (defer_chain IS NULL OR defer_chain <= ?)")
-        args: list[Any] = [self.ledger.now()]
+        sql = (
+            "SELECT * FROM beads WHERE status='open' AND blocked=0 AND ephemeral=0 "
+            "AND (defer_chain IS NULL OR defer_chain <= ?)"
+        )
+        args: builtins.list[Any] = [self.ledger.now()]
         if rig:
             sql += " AND rig=?"
             args.append(rig)
@@ -209,10 +291,10 @@ class BeadStore:
             sql += f" LIMIT {int(limit)}"
         return [rows.bead(r) for r in self.db.conn.execute(sql, args)]
 
-    def blocked(self, *, rig: str | None = None) -> list[dict[str, Any]]:
+    def blocked(self, *, rig: str | None = None) -> builtins.list[dict[str, Any]]:
         """Beads not yet final that are blocked, each with what blocks it."""
         sql = f"SELECT * FROM beads WHERE blocked=1 AND status NOT IN {_FINAL_SQL}"
-        args: list[Any] = []
+        args: builtins.list[Any] = []
         if rig:
             sql += " AND rig=?"
             args.append(rig)
@@ -229,24 +311,38 @@ class BeadStore:
     def status_counts(self, *, rig: str | None = None) -> dict[str, int]:
         """Work beads by status (records such as mail and convoys left out)."""
         sql = f"SELECT status, count(*) FROM beads WHERE type NOT IN {_RECORDS_SQL}"
-        args: list[Any] = []
+        args: builtins.list[Any] = []
         if rig:
             sql += " AND rig=?"
             args.append(rig)
         return {r[0]: r[1] for r in self.db.conn.execute(sql + " GROUP BY status", args)}
 
-    def history(self, bead_id: str) -> list[dict[str, Any]]:
-        return [rows.event(r) for r in self.db.conn.execute(
-            "SELECT * FROM events WHERE bead_id=? ORDER BY id", (bead_id,))]
+    def history(self, bead_id: str) -> builtins.list[dict[str, Any]]:
+        return [
+            rows.event(r)
+            for r in self.db.conn.execute(
+                "SELECT * FROM events WHERE bead_id=? ORDER BY id", (bead_id,)
+            )
+        ]
 
     # ---- update --------------------------------------------------------------------------
 
-    def update(self, bead_id: str, *, actor: str | None = None, title: str | None = None,
-               priority: int | None = None, body: str | None = None,
-               bead_type: str | None = None, add_labels: Sequence[str] = (),
-               remove_labels: Sequence[str] = (), metadata: dict[str, Any] | None = None,
-               rig: str | None = None, defer_until: str | None = None,
-               assignee: str | None = None) -> dict[str, Any]:
+    def update(
+        self,
+        bead_id: str,
+        *,
+        actor: str | None = None,
+        title: str | None = None,
+        priority: int | None = None,
+        body: str | None = None,
+        bead_type: str | None = None,
+        add_labels: Sequence[str] = (),
+        remove_labels: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+        rig: str | None = None,
+        defer_until: str | None = None,
+        assignee: str | None = None,
+    ) -> dict[str, Any]:
         changes: dict[str, Any] = {}
         with self.db.write() as conn:
             cur = self.require(bead_id)
@@ -268,12 +364,14 @@ class BeadStore:
                     try:
                         parse_iso(defer_until)
                     except ValueError:
-                        raise UsageError(f"defer_until must be an ISO-8601 time, got "
-                                         f"{defer_until!r}") from None
+                        raise UsageError(
+                            f"defer_until must be an ISO-8601 time, got {defer_until!r}"
+                        ) from None
                 changes["defer_until"] = defer_until or None
             if add_labels or remove_labels:
-                labels = (set(cur["labels"]) | {x.strip() for x in add_labels if x.strip()}) \
-                    - set(remove_labels)
+                labels = (set(cur["labels"]) | {x.strip() for x in add_labels if x.strip()}) - set(
+                    remove_labels
+                )
                 changes["labels"] = sorted(labels)
             if metadata:
                 changes["metadata"] = {**cur["metadata"], **metadata}
@@ -282,25 +380,39 @@ class BeadStore:
                 return cur
             now = iso(self.ledger.now())
             cols = ", ".join(f"{k}=?" for k in changes)
-            vals = [json.dumps(v) if k in ("labels", "metadata") else v
-                    for k, v in changes.items()]
-            conn.execute(f"UPDATE beads SET {cols}, updated_at=? WHERE id=?",
-                         (*vals, now, bead_id))
+            vals = [json.dumps(v) if k in ("labels", "metadata") else v for k, v in changes.items()]
+            conn.execute(f"UPDATE beads SET {cols}, updated_at=? WHERE id=?", (*vals, now, bead_id))
             if "labels" in changes:
                 conn.execute("DELETE FROM labels WHERE bead_id=?", (bead_id,))
-                conn.executemany("INSERT INTO labels(bead_id, label) VALUES (?,?)",
-                                 ((bead_id, lbl) for lbl in changes["labels"]))
+                conn.executemany(
+                    "INSERT INTO labels(bead_id, label) VALUES (?,?)",
+                    ((bead_id, lbl) for lbl in changes["labels"]),
+                )
             if "defer_until" in changes:
                 self.ledger.graph.refresh_defer(conn, [bead_id])
-            record_event(conn, bead_id, "updated", actor, now,
-                         {k: [cur.get(k), v] for k, v in changes.items()})
+            record_event(
+                conn,
+                bead_id,
+                "updated",
+                actor,
+                now,
+                {k: [cur.get(k), v] for k, v in changes.items()},
+            )
             return self.require(bead_id)
 
     # ---- status --------------------------------------------------------------------------
 
-    def set_status(self, conn: sqlite3.Connection, bead_id: str, new: str, *,
-                   actor: str | None, kind: str, data: dict[str, Any] | None = None,
-                   fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    def set_status(
+        self,
+        conn: sqlite3.Connection,
+        bead_id: str,
+        new: str,
+        *,
+        actor: str | None,
+        kind: str,
+        data: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Every status change goes through here: readiness, agents and convoys follow."""
         row = conn.execute("SELECT status FROM beads WHERE id=?", (bead_id,)).fetchone()
         if row is None:
@@ -320,24 +432,40 @@ class BeadStore:
         self.ledger.convoys.bead_status_changed(conn, bead_id, new)
         return {"id": bead_id, "from": old, "to": new}
 
-    def close(self, bead_id: str, *, reason: str | None = None,
-              actor: str | None = None) -> dict[str, Any]:
+    def close(
+        self, bead_id: str, *, reason: str | None = None, actor: str | None = None
+    ) -> dict[str, Any]:
         with self.db.write(durable=True) as conn:
             cur = self.require(bead_id)
             if cur["status"] == vocab.CLOSED:
                 raise Conflict(f"{bead_id} is already closed")
-            self.set_status(conn, bead_id, vocab.CLOSED, actor=actor, kind="closed",
-                            data={"reason": reason}, fields={"close_reason": reason})
+            self.set_status(
+                conn,
+                bead_id,
+                vocab.CLOSED,
+                actor=actor,
+                kind="closed",
+                data={"reason": reason},
+                fields={"close_reason": reason},
+            )
             return self.require(bead_id)
 
-    def cancel(self, bead_id: str, *, reason: str | None = None,
-               actor: str | None = None) -> dict[str, Any]:
+    def cancel(
+        self, bead_id: str, *, reason: str | None = None, actor: str | None = None
+    ) -> dict[str, Any]:
         with self.db.write(durable=True) as conn:
             cur = self.require(bead_id)
             if cur["status"] in vocab.FINAL_STATUSES:
                 raise Conflict(f"{bead_id} is already {cur['status']}")
-            self.set_status(conn, bead_id, vocab.CANCELLED, actor=actor, kind="cancelled",
-                            data={"reason": reason}, fields={"close_reason": reason or "cancelled"})
+            self.set_status(
+                conn,
+                bead_id,
+                vocab.CANCELLED,
+                actor=actor,
+                kind="cancelled",
+                data={"reason": reason},
+                fields={"close_reason": reason or "cancelled"},
+            )
             return self.require(bead_id)
 
     def reopen(self, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:
@@ -346,27 +474,49 @@ class BeadStore:
             if cur["status"] == vocab.OPEN:
                 raise Conflict(f"{bead_id} is already open")
             if cur["status"] not in vocab.FINAL_STATUSES and cur["status"] != "pinned":
-                raise Conflict(f"{bead_id} is {cur['status']}; only a closed, failed or "
-                               f"cancelled bead can be reopened")
+                raise Conflict(
+                    f"{bead_id} is {cur['status']}; only a closed, failed or "
+                    f"cancelled bead can be reopened"
+                )
             # Back to the backlog: a reopened bead waits to be slung again.
-            self.set_status(conn, bead_id, vocab.OPEN, actor=actor, kind="reopened",
-                            fields={"closed_at": None, "close_reason": None, "assignee": None,
-                                    "slung": 0, "failures": 0, "not_before": 0,
-                                    "last_error": None})
+            self.set_status(
+                conn,
+                bead_id,
+                vocab.OPEN,
+                actor=actor,
+                kind="reopened",
+                fields={
+                    "closed_at": None,
+                    "close_reason": None,
+                    "assignee": None,
+                    "slung": 0,
+                    "failures": 0,
+                    "not_before": 0,
+                    "last_error": None,
+                },
+            )
             return self.require(bead_id)
 
     # ---- scheduling ----------------------------------------------------------------------
 
-    def dispatch_candidates(self, conn: sqlite3.Connection, *, after: tuple[Any, ...] | None,
-                            limit: int, only: str | None = None) -> list[sqlite3.Row]:
+    def dispatch_candidates(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        after: tuple[Any, ...] | None,
+        limit: int,
+        only: str | None = None,
+    ) -> builtins.list[sqlite3.Row]:
         """Slung, ready, unassigned work in priority-then-age order (keyset pages)."""
         types = ",".join(f"'{t}'" for t in vocab.WORK_TYPES)
-        sql = ("SELECT id, rig, labels, metadata, priority, created_at, seq, not_before, type "
-               "FROM beads "
-               "WHERE slung=1 AND status='open' AND blocked=0 AND ephemeral=0 "
-               f"AND assignee IS NULL AND type IN ({types}) "
-               "AND (defer_chain IS NULL OR defer_chain <= ?)")
-        args: list[Any] = [self.ledger.now()]
+        sql = (
+            "SELECT id, rig, labels, metadata, priority, created_at, seq, not_before, type "
+            "FROM beads "
+            "WHERE slung=1 AND status='open' AND blocked=0 AND ephemeral=0 "
+            f"AND assignee IS NULL AND type IN ({types}) "
+            "AND (defer_chain IS NULL OR defer_chain <= ?)"
+        )
+        args: builtins.list[Any] = [self.ledger.now()]
         if only:
             sql += " AND id=?"
             args.append(only)
@@ -379,8 +529,9 @@ class BeadStore:
 
     def set_slung(self, conn: sqlite3.Connection, bead_id: str, *, actor: str | None) -> bool:
         now = iso(self.ledger.now())
-        cur = conn.execute("UPDATE beads SET slung=1, updated_at=? WHERE id=? AND slung=0",
-                           (now, bead_id))
+        cur = conn.execute(
+            "UPDATE beads SET slung=1, updated_at=? WHERE id=? AND slung=0", (now, bead_id)
+        )
         if cur.rowcount:
             record_event(conn, bead_id, "slung", actor, now, {})
         return bool(cur.rowcount)
@@ -389,5 +540,7 @@ class BeadStore:
         row = conn.execute(
             "SELECT c.bead_id FROM deps d JOIN convoys c ON c.bead_id=d.bead_id "
             "JOIN beads b ON b.id=c.bead_id WHERE d.depends_on=? AND d.type='tracks' "
-            "AND b.status='staged' LIMIT 1", (bead_id,)).fetchone()
+            "AND b.status='staged' LIMIT 1",
+            (bead_id,),
+        ).fetchone()
         return row[0] if row else None

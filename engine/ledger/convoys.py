@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,9 @@ class ConvoyStore:
         self.ledger = ledger
         self.db = ledger.db
 
-    def create(self, title: str, bead_ids: Sequence[str], *, staged: bool = False,
-               actor: str | None = None) -> dict[str, Any]:
+    def create(
+        self, title: str, bead_ids: Sequence[str], *, staged: bool = False, actor: str | None = None
+    ) -> dict[str, Any]:
         if not bead_ids:
             raise UsageError("a convoy needs at least one bead (--bead ID or --plan FILE)")
         with self.db.write(durable=True) as conn:
@@ -31,27 +33,41 @@ class ConvoyStore:
                 self.ledger.beads.require(bid)
             return self._create(conn, title, list(dict.fromkeys(bead_ids)), staged, actor)
 
-    def _create(self, conn: sqlite3.Connection, title: str, bead_ids: list[str], staged: bool,
-                actor: str | None) -> dict[str, Any]:
+    def _create(
+        self,
+        conn: sqlite3.Connection,
+        title: str,
+        bead_ids: list[str],
+        staged: bool,
+        actor: str | None,
+    ) -> dict[str, Any]:
         beads = self.ledger.beads
-        cid = beads.insert(conn, title=title, rig=None, bead_type="convoy", priority=2,
-                           created_by=actor,
-                           status=vocab.CONVOY_STAGED if staged else vocab.CONVOY_OPEN)
+        cid = beads.insert(
+            conn,
+            title=title,
+            rig=None,
+            bead_type="convoy",
+            priority=2,
+            created_by=actor,
+            status=vocab.CONVOY_STAGED if staged else vocab.CONVOY_OPEN,
+        )
         now = iso(self.ledger.now())
-        conn.execute("INSERT INTO convoys(bead_id, staged, launched_at) VALUES (?,?,?)",
-                     (cid, int(staged), None if staged else now))
+        conn.execute(
+            "INSERT INTO convoys(bead_id, staged, launched_at) VALUES (?,?,?)",
+            (cid, int(staged), None if staged else now),
+        )
         graph = self.ledger.graph
         for bid in bead_ids:
             graph._insert(conn, cid, bid, vocab.TRACKS, now, actor, {})
         if not staged:
             self._sling(conn, bead_ids, actor)
-        record_event(conn, cid, "convoy_created", actor, now,
-                     {"beads": bead_ids, "staged": staged})
+        record_event(conn, cid, "convoy_created", actor, now, {"beads": bead_ids, "staged": staged})
         self._maybe_land(conn, cid)
         return self.require(cid)
 
-    def create_planned(self, title: str, planned: list[dict[str, Any]], *, staged: bool,
-                       actor: str | None) -> dict[str, Any]:
+    def create_planned(
+        self, title: str, planned: list[dict[str, Any]], *, staged: bool, actor: str | None
+    ) -> dict[str, Any]:
         """All or nothing: the plan's beads, their `needs`, and the convoy, in one transaction.
 
         `planned` items: {key, title, rig, priority, type, body, labels, needs: [key or id]}.
@@ -62,38 +78,53 @@ class ConvoyStore:
             ids: dict[str, str] = {}
             for item in planned:
                 ids[item["key"]] = beads.insert(
-                    conn, title=item["title"], rig=item.get("rig"),
+                    conn,
+                    title=item["title"],
+                    rig=item.get("rig"),
                     bead_type=item.get("type", "task"),
                     priority=item.get("priority", vocab.DEFAULT_PRIORITY),
-                    body=item.get("body", ""), labels=item.get("labels", ()),
-                    created_by=actor)
+                    body=item.get("body", ""),
+                    labels=item.get("labels", ()),
+                    created_by=actor,
+                )
             graph = self.ledger.graph
             now = iso(self.ledger.now())
             for item in planned:
                 for need in item.get("needs", ()):
                     target = ids.get(need, need)
                     if not conn.execute("SELECT 1 FROM beads WHERE id=?", (target,)).fetchone():
-                        raise NotFound(f"plan bead {item['key']!r} needs {need!r}, "
-                                       f"which is neither a plan key nor a bead id")
+                        raise NotFound(
+                            f"plan bead {item['key']!r} needs {need!r}, "
+                            f"which is neither a plan key nor a bead id"
+                        )
                     graph._insert(conn, ids[item["key"]], target, vocab.BLOCKS, now, actor, {})
-                    record_event(conn, ids[item["key"]], "dep_added", actor, now,
-                                 {"depends_on": target, "type": vocab.BLOCKS})
+                    record_event(
+                        conn,
+                        ids[item["key"]],
+                        "dep_added",
+                        actor,
+                        now,
+                        {"depends_on": target, "type": vocab.BLOCKS},
+                    )
             graph.refresh_blocked(conn, list(ids.values()))
             return self._create(conn, title, list(ids.values()), staged, actor)
 
-    def _sling(self, conn: sqlite3.Connection, bead_ids: Sequence[str], actor: str | None
-               ) -> None:
+    def _sling(self, conn: sqlite3.Connection, bead_ids: Sequence[str], actor: str | None) -> None:
         now = iso(self.ledger.now())
         for bid in bead_ids:
-            cur = conn.execute("UPDATE beads SET slung=1, updated_at=? WHERE id=? AND slung=0 "
-                               "AND status='open'", (now, bid))
+            cur = conn.execute(
+                "UPDATE beads SET slung=1, updated_at=? WHERE id=? AND slung=0 AND status='open'",
+                (now, bid),
+            )
             if cur.rowcount:
                 record_event(conn, bid, "slung", actor, now, {})
 
     def get(self, convoy_id: str) -> dict[str, Any] | None:
         row = self.db.conn.execute(
             "SELECT b.*, c.staged AS c_staged, c.launched_at, c.landed_at FROM beads b "
-            "JOIN convoys c ON c.bead_id=b.id WHERE b.id=?", (convoy_id,)).fetchone()
+            "JOIN convoys c ON c.bead_id=b.id WHERE b.id=?",
+            (convoy_id,),
+        ).fetchone()
         if row is None:
             return None
         d = rows.bead(row)
@@ -112,14 +143,22 @@ class ConvoyStore:
         return found
 
     def tracked_ids(self, convoy_id: str) -> list[str]:
-        return [r[0] for r in self.db.conn.execute(
-            "SELECT depends_on FROM deps WHERE bead_id=? AND type='tracks' ORDER BY seq",
-            (convoy_id,))]
+        return [
+            r[0]
+            for r in self.db.conn.execute(
+                "SELECT depends_on FROM deps WHERE bead_id=? AND type='tracks' ORDER BY seq",
+                (convoy_id,),
+            )
+        ]
 
-    def list(self) -> list[dict[str, Any]]:
-        ids = [r[0] for r in self.db.conn.execute(
-            "SELECT bead_id FROM convoys c JOIN beads b ON b.id=c.bead_id "
-            "ORDER BY b.created_at, b.seq")]
+    def list(self) -> builtins.list[dict[str, Any]]:
+        ids = [
+            r[0]
+            for r in self.db.conn.execute(
+                "SELECT bead_id FROM convoys c JOIN beads b ON b.id=c.bead_id "
+                "ORDER BY b.created_at, b.seq"
+            )
+        ]
         out = []
         for cid in ids:
             convoy = self.require(cid)
@@ -130,8 +169,10 @@ class ConvoyStore:
     def progress(self, convoy_id: str) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for (status,) in self.db.conn.execute(
-                "SELECT b.status FROM deps d JOIN beads b ON b.id=d.depends_on "
-                "WHERE d.bead_id=? AND d.type='tracks'", (convoy_id,)):
+            "SELECT b.status FROM deps d JOIN beads b ON b.id=d.depends_on "
+            "WHERE d.bead_id=? AND d.type='tracks'",
+            (convoy_id,),
+        ):
             counts[status] = counts.get(status, 0) + 1
         total = sum(counts.values())
         return {"total": total, "closed": counts.get(vocab.CLOSED, 0), "by_status": counts}
@@ -145,9 +186,10 @@ class ConvoyStore:
             per_rig: dict[str, dict[str, int]] = {}
             graph = self.ledger.graph
             for r in conn.execute(
-                    "SELECT b.* FROM deps d JOIN beads b ON b.id=d.depends_on "
-                    "WHERE d.bead_id=? AND d.type='tracks' ORDER BY d.seq",
-                    (convoy_id,)).fetchall():
+                "SELECT b.* FROM deps d JOIN beads b ON b.id=d.depends_on "
+                "WHERE d.bead_id=? AND d.type='tracks' ORDER BY d.seq",
+                (convoy_id,),
+            ).fetchall():
                 bead = rows.bead(r)
                 rig = bead["rig"] or "(town)"
                 slot = per_rig.setdefault(rig, {"total": 0, "closed": 0})
@@ -168,13 +210,15 @@ class ConvoyStore:
                 raise Conflict(f"{convoy_id} is {convoy['status']}, not staged")
             now = iso(self.ledger.now())
             conn.execute("UPDATE convoys SET launched_at=? WHERE bead_id=?", (now, convoy_id))
-            self.ledger.beads.set_status(conn, convoy_id, vocab.CONVOY_OPEN, actor=actor,
-                                         kind="convoy_launched")
+            self.ledger.beads.set_status(
+                conn, convoy_id, vocab.CONVOY_OPEN, actor=actor, kind="convoy_launched"
+            )
             self._sling(conn, convoy["beads"], actor)
             return self.require(convoy_id)
 
-    def add(self, convoy_id: str, bead_ids: Sequence[str], *, actor: str | None = None
-            ) -> dict[str, Any]:
+    def add(
+        self, convoy_id: str, bead_ids: Sequence[str], *, actor: str | None = None
+    ) -> dict[str, Any]:
         with self.db.write(durable=True) as conn:
             convoy = self.require(convoy_id)
             if convoy["status"] == vocab.CONVOY_CANCELLED:
@@ -194,15 +238,22 @@ class ConvoyStore:
             record_event(conn, convoy_id, "convoy_beads_added", actor, now, {"beads": added})
             if convoy["status"] == vocab.CONVOY_LANDED:
                 conn.execute("UPDATE convoys SET landed_at=NULL WHERE bead_id=?", (convoy_id,))
-                self.ledger.beads.set_status(conn, convoy_id, vocab.CONVOY_OPEN, actor=actor,
-                                             kind="convoy_reopened", fields={"closed_at": None})
+                self.ledger.beads.set_status(
+                    conn,
+                    convoy_id,
+                    vocab.CONVOY_OPEN,
+                    actor=actor,
+                    kind="convoy_reopened",
+                    fields={"closed_at": None},
+                )
             if convoy["status"] != vocab.CONVOY_STAGED:
                 self._sling(conn, added, actor)
             self._maybe_land(conn, convoy_id)
             return self.require(convoy_id)
 
-    def cancel(self, convoy_id: str, *, actor: str | None = None, reason: str | None = None
-               ) -> dict[str, Any]:
+    def cancel(
+        self, convoy_id: str, *, actor: str | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
         """Cancel every tracked bead that has not landed; no agent stays hooked to them."""
         with self.db.write(durable=True) as conn:
             convoy = self.require(convoy_id)
@@ -214,21 +265,37 @@ class ConvoyStore:
                 status = conn.execute("SELECT status FROM beads WHERE id=?", (bid,)).fetchone()[0]
                 if status in vocab.FINAL_STATUSES:
                     continue
-                beads.set_status(conn, bid, vocab.CANCELLED, actor=actor, kind="cancelled",
-                                 data={"reason": f"convoy {convoy_id} cancelled"},
-                                 fields={"close_reason": reason or f"convoy {convoy_id} cancelled",
-                                         "assignee": None})
+                beads.set_status(
+                    conn,
+                    bid,
+                    vocab.CANCELLED,
+                    actor=actor,
+                    kind="cancelled",
+                    data={"reason": f"convoy {convoy_id} cancelled"},
+                    fields={
+                        "close_reason": reason or f"convoy {convoy_id} cancelled",
+                        "assignee": None,
+                    },
+                )
                 cancelled.append(bid)
-            beads.set_status(conn, convoy_id, vocab.CONVOY_CANCELLED, actor=actor,
-                             kind="convoy_cancelled", data={"cancelled": cancelled})
+            beads.set_status(
+                conn,
+                convoy_id,
+                vocab.CONVOY_CANCELLED,
+                actor=actor,
+                kind="convoy_cancelled",
+                data={"cancelled": cancelled},
+            )
             out = self.require(convoy_id)
             out["cancelled"] = cancelled
             return out
 
     def bead_status_changed(self, conn: sqlite3.Connection, bead_id: str, new: str) -> None:
         for (cid,) in conn.execute(
-                "SELECT d.bead_id FROM deps d JOIN convoys c ON c.bead_id=d.bead_id "
-                "WHERE d.depends_on=? AND d.type='tracks'", (bead_id,)).fetchall():
+            "SELECT d.bead_id FROM deps d JOIN convoys c ON c.bead_id=d.bead_id "
+            "WHERE d.depends_on=? AND d.type='tracks'",
+            (bead_id,),
+        ).fetchall():
             self._maybe_land(conn, cid)
 
     def _maybe_land(self, conn: sqlite3.Connection, convoy_id: str) -> None:
@@ -238,15 +305,27 @@ class ConvoyStore:
         open_left = conn.execute(
             "SELECT count(*) FROM deps d LEFT JOIN beads b ON b.id=d.depends_on "
             "WHERE d.bead_id=? AND d.type='tracks' AND (b.status IS NULL OR b.status != 'closed')",
-            (convoy_id,)).fetchone()[0]
-        total = conn.execute("SELECT count(*) FROM deps WHERE bead_id=? AND type='tracks'",
-                             (convoy_id,)).fetchone()[0]
+            (convoy_id,),
+        ).fetchone()[0]
+        total = conn.execute(
+            "SELECT count(*) FROM deps WHERE bead_id=? AND type='tracks'", (convoy_id,)
+        ).fetchone()[0]
         if total and not open_left:
             now = iso(self.ledger.now())
             conn.execute("UPDATE convoys SET landed_at=? WHERE bead_id=?", (now, convoy_id))
-            self.ledger.beads.set_status(conn, convoy_id, vocab.CONVOY_LANDED, actor="town",
-                                         kind="convoy_landed", data={"beads": total})
+            self.ledger.beads.set_status(
+                conn,
+                convoy_id,
+                vocab.CONVOY_LANDED,
+                actor="town",
+                kind="convoy_landed",
+                data={"beads": total},
+            )
             title = conn.execute("SELECT title FROM beads WHERE id=?", (convoy_id,)).fetchone()[0]
-            self.ledger.mail.deliver(conn, sender="town", to=vocab.MAYOR,
-                                     subject=f"Convoy landed: {title}",
-                                     body=f"All {total} beads of convoy {convoy_id} are closed.")
+            self.ledger.mail.deliver(
+                conn,
+                sender="town",
+                to=vocab.MAYOR,
+                subject=f"Convoy landed: {title}",
+                body=f"All {total} beads of convoy {convoy_id} are closed.",
+            )

@@ -34,8 +34,12 @@ class Db:
         if not create and not os.path.exists(path):
             raise LedgerError(f"no ledger at {path} (run `gt init` to create a town)")
         try:
-            conn = sqlite3.connect(path, timeout=_busy_timeout_ms() / 1000, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                path,
+                timeout=_busy_timeout_ms() / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -115,8 +119,11 @@ def describe(exc: sqlite3.DatabaseError, path: str) -> str:
     """One line a person can act on, for an SQLite error."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return (f"the ledger {path} is locked by another process and stayed locked "
-                f"for {_busy_timeout_ms() // 1000}s; nothing was changed")
+        waited = _busy_timeout_ms() / 1000
+        return (
+            f"the ledger {path} is locked by another process and stayed locked "
+            f"for {waited:g}s; nothing was changed"
+        )
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return f"the ledger {path} is damaged ({text}); nothing was changed"
     if "readonly" in text or "unable to open" in text:

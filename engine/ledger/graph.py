@@ -46,11 +46,18 @@ class GraphStore:
 
     # ---- edges -------------------------------------------------------------------------
 
-    def add(self, bead_id: str, depends_on: str, dep_type: str = vocab.BLOCKS, *,
-            actor: str | None = None) -> dict[str, Any]:
+    def add(
+        self,
+        bead_id: str,
+        depends_on: str,
+        dep_type: str = vocab.BLOCKS,
+        *,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
         if dep_type not in vocab.DEP_TYPES:
-            raise UsageError(f"unknown dependency type {dep_type!r} "
-                             f"(one of {', '.join(vocab.DEP_TYPES)})")
+            raise UsageError(
+                f"unknown dependency type {dep_type!r} (one of {', '.join(vocab.DEP_TYPES)})"
+            )
         if bead_id == depends_on:
             raise Conflict(f"{bead_id} cannot depend on itself")
         with self.db.write() as conn:
@@ -58,53 +65,82 @@ class GraphStore:
                 if bid == depends_on and bid.startswith("external:"):
                     continue
                 if not conn.execute("SELECT 1 FROM beads WHERE id=?", (bid,)).fetchone():
-                    raise NotFound(f"no bead {bid}")
-            if conn.execute("SELECT 1 FROM deps WHERE bead_id=? AND depends_on=? AND type=?",
-                            (bead_id, depends_on, dep_type)).fetchone():
+                    raise NotFound(self.ledger.beads.missing(bid))
+            if conn.execute(
+                "SELECT 1 FROM deps WHERE bead_id=? AND depends_on=? AND type=?",
+                (bead_id, depends_on, dep_type),
+            ).fetchone():
                 raise Conflict(f"{bead_id} already depends on {depends_on} ({dep_type})")
             if dep_type in vocab.READINESS_DEP_TYPES:
                 cycle = self.find_path(depends_on, bead_id)
                 if cycle:
-                    raise Conflict("that would make a cycle: "
-                                   + " → ".join([bead_id, *cycle]))
+                    raise Conflict("that would make a cycle: " + " → ".join([bead_id, *cycle]))
             now = iso(self.ledger.now())
             self._insert(conn, bead_id, depends_on, dep_type, now, actor, {})
-            record_event(conn, bead_id, "dep_added", actor, now,
-                         {"depends_on": depends_on, "type": dep_type})
+            record_event(
+                conn, bead_id, "dep_added", actor, now, {"depends_on": depends_on, "type": dep_type}
+            )
             if dep_type in vocab.READINESS_DEP_TYPES:
                 self.refresh_blocked(conn, [bead_id])
                 if dep_type == vocab.PARENT_CHILD:
                     self.refresh_defer(conn, [bead_id])
         return {"bead_id": bead_id, "depends_on": depends_on, "type": dep_type}
 
-    def _insert(self, conn: sqlite3.Connection, bead_id: str, depends_on: str, dep_type: str,
-                at: str | None, actor: str | None, extra: dict[str, Any]) -> None:
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        bead_id: str,
+        depends_on: str,
+        dep_type: str,
+        at: str | None,
+        actor: str | None,
+        extra: dict[str, Any],
+    ) -> None:
         conn.execute(
             "INSERT INTO deps(bead_id, depends_on, type, created_at, created_by, extra, seq) "
             "VALUES (?,?,?,?,?,?, (SELECT coalesce(max(seq),0)+1 FROM deps))",
-            (bead_id, depends_on, dep_type, at, actor, json.dumps(extra)))
+            (bead_id, depends_on, dep_type, at, actor, json.dumps(extra)),
+        )
 
-    def remove(self, bead_id: str, depends_on: str, dep_type: str | None = None, *,
-               actor: str | None = None) -> int:
+    def remove(
+        self,
+        bead_id: str,
+        depends_on: str,
+        dep_type: str | None = None,
+        *,
+        actor: str | None = None,
+    ) -> int:
         with self.db.write() as conn:
             if dep_type:
-                cur = conn.execute("DELETE FROM deps WHERE bead_id=? AND depends_on=? AND type=?",
-                                   (bead_id, depends_on, dep_type))
+                cur = conn.execute(
+                    "DELETE FROM deps WHERE bead_id=? AND depends_on=? AND type=?",
+                    (bead_id, depends_on, dep_type),
+                )
             else:
-                cur = conn.execute("DELETE FROM deps WHERE bead_id=? AND depends_on=?",
-                                   (bead_id, depends_on))
+                cur = conn.execute(
+                    "DELETE FROM deps WHERE bead_id=? AND depends_on=?", (bead_id, depends_on)
+                )
             if not cur.rowcount:
-                raise NotFound(f"{bead_id} does not depend on {depends_on}"
-                               + (f" ({dep_type})" if dep_type else ""))
+                raise NotFound(
+                    f"{bead_id} does not depend on {depends_on}"
+                    + (f" ({dep_type})" if dep_type else "")
+                )
             now = iso(self.ledger.now())
-            record_event(conn, bead_id, "dep_removed", actor, now,
-                         {"depends_on": depends_on, "type": dep_type})
+            record_event(
+                conn,
+                bead_id,
+                "dep_removed",
+                actor,
+                now,
+                {"depends_on": depends_on, "type": dep_type},
+            )
             self.refresh_blocked(conn, [bead_id])
             self.refresh_defer(conn, [bead_id])
             return cur.rowcount
 
-    def find_path(self, start: str, goal: str,
-                  extra_edges: dict[str, list[str]] | None = None) -> list[str] | None:
+    def find_path(
+        self, start: str, goal: str, extra_edges: dict[str, list[str]] | None = None
+    ) -> list[str] | None:
         """A path start → … → goal along readiness edges (bead → what it depends on)."""
         conn = self.db.conn
         parent: dict[str, str | None] = {start: None}
@@ -116,9 +152,14 @@ class GraphStore:
                 while parent[path[-1]] is not None:
                     path.append(parent[path[-1]])  # type: ignore[arg-type]
                 return list(reversed(path))
-            nxt = [r[0] for r in conn.execute(
-                "SELECT depends_on FROM deps WHERE bead_id=? AND type IN ('blocks','parent-child')",
-                (node,))]
+            nxt = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT depends_on FROM deps WHERE bead_id=? "
+                    "AND type IN ('blocks','parent-child')",
+                    (node,),
+                )
+            ]
             if extra_edges:
                 nxt.extend(extra_edges.get(node, ()))
             for n in nxt:
@@ -135,14 +176,16 @@ class GraphStore:
             for r in conn.execute(
                 "SELECT d.depends_on, d.type, b.title, b.status FROM deps d "
                 "LEFT JOIN beads b ON b.id = d.depends_on WHERE d.bead_id=? ORDER BY d.seq",
-                (bead_id,))
+                (bead_id,),
+            )
         ]
         inc = [
             {"id": r["bead_id"], "type": r["type"], "title": r["title"], "status": r["status"]}
             for r in conn.execute(
                 "SELECT d.bead_id, d.type, b.title, b.status FROM deps d "
                 "LEFT JOIN beads b ON b.id = d.bead_id WHERE d.depends_on=? ORDER BY d.seq",
-                (bead_id,))
+                (bead_id,),
+            )
         ]
         return {"depends_on": out, "dependents": inc}
 
@@ -152,27 +195,43 @@ class GraphStore:
         rows = conn.execute(
             f"SELECT t.id, t.title, t.status, d.type FROM deps d JOIN beads t ON t.id=d.depends_on "
             f"WHERE d.bead_id=? AND ((d.type='blocks' AND t.status NOT IN {_UNBLOCKING}) "
-            f"OR (d.type='parent-child' AND t.blocked=1)) ORDER BY d.seq", (bead_id,))
+            f"OR (d.type='parent-child' AND t.blocked=1)) ORDER BY d.seq",
+            (bead_id,),
+        )
         return [{"id": r[0], "title": r[1], "status": r[2], "type": r[3]} for r in rows]
 
-    def tree(self, bead_id: str, *, reverse: bool = False, max_depth: int = 20
-             ) -> dict[str, Any]:
+    def tree(self, bead_id: str, *, reverse: bool = False, max_depth: int = 20) -> dict[str, Any]:
         """What a bead depends on (or, reversed, what depends on it), as a nested tree."""
         conn = self.db.conn
         root = conn.execute("SELECT id, title, status FROM beads WHERE id=?", (bead_id,)).fetchone()
         if root is None:
-            raise NotFound(f"no bead {bead_id}")
+            raise NotFound(self.ledger.beads.missing(bead_id))
         if reverse:
-            q = ("SELECT d.bead_id, d.type, b.title, b.status FROM deps d "
-                 "LEFT JOIN beads b ON b.id=d.bead_id WHERE d.depends_on=? ORDER BY d.seq")
+            q = (
+                "SELECT d.bead_id, d.type, b.title, b.status FROM deps d "
+                "LEFT JOIN beads b ON b.id=d.bead_id WHERE d.depends_on=? ORDER BY d.seq"
+            )
         else:
-            q = ("SELECT d.depends_on, d.type, b.title, b.status FROM deps d "
-                 "LEFT JOIN beads b ON b.id=d.depends_on WHERE d.bead_id=? ORDER BY d.seq")
+            q = (
+                "SELECT d.depends_on, d.type, b.title, b.status FROM deps d "
+                "LEFT JOIN beads b ON b.id=d.depends_on WHERE d.bead_id=? ORDER BY d.seq"
+            )
 
-        def build(node_id: str, title: str | None, status: str | None, dtype: str | None,
-                  depth: int, seen: frozenset[str]) -> dict[str, Any]:
-            node: dict[str, Any] = {"id": node_id, "title": title, "status": status,
-                                    "type": dtype, "children": []}
+        def build(
+            node_id: str,
+            title: str | None,
+            status: str | None,
+            dtype: str | None,
+            depth: int,
+            seen: frozenset[str],
+        ) -> dict[str, Any]:
+            node: dict[str, Any] = {
+                "id": node_id,
+                "title": title,
+                "status": status,
+                "type": dtype,
+                "children": [],
+            }
             if node_id in seen:
                 node["repeat"] = True
                 return node
@@ -180,8 +239,7 @@ class GraphStore:
                 node["truncated"] = True
                 return node
             for r in conn.execute(q, (node_id,)).fetchall():
-                node["children"].append(build(r[0], r[2], r[3], r[1], depth + 1,
-                                              seen | {node_id}))
+                node["children"].append(build(r[0], r[2], r[3], r[1], depth + 1, seen | {node_id}))
             return node
 
         return build(root["id"], root["title"], root["status"], None, 0, frozenset())
@@ -203,9 +261,13 @@ class GraphStore:
                 continue
             affected[bid] = depth
             if depth < MAX_PARENT_DEPTH:
-                queue.extend((r[0], depth + 1) for r in conn.execute(
-                    "SELECT bead_id FROM deps WHERE depends_on=? AND type='parent-child'",
-                    (bid,)))
+                queue.extend(
+                    (r[0], depth + 1)
+                    for r in conn.execute(
+                        "SELECT bead_id FROM deps WHERE depends_on=? AND type='parent-child'",
+                        (bid,),
+                    )
+                )
         direct: dict[str, bool] = {}
         changed = 0
         for bid in affected:
@@ -218,8 +280,9 @@ class GraphStore:
                 conn.execute("UPDATE beads SET blocked=? WHERE id=?", (now_blocked, bid))
         return changed
 
-    def _blocked_by_rule(self, conn: sqlite3.Connection, bead_id: str,
-                         direct: dict[str, bool]) -> bool:
+    def _blocked_by_rule(
+        self, conn: sqlite3.Connection, bead_id: str, direct: dict[str, bool]
+    ) -> bool:
         """Blocked itself, or an ancestor within MAX_PARENT_DEPTH levels is (Beads' rule)."""
         seen = {bead_id}
         frontier = [bead_id]
@@ -231,8 +294,10 @@ class GraphStore:
                 if direct[node]:
                     return True
                 for (parent,) in conn.execute(
-                        "SELECT d.depends_on FROM deps d JOIN beads p ON p.id=d.depends_on "
-                        "WHERE d.bead_id=? AND d.type='parent-child'", (node,)):
+                    "SELECT d.depends_on FROM deps d JOIN beads p ON p.id=d.depends_on "
+                    "WHERE d.bead_id=? AND d.type='parent-child'",
+                    (node,),
+                ):
                     if parent not in seen:
                         seen.add(parent)
                         nxt.append(parent)
@@ -241,13 +306,18 @@ class GraphStore:
             frontier = nxt
         return False
 
-    def status_changed(self, conn: sqlite3.Connection, bead_id: str, old: str | None,
-                       new: str) -> None:
+    def status_changed(
+        self, conn: sqlite3.Connection, bead_id: str, old: str | None, new: str
+    ) -> None:
         """A bead's status moved: its `blocks` dependents may have (un)blocked."""
         if old is not None and is_unblocking(old) == is_unblocking(new):
             return
-        dependents = [r[0] for r in conn.execute(
-            "SELECT bead_id FROM deps WHERE depends_on=? AND type='blocks'", (bead_id,))]
+        dependents = [
+            r[0]
+            for r in conn.execute(
+                "SELECT bead_id FROM deps WHERE depends_on=? AND type='blocks'", (bead_id,)
+            )
+        ]
         if dependents:
             self.refresh_blocked(conn, dependents)
 
@@ -260,29 +330,42 @@ class GraphStore:
             visits[bid] = visits.get(bid, 0) + 1
             if visits[bid] > 8:
                 continue
-            row = conn.execute("SELECT defer_until, defer_chain FROM beads WHERE id=?",
-                               (bid,)).fetchone()
+            row = conn.execute(
+                "SELECT defer_until, defer_chain FROM beads WHERE id=?", (bid,)
+            ).fetchone()
             if row is None:
                 continue
             best = _epoch_or_none(row[0])
             for (p,) in conn.execute(
-                    "SELECT p.defer_chain FROM deps d JOIN beads p ON p.id=d.depends_on "
-                    "WHERE d.bead_id=? AND d.type='parent-child'", (bid,)):
+                "SELECT p.defer_chain FROM deps d JOIN beads p ON p.id=d.depends_on "
+                "WHERE d.bead_id=? AND d.type='parent-child'",
+                (bid,),
+            ):
                 if p is not None and (best is None or p > best):
                     best = p
             if best != row[1]:
                 conn.execute("UPDATE beads SET defer_chain=? WHERE id=?", (best, bid))
-                queue.extend(r[0] for r in conn.execute(
-                    "SELECT bead_id FROM deps WHERE depends_on=? AND type='parent-child'", (bid,)))
+                queue.extend(
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT bead_id FROM deps WHERE depends_on=? AND type='parent-child'",
+                        (bid,),
+                    )
+                )
 
     def recompute_all(self, conn: sqlite3.Connection) -> None:
         """Readiness for the whole ledger at once (after a bulk import), depth-limited as Beads."""
-        direct = {r[0] for r in conn.execute(
-            f"SELECT DISTINCT d.bead_id FROM deps d JOIN beads t ON t.id=d.depends_on "
-            f"WHERE d.type='blocks' AND t.status NOT IN {_UNBLOCKING}")}
+        direct = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT d.bead_id FROM deps d JOIN beads t ON t.id=d.depends_on "
+                f"WHERE d.type='blocks' AND t.status NOT IN {_UNBLOCKING}"
+            )
+        }
         children: dict[str, list[str]] = {}
         for child, parent in conn.execute(
-                "SELECT bead_id, depends_on FROM deps WHERE type='parent-child'"):
+            "SELECT bead_id, depends_on FROM deps WHERE type='parent-child'"
+        ):
             children.setdefault(parent, []).append(child)
         blocked: dict[str, int] = {b: 0 for b in direct}
         queue = deque((b, 0) for b in direct)
@@ -298,8 +381,12 @@ class GraphStore:
         conn.executemany("UPDATE beads SET blocked=1 WHERE id=?", ((b,) for b in blocked))
         # defer chains: only beads with a defer_until and their descendants can have one
         conn.execute("UPDATE beads SET defer_chain=NULL WHERE defer_chain IS NOT NULL")
-        roots = [r[0] for r in conn.execute(
-            "SELECT id FROM beads WHERE defer_until IS NOT NULL AND defer_until != ''")]
+        roots = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM beads WHERE defer_until IS NOT NULL AND defer_until != ''"
+            )
+        ]
         if roots:
             self.refresh_defer(conn, roots)
 
@@ -313,7 +400,16 @@ def _epoch_or_none(text: str | None) -> float | None:
         return None
 
 
-def record_event(conn: sqlite3.Connection, bead_id: str | None, kind: str, actor: str | None,
-                 at: str, data: dict[str, Any] | None = None, attempt: int | None = None) -> None:
-    conn.execute("INSERT INTO events(at, bead_id, kind, actor, attempt, data) VALUES (?,?,?,?,?,?)",
-                 (at, bead_id, kind, actor, attempt, json.dumps(data or {})))
+def record_event(
+    conn: sqlite3.Connection,
+    bead_id: str | None,
+    kind: str,
+    actor: str | None,
+    at: str,
+    data: dict[str, Any] | None = None,
+    attempt: int | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO events(at, bead_id, kind, actor, attempt, data) VALUES (?,?,?,?,?,?)",
+        (at, bead_id, kind, actor, attempt, json.dumps(data or {})),
+    )

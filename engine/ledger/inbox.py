@@ -22,18 +22,26 @@ class InboxStore:
         self.ledger = ledger
         self.db = ledger.db
 
-    def put(self, kind: str, payload: dict[str, Any], *, actor: str | None = None,
-            attempt: int | None = None) -> int:
+    def put(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        actor: str | None = None,
+        attempt: int | None = None,
+    ) -> int:
         with self.db.write(durable=True) as conn:
-            cur = conn.execute("INSERT INTO inbox(at, kind, actor, attempt, payload) "
-                               "VALUES (?,?,?,?,?)", (iso(self.ledger.now()), kind, actor,
-                                                      attempt, json.dumps(payload)))
+            cur = conn.execute(
+                "INSERT INTO inbox(at, kind, actor, attempt, payload) VALUES (?,?,?,?,?)",
+                (iso(self.ledger.now()), kind, actor, attempt, json.dumps(payload)),
+            )
             return int(cur.lastrowid or 0)
 
     def pending(self, limit: int = 200) -> list[dict[str, Any]]:
         out = []
-        for r in self.db.conn.execute("SELECT * FROM inbox WHERE state='pending' ORDER BY id "
-                                      "LIMIT ?", (limit,)):
+        for r in self.db.conn.execute(
+            "SELECT * FROM inbox WHERE state='pending' ORDER BY id LIMIT ?", (limit,)
+        ):
             d = dict(r)
             d["payload"] = json.loads(d["payload"])
             out.append(d)
@@ -46,12 +54,16 @@ class InboxStore:
     def failed(self, item_id: int, error: str) -> bool:
         """Record a failure; returns True when the request is now parked."""
         with self.db.write() as conn:
-            conn.execute("UPDATE inbox SET tries=tries+1, error=?, state=CASE WHEN tries+1 >= ? "
-                         "THEN 'parked' ELSE 'pending' END WHERE id=?", (error, MAX_TRIES,
-                                                                         item_id))
+            conn.execute(
+                "UPDATE inbox SET tries=tries+1, error=?, state=CASE WHEN tries+1 >= ? "
+                "THEN 'parked' ELSE 'pending' END WHERE id=?",
+                (error, MAX_TRIES, item_id),
+            )
             row = conn.execute("SELECT state FROM inbox WHERE id=?", (item_id,)).fetchone()
             return bool(row and row[0] == "parked")
 
     def parked(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.conn.execute(
-            "SELECT * FROM inbox WHERE state='parked' ORDER BY id")]
+        return [
+            dict(r)
+            for r in self.db.conn.execute("SELECT * FROM inbox WHERE state='parked' ORDER BY id")
+        ]

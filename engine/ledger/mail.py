@@ -23,8 +23,9 @@ class MailStore:
         self.ledger = ledger
         self.db = ledger.db
 
-    def send(self, *, sender: str, to: str, subject: str, body: str = "",
-             reply_to: str | None = None) -> dict[str, Any]:
+    def send(
+        self, *, sender: str, to: str, subject: str, body: str = "", reply_to: str | None = None
+    ) -> dict[str, Any]:
         if not subject.strip():
             raise UsageError("mail needs a subject")
         with self.db.write(durable=True) as conn:
@@ -32,28 +33,47 @@ class MailStore:
                 parent = conn.execute("SELECT type FROM beads WHERE id=?", (reply_to,)).fetchone()
                 if parent is None or parent[0] != "message":
                     raise NotFound(f"no message {reply_to} to reply to")
-            mid = self.deliver(conn, sender=sender, to=to, subject=subject, body=body,
-                               reply_to=reply_to)
+            mid = self.deliver(
+                conn, sender=sender, to=to, subject=subject, body=body, reply_to=reply_to
+            )
             return self.require(mid)
 
-    def deliver(self, conn: sqlite3.Connection, *, sender: str, to: str, subject: str,
-                body: str = "", reply_to: str | None = None) -> str:
-        mid = self.ledger.beads.insert(conn, title=subject.strip().splitlines()[0][:200],
-                                       rig=None, bead_type="message", priority=2, body=body,
-                                       created_by=sender, assignee=to)
+    def deliver(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        sender: str,
+        to: str,
+        subject: str,
+        body: str = "",
+        reply_to: str | None = None,
+    ) -> str:
+        mid = self.ledger.beads.insert(
+            conn,
+            title=subject.strip().splitlines()[0][:200],
+            rig=None,
+            bead_type="message",
+            priority=2,
+            body=body,
+            created_by=sender,
+            assignee=to,
+        )
         if reply_to:
-            self.ledger.graph._insert(conn, mid, reply_to, "replies-to",
-                                      iso(self.ledger.now()), sender, {})
+            self.ledger.graph._insert(
+                conn, mid, reply_to, "replies-to", iso(self.ledger.now()), sender, {}
+            )
         return mid
 
     def get(self, mid: str) -> dict[str, Any] | None:
-        row = self.db.conn.execute("SELECT * FROM beads WHERE id=? AND type='message'",
-                                   (mid,)).fetchone()
+        row = self.db.conn.execute(
+            "SELECT * FROM beads WHERE id=? AND type='message'", (mid,)
+        ).fetchone()
         if row is None:
             return None
         msg = rows.bead(row)
         reply = self.db.conn.execute(
-            "SELECT depends_on FROM deps WHERE bead_id=? AND type='replies-to'", (mid,)).fetchone()
+            "SELECT depends_on FROM deps WHERE bead_id=? AND type='replies-to'", (mid,)
+        ).fetchone()
         msg["reply_to"] = reply[0] if reply else None
         msg["from"], msg["to"], msg["subject"] = msg["created_by"], msg["assignee"], msg["title"]
         msg["read"] = msg["status"] != vocab.OPEN
@@ -70,39 +90,58 @@ class MailStore:
         sql = f"SELECT id FROM beads WHERE type='message' AND assignee IN ({marks})"
         if unread_only:
             sql += " AND status='open'"
-        ids = [r[0] for r in self.db.conn.execute(sql + " ORDER BY created_at DESC, seq DESC",
-                                                   addresses)]
+        ids = [
+            r[0]
+            for r in self.db.conn.execute(sql + " ORDER BY created_at DESC, seq DESC", addresses)
+        ]
         return [self.require(i) for i in ids]
 
     def unread_count(self, addresses: list[str]) -> int:
         marks = ",".join("?" for _ in addresses)
-        return int(self.db.conn.execute(
-            f"SELECT count(*) FROM beads WHERE type='message' AND status='open' "
-            f"AND assignee IN ({marks})", addresses).fetchone()[0])
+        return int(
+            self.db.conn.execute(
+                f"SELECT count(*) FROM beads WHERE type='message' AND status='open' "
+                f"AND assignee IN ({marks})",
+                addresses,
+            ).fetchone()[0]
+        )
 
     def mark_read(self, mid: str, *, reader: str) -> dict[str, Any]:
         with self.db.write() as conn:
             msg = self.require(mid)
             if not msg["read"]:
                 now = iso(self.ledger.now())
-                conn.execute("UPDATE beads SET status='closed', closed_at=?, updated_at=?, "
-                             "close_reason='read' WHERE id=?", (now, now, mid))
+                conn.execute(
+                    "UPDATE beads SET status='closed', closed_at=?, updated_at=?, "
+                    "close_reason='read' WHERE id=?",
+                    (now, now, mid),
+                )
                 record_event(conn, mid, "read", reader, now, {})
             return self.require(mid)
 
-    def escalate(self, *, title: str, body: str, severity: str, actor: str,
-                 source: str | None = None) -> dict[str, Any]:
+    def escalate(
+        self, *, title: str, body: str, severity: str, actor: str, source: str | None = None
+    ) -> dict[str, Any]:
         """An escalation bead (town-level) and mail to the mayor, in one transaction."""
         if not title.strip():
             raise UsageError("an escalation needs a title")
         priority = {"critical": 0, "high": 1, "medium": 2, "low": 3}.get(severity, 2)
         with self.db.write(durable=True) as conn:
-            esc = self.ledger.beads.insert(conn, title=title.strip().splitlines()[0][:200],
-                                           rig=None, bead_type="escalation", priority=priority,
-                                           body=body, created_by=actor,
-                                           metadata={"severity": severity, "source": source})
-            self.deliver(conn, sender=actor, to=vocab.MAYOR,
-                         subject=f"[{severity}] {title.strip()[:150]}",
-                         body=body + (f"\n\nEscalation {esc}" + (f", about {source}"
-                                                                 if source else "")))
+            esc = self.ledger.beads.insert(
+                conn,
+                title=title.strip().splitlines()[0][:200],
+                rig=None,
+                bead_type="escalation",
+                priority=priority,
+                body=body,
+                created_by=actor,
+                metadata={"severity": severity, "source": source},
+            )
+            self.deliver(
+                conn,
+                sender=actor,
+                to=vocab.MAYOR,
+                subject=f"[{severity}] {title.strip()[:150]}",
+                body=body + (f"\n\nEscalation {esc}" + (f", about {source}" if source else "")),
+            )
             return self.ledger.beads.require(esc)

@@ -7,6 +7,7 @@ so a crash in between is resolved on restart by looking at the branch: nothing l
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -40,8 +41,9 @@ class MergeQueueStore:
     # ---- reads ---------------------------------------------------------------------------
 
     def get(self, mr_id: str) -> dict[str, Any] | None:
-        row = self.db.conn.execute("SELECT * FROM merge_requests WHERE bead_id=?",
-                                   (mr_id,)).fetchone()
+        row = self.db.conn.execute(
+            "SELECT * FROM merge_requests WHERE bead_id=?", (mr_id,)
+        ).fetchone()
         return _mr(row) if row else None
 
     def require(self, mr_id: str) -> dict[str, Any]:
@@ -50,13 +52,16 @@ class MergeQueueStore:
             raise NotFound(f"no merge request {mr_id} (see `gt mq list`)")
         return mr
 
-    def list(self, *, rig: str | None = None, states: Sequence[str] | None = None
-             ) -> list[dict[str, Any]]:
-        sql = ("SELECT m.*, b.status AS source_status, b.title AS source_title, "
-               "(SELECT min(cb.created_at) FROM deps d JOIN beads cb ON cb.id=d.bead_id "
-               " WHERE d.depends_on=m.source_bead AND d.type='tracks') AS convoy_created_at "
-               "FROM merge_requests m LEFT JOIN beads b ON b.id=m.source_bead WHERE 1=1")
-        args: list[Any] = []
+    def list(
+        self, *, rig: str | None = None, states: Sequence[str] | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        sql = (
+            "SELECT m.*, b.status AS source_status, b.title AS source_title, "
+            "(SELECT min(cb.created_at) FROM deps d JOIN beads cb ON cb.id=d.bead_id "
+            " WHERE d.depends_on=m.source_bead AND d.type='tracks') AS convoy_created_at "
+            "FROM merge_requests m LEFT JOIN beads b ON b.id=m.source_bead WHERE 1=1"
+        )
+        args: builtins.list[Any] = []
         if rig:
             sql += " AND m.rig=?"
             args.append(rig)
@@ -65,18 +70,31 @@ class MergeQueueStore:
             args.extend(states)
         return [_mr(r) for r in self.db.conn.execute(sql + " ORDER BY m.created_at", args)]
 
-    def queue(self, rig: str) -> list[dict[str, Any]]:
+    def queue(self, rig: str) -> builtins.list[dict[str, Any]]:
         """Queued requests in landing order: priority, convoy age, request age; retries
         push a request back (each retry counts as one priority step)."""
         mrs = self.list(rig=rig, states=("queued",))
-        return sorted(mrs, key=lambda m: (m["priority"] + m["retries"],
-                                          m["convoy_created_at"] or m["created_at"],
-                                          m["created_at"], m["bead_id"]))
+        return sorted(
+            mrs,
+            key=lambda m: (
+                m["priority"] + m["retries"],
+                m["convoy_created_at"] or m["created_at"],
+                m["created_at"],
+                m["bead_id"],
+            ),
+        )
 
     # ---- transitions ---------------------------------------------------------------------
 
-    def set_state(self, ids: Sequence[str], state: str, *, batch: str | None = None,
-                  data: dict[str, Any] | None = None, **fields: Any) -> None:
+    def set_state(
+        self,
+        ids: Sequence[str],
+        state: str,
+        *,
+        batch: str | None = None,
+        data: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> None:
         with self.db.write(durable=True) as conn:
             now = iso(self.ledger.now())
             sets = {"state": state, "updated_at": now, **fields}
@@ -84,14 +102,15 @@ class MergeQueueStore:
                 sets["batch"] = batch
             cols = ", ".join(f"{k}=?" for k in sets)
             for mr_id in ids:
-                conn.execute(f"UPDATE merge_requests SET {cols} WHERE bead_id=?",
-                             (*sets.values(), mr_id))
+                conn.execute(
+                    f"UPDATE merge_requests SET {cols} WHERE bead_id=?", (*sets.values(), mr_id)
+                )
                 record_event(conn, mr_id, f"mq_{state}", "refinery", now, data or {})
 
     def begin_landing(self, ids: Sequence[str], commit: str, batch: str) -> None:
         self.set_state(ids, "landing", batch=batch, merged_commit=commit)
 
-    def finish_landing(self, ids: Sequence[str], *, commit: str) -> list[str]:
+    def finish_landing(self, ids: Sequence[str], *, commit: str) -> builtins.list[str]:
         """The branch moved: close the requests and their beads (which unblocks downstream
         beads and may land convoys). Returns the closed source beads."""
         closed = []
@@ -102,24 +121,38 @@ class MergeQueueStore:
                 mr = self.require(mr_id)
                 if mr["state"] == "landed":
                     continue  # idempotent: a repeated confirmation changes nothing
-                conn.execute("UPDATE merge_requests SET state='landed', merged_commit=?, "
-                             "updated_at=? WHERE bead_id=?", (commit, now, mr_id))
+                conn.execute(
+                    "UPDATE merge_requests SET state='landed', merged_commit=?, "
+                    "updated_at=? WHERE bead_id=?",
+                    (commit, now, mr_id),
+                )
                 record_event(conn, mr_id, "mq_landed", "refinery", now, {"commit": commit})
-                beads.set_status(conn, mr_id, vocab.CLOSED, actor="refinery", kind="merged",
-                                 fields={"close_reason": f"landed in {commit[:12]}"})
+                beads.set_status(
+                    conn,
+                    mr_id,
+                    vocab.CLOSED,
+                    actor="refinery",
+                    kind="merged",
+                    fields={"close_reason": f"landed in {commit[:12]}"},
+                )
                 for source in self._sources(conn, mr["source_bead"]):
-                    status = conn.execute("SELECT status FROM beads WHERE id=?",
-                                          (source,)).fetchone()
+                    status = conn.execute(
+                        "SELECT status FROM beads WHERE id=?", (source,)
+                    ).fetchone()
                     if status and status[0] not in vocab.FINAL_STATUSES:
-                        beads.set_status(conn, source, vocab.CLOSED, actor="refinery",
-                                         kind="merged", data={"merge_request": mr_id,
-                                                              "commit": commit},
-                                         fields={"close_reason": f"merged in {commit[:12]}",
-                                                 "assignee": None})
+                        beads.set_status(
+                            conn,
+                            source,
+                            vocab.CLOSED,
+                            actor="refinery",
+                            kind="merged",
+                            data={"merge_request": mr_id, "commit": commit},
+                            fields={"close_reason": f"merged in {commit[:12]}", "assignee": None},
+                        )
                         closed.append(source)
         return closed
 
-    def _sources(self, conn: sqlite3.Connection, bead_id: str) -> list[str]:
+    def _sources(self, conn: sqlite3.Connection, bead_id: str) -> builtins.list[str]:
         """The bead, and the bead it reworks (a rework's landing lands the original too)."""
         out = [bead_id]
         row = conn.execute("SELECT metadata FROM beads WHERE id=?", (bead_id,)).fetchone()
@@ -129,26 +162,55 @@ class MergeQueueStore:
                 out.append(original)
         return out
 
-    def fail(self, mr_id: str, *, reason: str, log: str | None, max_attempts: int,
-             backoff_base: float, backoff_max: float) -> dict[str, Any]:
+    def fail(
+        self,
+        mr_id: str,
+        *,
+        reason: str,
+        log: str | None,
+        max_attempts: int,
+        backoff_base: float,
+        backoff_max: float,
+    ) -> dict[str, Any]:
         """Gates failed: the bead goes back to open with the failure attached (preferring
         the same polecat), or fails once its attempts are used up."""
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             now_e = self.ledger.now()
             now = iso(now_e)
-            conn.execute("UPDATE merge_requests SET state='failed', failure=?, gate_log=?, "
-                         "updated_at=? WHERE bead_id=?", (reason, log, now, mr_id))
+            conn.execute(
+                "UPDATE merge_requests SET state='failed', failure=?, gate_log=?, "
+                "updated_at=? WHERE bead_id=?",
+                (reason, log, now, mr_id),
+            )
             record_event(conn, mr_id, "mq_failed", "refinery", now, {"reason": reason})
-            self.ledger.beads.set_status(conn, mr_id, vocab.FAILED, actor="refinery",
-                                         kind="failed", fields={"close_reason": reason[:200]})
-            return self._send_back(conn, mr, reason=f"the gates failed: {reason}",
-                                   max_attempts=max_attempts, backoff_base=backoff_base,
-                                   backoff_max=backoff_max)
+            self.ledger.beads.set_status(
+                conn,
+                mr_id,
+                vocab.FAILED,
+                actor="refinery",
+                kind="failed",
+                fields={"close_reason": reason[:200]},
+            )
+            return self._send_back(
+                conn,
+                mr,
+                reason=f"the gates failed: {reason}",
+                max_attempts=max_attempts,
+                backoff_base=backoff_base,
+                backoff_max=backoff_max,
+            )
 
-    def _send_back(self, conn: sqlite3.Connection, mr: dict[str, Any], *, reason: str,
-                   max_attempts: int, backoff_base: float, backoff_max: float
-                   ) -> dict[str, Any]:
+    def _send_back(
+        self,
+        conn: sqlite3.Connection,
+        mr: dict[str, Any],
+        *,
+        reason: str,
+        max_attempts: int,
+        backoff_base: float,
+        backoff_max: float,
+    ) -> dict[str, Any]:
         beads = self.ledger.beads
         source = conn.execute("SELECT * FROM beads WHERE id=?", (mr["source_bead"],)).fetchone()
         if source is None or source["status"] != vocab.IN_REVIEW:
@@ -157,64 +219,122 @@ class MergeQueueStore:
         meta = {**json.loads(source["metadata"]), "prefer_agent": mr["agent"]}
         now_e = self.ledger.now()
         if failures >= max_attempts:
-            beads.set_status(conn, source["id"], vocab.FAILED, actor="refinery", kind="failed",
-                             data={"reason": reason},
-                             fields={"failures": failures, "last_error": reason[:4000],
-                                     "close_reason": f"failed after {failures} attempts"})
-            self.ledger.mail.deliver(conn, sender="refinery", to=vocab.MAYOR,
-                                     subject=f"{source['id']} failed after {failures} attempts",
-                                     body=reason[:4000])
+            beads.set_status(
+                conn,
+                source["id"],
+                vocab.FAILED,
+                actor="refinery",
+                kind="failed",
+                data={"reason": reason},
+                fields={
+                    "failures": failures,
+                    "last_error": reason[:4000],
+                    "close_reason": f"failed after {failures} attempts",
+                },
+            )
+            self.ledger.mail.deliver(
+                conn,
+                sender="refinery",
+                to=vocab.MAYOR,
+                subject=f"{source['id']} failed after {failures} attempts",
+                body=reason[:4000],
+            )
             return {"status": vocab.FAILED}
         delay = min(backoff_max, backoff_base * (2 ** (failures - 1)))
-        beads.set_status(conn, source["id"], vocab.OPEN, actor="refinery", kind="requeued",
-                         data={"reason": reason[:500]},
-                         fields={"failures": failures, "last_error": reason[:4000],
-                                 "not_before": now_e + delay, "metadata": json.dumps(meta)})
+        beads.set_status(
+            conn,
+            source["id"],
+            vocab.OPEN,
+            actor="refinery",
+            kind="requeued",
+            data={"reason": reason[:500]},
+            fields={
+                "failures": failures,
+                "last_error": reason[:4000],
+                "not_before": now_e + delay,
+                "metadata": json.dumps(meta),
+            },
+        )
         return {"status": vocab.OPEN}
 
-    def conflict(self, mr_id: str, *, files: list[str], base_commit: str,
-                 branch: str) -> str:
+    def conflict(
+        self, mr_id: str, *, files: builtins.list[str], base_commit: str, branch: str
+    ) -> str:
         """assign_back: a rework bead for the same polecat, naming the conflicting files."""
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             now = iso(self.ledger.now())
-            conn.execute("UPDATE merge_requests SET state='conflict', failure=?, updated_at=? "
-                         "WHERE bead_id=?", ("conflict in " + ", ".join(files), now, mr_id))
+            conn.execute(
+                "UPDATE merge_requests SET state='conflict', failure=?, updated_at=? "
+                "WHERE bead_id=?",
+                ("conflict in " + ", ".join(files), now, mr_id),
+            )
             record_event(conn, mr_id, "mq_conflict", "refinery", now, {"files": files})
-            self.ledger.beads.set_status(conn, mr_id, vocab.FAILED, actor="refinery",
-                                         kind="conflict", fields={"close_reason": "conflict"})
+            self.ledger.beads.set_status(
+                conn,
+                mr_id,
+                vocab.FAILED,
+                actor="refinery",
+                kind="conflict",
+                fields={"close_reason": "conflict"},
+            )
             source = self.ledger.beads.require(mr["source_bead"])
             original = source["metadata"].get("rework_of") or source["id"]
             rework = self.ledger.beads.insert(
-                conn, title=f"Rework {original}: merge conflict in {', '.join(files)[:120]}",
-                rig=mr["rig"], bead_type="task", priority=source["priority"],
-                created_by="refinery", slung=True,
-                body=(f"Your branch {branch} for {original} no longer merges onto main.\n"
-                      f"Conflicting files: {', '.join(files)}\n\nYou start on a branch "
-                      f"holding your previous work. Merge main into it, resolve the "
-                      f"conflicts, commit, and run `gt done`.\n\n" + (source["body"] or "")),
-                metadata={"rework_of": original, "base_commit": base_commit,
-                          "prefer_agent": mr["agent"], "conflict_files": files})
+                conn,
+                title=f"Rework {original}: merge conflict in {', '.join(files)[:120]}",
+                rig=mr["rig"],
+                bead_type="task",
+                priority=source["priority"],
+                created_by="refinery",
+                slung=True,
+                body=(
+                    f"Your branch {branch} for {original} no longer merges onto main.\n"
+                    f"Conflicting files: {', '.join(files)}\n\nYou start on a branch "
+                    f"holding your previous work. Merge main into it, resolve the "
+                    f"conflicts, commit, and run `gt done`.\n\n" + (source["body"] or "")
+                ),
+                metadata={
+                    "rework_of": original,
+                    "base_commit": base_commit,
+                    "prefer_agent": mr["agent"],
+                    "conflict_files": files,
+                },
+            )
             # the original waits for its rework to land (it closes with it)
             record_event(conn, original, "rework_created", "refinery", now, {"rework": rework})
             if source["id"] != original:
-                self.ledger.beads.set_status(conn, source["id"], vocab.CANCELLED,
-                                             actor="refinery", kind="superseded",
-                                             fields={"close_reason": f"superseded by {rework}"})
+                self.ledger.beads.set_status(
+                    conn,
+                    source["id"],
+                    vocab.CANCELLED,
+                    actor="refinery",
+                    kind="superseded",
+                    fields={"close_reason": f"superseded by {rework}"},
+                )
             return rework
 
     def requeue_rebased(self, mr_id: str, commit: str) -> None:
         with self.db.write(durable=True) as conn:
             now = iso(self.ledger.now())
-            conn.execute("UPDATE merge_requests SET state='queued', commit_sha=?, "
-                         "retries=retries+1, updated_at=? WHERE bead_id=?", (commit, now, mr_id))
+            conn.execute(
+                "UPDATE merge_requests SET state='queued', commit_sha=?, "
+                "retries=retries+1, updated_at=? WHERE bead_id=?",
+                (commit, now, mr_id),
+            )
             record_event(conn, mr_id, "mq_rebased", "refinery", now, {"commit": commit})
 
     def drop(self, mr_id: str, reason: str) -> None:
         self.set_state([mr_id], "dropped", data={"reason": reason}, failure=reason)
         with self.db.write() as conn:
-            self.ledger.beads.set_status(conn, mr_id, vocab.CANCELLED, actor="refinery",
-                                         kind="dropped", fields={"close_reason": reason})
+            self.ledger.beads.set_status(
+                conn,
+                mr_id,
+                vocab.CANCELLED,
+                actor="refinery",
+                kind="dropped",
+                fields={"close_reason": reason},
+            )
 
     # ---- people's commands ---------------------------------------------------------------
 
@@ -222,35 +342,68 @@ class MergeQueueStore:
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             if mr["state"] not in ("failed", "conflict", "rejected"):
-                raise Conflict(f"{mr_id} is {mr['state']}; only a failed, conflicting or "
-                               f"rejected request can be retried")
+                raise Conflict(
+                    f"{mr_id} is {mr['state']}; only a failed, conflicting or "
+                    f"rejected request can be retried"
+                )
             now = iso(self.ledger.now())
-            conn.execute("UPDATE merge_requests SET state='queued', retries=retries+1, "
-                         "failure=NULL, updated_at=? WHERE bead_id=?", (now, mr_id))
-            self.ledger.beads.set_status(conn, mr_id, vocab.OPEN, actor=actor, kind="mq_retry",
-                                         fields={"closed_at": None, "close_reason": None})
-            source = conn.execute("SELECT status FROM beads WHERE id=?",
-                                  (mr["source_bead"],)).fetchone()
+            conn.execute(
+                "UPDATE merge_requests SET state='queued', retries=retries+1, "
+                "failure=NULL, updated_at=? WHERE bead_id=?",
+                (now, mr_id),
+            )
+            self.ledger.beads.set_status(
+                conn,
+                mr_id,
+                vocab.OPEN,
+                actor=actor,
+                kind="mq_retry",
+                fields={"closed_at": None, "close_reason": None},
+            )
+            source = conn.execute(
+                "SELECT status FROM beads WHERE id=?", (mr["source_bead"],)
+            ).fetchone()
             if source and source[0] not in (vocab.IN_REVIEW, vocab.CLOSED):
-                self.ledger.beads.set_status(conn, mr["source_bead"], vocab.IN_REVIEW,
-                                             actor=actor, kind="mq_retry",
-                                             fields={"assignee": None, "closed_at": None})
+                self.ledger.beads.set_status(
+                    conn,
+                    mr["source_bead"],
+                    vocab.IN_REVIEW,
+                    actor=actor,
+                    kind="mq_retry",
+                    fields={"assignee": None, "closed_at": None},
+                )
             return self.require(mr_id)
 
-    def reject(self, mr_id: str, *, reason: str, actor: str, max_attempts: int = 3
-               ) -> dict[str, Any]:
+    def reject(
+        self, mr_id: str, *, reason: str, actor: str, max_attempts: int = 3
+    ) -> dict[str, Any]:
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             if mr["state"] in ("landed", "landing"):
                 raise Conflict(f"{mr_id} is {mr['state']}; it cannot be rejected")
             now = iso(self.ledger.now())
-            conn.execute("UPDATE merge_requests SET state='rejected', failure=?, updated_at=? "
-                         "WHERE bead_id=?", (reason, now, mr_id))
+            conn.execute(
+                "UPDATE merge_requests SET state='rejected', failure=?, updated_at=? "
+                "WHERE bead_id=?",
+                (reason, now, mr_id),
+            )
             record_event(conn, mr_id, "mq_rejected", actor, now, {"reason": reason})
-            self.ledger.beads.set_status(conn, mr_id, vocab.FAILED, actor=actor,
-                                         kind="rejected", fields={"close_reason": reason})
-            self._send_back(conn, mr, reason=f"rejected by {actor}: {reason}",
-                            max_attempts=max_attempts, backoff_base=0, backoff_max=0)
+            self.ledger.beads.set_status(
+                conn,
+                mr_id,
+                vocab.FAILED,
+                actor=actor,
+                kind="rejected",
+                fields={"close_reason": reason},
+            )
+            self._send_back(
+                conn,
+                mr,
+                reason=f"rejected by {actor}: {reason}",
+                max_attempts=max_attempts,
+                backoff_base=0,
+                backoff_max=0,
+            )
             return self.require(mr_id)
 
     def approve(self, mr_id: str, *, actor: str) -> dict[str, Any]:
@@ -259,12 +412,15 @@ class MergeQueueStore:
             if mr["state"] != "awaiting_approval":
                 raise Conflict(f"{mr_id} is {mr['state']}, not awaiting approval")
             now = iso(self.ledger.now())
-            conn.execute("UPDATE merge_requests SET state='queued', approved=1, updated_at=? "
-                         "WHERE bead_id=?", (now, mr_id))
+            conn.execute(
+                "UPDATE merge_requests SET state='queued', approved=1, updated_at=? "
+                "WHERE bead_id=?",
+                (now, mr_id),
+            )
             record_event(conn, mr_id, "mq_approved", actor, now, {})
             return self.require(mr_id)
 
     # ---- recovery ------------------------------------------------------------------------
 
-    def in_flight(self, rig: str) -> list[dict[str, Any]]:
+    def in_flight(self, rig: str) -> builtins.list[dict[str, Any]]:
         return self.list(rig=rig, states=("testing", "landing"))

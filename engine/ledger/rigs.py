@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,9 @@ def check_rig_name(name: str) -> str:
 
 def check_prefix(prefix: str) -> str:
     if not PREFIX_RE.match(prefix):
-        raise UsageError(f"bad prefix {prefix!r}: 1-10 lowercase letters/digits, "
-                         f"starting with a letter")
+        raise UsageError(
+            f"bad prefix {prefix!r}: 1-10 lowercase letters/digits, starting with a letter"
+        )
     if prefix == vocab.TOWN_PREFIX:
         raise UsageError(f"the prefix {vocab.TOWN_PREFIX!r} is reserved for town-level beads")
     return prefix
@@ -51,9 +53,17 @@ class RigStore:
         self.ledger = ledger
         self.db = ledger.db
 
-    def add(self, name: str, *, prefix: str, source: str, path: str,
-            capabilities: list[str], gates: list[str], config: dict[str, Any] | None = None
-            ) -> dict[str, Any]:
+    def add(
+        self,
+        name: str,
+        *,
+        prefix: str,
+        source: str,
+        path: str,
+        capabilities: list[str],
+        gates: list[str],
+        config: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         check_rig_name(name)
         check_prefix(prefix)
         with self.db.write() as conn:
@@ -61,14 +71,25 @@ class RigStore:
                 raise Conflict(f"a rig named {name!r} already exists")
             owner = conn.execute("SELECT name FROM rigs WHERE prefix=?", (prefix,)).fetchone()
             if owner:
-                raise Conflict(f"prefix {prefix!r} is already used by rig {owner[0]!r}; "
-                               f"choose another with --prefix")
+                raise Conflict(
+                    f"prefix {prefix!r} is already used by rig {owner[0]!r}; "
+                    f"choose another with --prefix"
+                )
             now = iso(self.ledger.now())
             conn.execute(
                 "INSERT INTO rigs(name, prefix, source, path, capabilities, gates, config,"
                 " created_at) VALUES (?,?,?,?,?,?,?,?)",
-                (name, prefix, source, path, json.dumps(sorted(set(capabilities))),
-                 json.dumps(gates), json.dumps(config or {}), now))
+                (
+                    name,
+                    prefix,
+                    source,
+                    path,
+                    json.dumps(sorted(set(capabilities))),
+                    json.dumps(gates),
+                    json.dumps(config or {}),
+                    now,
+                ),
+            )
             record_event(conn, None, "rig_added", None, now, {"rig": name, "prefix": prefix})
         return self.require(name)
 
@@ -80,11 +101,13 @@ class RigStore:
         rig = self.get(name)
         if rig is None:
             known = [r["name"] for r in self.list()]
-            raise NotFound(f"no rig {name!r}" + (f" (rigs: {', '.join(known)})" if known
-                                                  else " (add one with `gt rig add`)"))
+            raise NotFound(
+                f"no rig {name!r}"
+                + (f" (rigs: {', '.join(known)})" if known else " (add one with `gt rig add`)")
+            )
         return rig
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         return [_rig(r) for r in self.db.conn.execute("SELECT * FROM rigs ORDER BY name")]
 
     def by_prefix(self, prefix: str) -> dict[str, Any] | None:
@@ -101,22 +124,39 @@ class RigStore:
 
     def counts(self, name: str) -> dict[str, int]:
         """Beads of a rig by status."""
-        return {r[0]: r[1] for r in self.db.conn.execute(
-            "SELECT status, count(*) FROM beads WHERE rig=? GROUP BY status", (name,))}
+        return {
+            r[0]: r[1]
+            for r in self.db.conn.execute(
+                "SELECT status, count(*) FROM beads WHERE rig=? GROUP BY status", (name,)
+            )
+        }
 
     def remove(self, name: str, *, force: bool = False) -> dict[str, Any]:
         with self.db.write() as conn:
             rig = self.require(name)
-            busy = [r[0] for r in conn.execute(
-                "SELECT name FROM agents WHERE rig=? AND hook IS NOT NULL AND status != 'retired'",
-                (name,))]
+            busy = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM agents WHERE rig=? AND hook IS NOT NULL "
+                    "AND status != 'retired'",
+                    (name,),
+                )
+            ]
             if busy and not force:
-                raise Conflict(f"rig {name!r} has agents at work ({', '.join(busy)}); "
-                               f"wait, or use --force to stop them")
+                raise Conflict(
+                    f"rig {name!r} has agents at work ({', '.join(busy)}); "
+                    f"wait, or use --force to stop them"
+                )
             self.ledger.agents.retire_rig(conn, name, reason="rig removed")
             conn.execute("DELETE FROM rigs WHERE name=?", (name,))
-            record_event(conn, None, "rig_removed", None, iso(self.ledger.now()),
-                         {"rig": name, "forced": bool(busy)})
+            record_event(
+                conn,
+                None,
+                "rig_removed",
+                None,
+                iso(self.ledger.now()),
+                {"rig": name, "forced": bool(busy)},
+            )
             return rig
 
     def set_config(self, name: str, config: dict[str, Any]) -> None:

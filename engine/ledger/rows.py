@@ -10,9 +10,28 @@ if TYPE_CHECKING:
     from typing import Any
 
 BEAD_FIELDS = (
-    "id", "title", "status", "priority", "type", "rig", "assignee", "labels", "created_at",
-    "updated_at", "closed_at", "close_reason", "created_by", "body", "metadata",
-    "defer_until", "ephemeral", "slung", "attempt", "failures", "last_error", "blocked",
+    "id",
+    "title",
+    "status",
+    "priority",
+    "type",
+    "rig",
+    "assignee",
+    "labels",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "close_reason",
+    "created_by",
+    "body",
+    "metadata",
+    "defer_until",
+    "ephemeral",
+    "slung",
+    "attempt",
+    "failures",
+    "last_error",
+    "blocked",
 )
 
 

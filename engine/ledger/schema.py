@@ -174,8 +174,9 @@ def create(conn: sqlite3.Connection) -> None:
         for version in sorted(MIGRATIONS):
             for statement in _statements(MIGRATIONS[version]):
                 conn.execute(statement)
-        conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)",
-                     (str(SCHEMA_VERSION),))
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -190,16 +191,19 @@ def check(conn: sqlite3.Connection, path: str) -> None:
         raise LedgerError(f"{path} is not a Gas Town ledger (no schema version)") from None
     version = int(row[0]) if row else 0
     if version > SCHEMA_VERSION:
-        raise LedgerError(f"the ledger {path} was written by a newer Gas Town "
-                          f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade gastown")
+        raise LedgerError(
+            f"the ledger {path} was written by a newer Gas Town "
+            f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade gastown"
+        )
     if version < SCHEMA_VERSION:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _statements(MIGRATIONS[v]):
                     conn.execute(statement)
-            conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
-                         (str(SCHEMA_VERSION),))
+            conn.execute(
+                "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),)
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -20,20 +20,26 @@ class StateStore:
         return json.loads(row[0]) if row else default
 
     def put(self, conn: sqlite3.Connection, key: str, value: Any) -> None:
-        conn.execute("INSERT INTO town_state(key, value) VALUES (?,?) "
-                     "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                     (key, json.dumps(value)))
+        conn.execute(
+            "INSERT INTO town_state(key, value) VALUES (?,?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, json.dumps(value)),
+        )
 
     def recent_events(self, kinds: tuple[str, ...], since_iso: str) -> int:
         marks = ",".join("?" for _ in kinds)
-        return int(self.db.conn.execute(
-            f"SELECT count(*) FROM events WHERE kind IN ({marks}) AND at >= ?",
-            (*kinds, since_iso)).fetchone()[0])
+        return int(
+            self.db.conn.execute(
+                f"SELECT count(*) FROM events WHERE kind IN ({marks}) AND at >= ?",
+                (*kinds, since_iso),
+            ).fetchone()[0]
+        )
 
     def events_after(self, last_id: int, limit: int = 500) -> list[dict[str, Any]]:
         out = []
-        for r in self.db.conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
-                                      (last_id, limit)):
+        for r in self.db.conn.execute(
+            "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit)
+        ):
             d = dict(r)
             d["data"] = json.loads(d["data"])
             out.append(d)
@@ -45,8 +51,10 @@ class StateStore:
     def recent(self, *, bead_id: str | None = None, limit: int = 30) -> list[dict[str, Any]]:
         """The newest events (of one bead, or of the town), oldest first."""
         if bead_id:
-            sql, args = "SELECT * FROM events WHERE bead_id=? ORDER BY id DESC LIMIT ?", (
-                bead_id, limit)
+            sql, args = (
+                "SELECT * FROM events WHERE bead_id=? ORDER BY id DESC LIMIT ?",
+                (bead_id, limit),
+            )
         else:
             sql, args = "SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)  # type: ignore[assignment]
         out = [{**dict(r), "data": json.loads(r["data"])} for r in self.db.conn.execute(sql, args)]

@@ -55,7 +55,8 @@ class TmuxFleet:
         self.ledger = ledger
         self.tmux = Tmux(socket_name(town.root))
         self.custom_runtimes: dict[str, Any] = {
-            k: v for k, v in (config.runtime.model_extra or {}).items() if isinstance(v, dict)}
+            k: v for k, v in (config.runtime.model_extra or {}).items() if isinstance(v, dict)
+        }
 
     # ---- Dispatcher ----------------------------------------------------------------------
 
@@ -71,40 +72,57 @@ class TmuxFleet:
         rig = self.ledger.rigs.require(a.rig)
         bead = self.ledger.beads.require(a.bead_id)
         session = session_name(a.rig, a.agent_name)
-        logfile = os.path.join(self.town.logs_dir,
-                               f"{a.rig}+{a.agent_name}+{a.bead_id}+{a.attempt}.log")
+        logfile = os.path.join(
+            self.town.logs_dir, f"{a.rig}+{a.agent_name}+{a.bead_id}+{a.attempt}.log"
+        )
         identity = {
-            "GT_TOWN": self.town.root, "GT_RIG": a.rig, "GT_AGENT": a.agent_name,
-            "GT_AGENT_ID": a.agent_id, "GT_BEAD": a.bead_id, "GT_ATTEMPT": str(a.attempt),
-            "GT_ROLE": "polecat", "GT_SESSION": session, "GT_LOG": logfile,
-            "GT_RUNTIME": runtime_name, "GT_BIN": gt_bin(),
+            "GT_TOWN": self.town.root,
+            "GT_RIG": a.rig,
+            "GT_AGENT": a.agent_name,
+            "GT_AGENT_ID": a.agent_id,
+            "GT_BEAD": a.bead_id,
+            "GT_ATTEMPT": str(a.attempt),
+            "GT_ROLE": "polecat",
+            "GT_SESSION": session,
+            "GT_LOG": logfile,
+            "GT_RUNTIME": runtime_name,
+            "GT_BIN": gt_bin(),
         }
         env = runtimes.agent_env(runtime, identity)
         missing = runtimes.missing_command(runtime, env)
         if missing:
-            raise DispatchError(f"runtime {runtime_name!r}: command {missing!r} not found "
-                                f"on PATH")
+            raise DispatchError(f"runtime {runtime_name!r}: command {missing!r} not found on PATH")
         polecats_dir = os.path.join(self.town.rig_dir(a.rig), "polecats")
         # a rework starts from the previous attempt's work, not from main
         start = bead["metadata"].get("base_commit")
-        path, branch = worktrees.ensure(rig["path"], polecats_dir, a.agent_name, a.bead_id,
-                                        start=start)
+        path, branch = worktrees.ensure(
+            rig["path"], polecats_dir, a.agent_name, a.bead_id, start=start
+        )
         env["GT_WORKTREE"] = path
         env["GT_BRANCH"] = branch
         state = os.path.join(path, ".gastown")
         os.makedirs(state, exist_ok=True)
         prompt_file = os.path.join(state, "PROMPT.md")
         with open(prompt_file, "w", encoding="utf-8") as fh:
-            fh.write(prompt.render(bead, agent=a.agent_name, rig=a.rig, branch=branch,
-                                   attempt=a.attempt, last_error=bead.get("last_error")))
+            fh.write(
+                prompt.render(
+                    bead,
+                    agent=a.agent_name,
+                    rig=a.rig,
+                    branch=branch,
+                    attempt=a.attempt,
+                    last_error=bead.get("last_error"),
+                )
+            )
         os.makedirs(self.town.logs_dir, exist_ok=True)
         with open(logfile, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {iso()} session {session} on {a.bead_id} attempt {a.attempt} "
-                     f"({runtime_name}) ---\n")
+            fh.write(
+                f"--- {iso()} session {session} on {a.bead_id} attempt {a.attempt} "
+                f"({runtime_name}) ---\n"
+            )
         if self.tmux.has_session(session):
             self.tmux.kill_session(session)  # a stale session of this agent: start fresh
-        argv = [sys.executable, "-m", "engine.polecats.launch", prompt_file, "--",
-                *runtime["argv"]]
+        argv = [sys.executable, "-m", "engine.polecats.launch", prompt_file, "--", *runtime["argv"]]
         self.tmux.new_session(session, path, argv, env)
         try:
             self.tmux.pipe_to_file(session, logfile)
@@ -114,6 +132,21 @@ class TmuxFleet:
             # The agent already exited (an instant failure); the witness sees it gone.
         log.info("started %s in %s on %s", session, path, branch)
         return Started(session=session, worktree=path, branch=branch)
+
+    def describe(self, a: Assignment) -> Started:
+        """Where a session started before a crash lives (for adopting it)."""
+        path = os.path.join(self.town.rig_dir(a.rig), "polecats", a.agent_name)
+        branch = None
+        if os.path.isdir(path):
+            try:
+                branch = worktrees.current_branch(path)
+            except GtError:
+                branch = None
+        return Started(
+            session=session_name(a.rig, a.agent_name),
+            worktree=path if os.path.isdir(path) else None,
+            branch=branch,
+        )
 
     def stop(self, agent_id: str) -> None:
         session = session_of_agent(agent_id)
@@ -155,7 +188,8 @@ class TmuxFleet:
             return
         agent = self.ledger.agents.get(payload["agent_id"])
         runtime = runtimes.all_runtimes(self.custom_runtimes).get(
-            (agent or {}).get("runtime") or "", {})
+            (agent or {}).get("runtime") or "", {}
+        )
         busy = runtime.get("busy_hint")
         if busy and busy in self.tmux.capture(session, 15):
             raise NotYet(f"{session} is busy")
@@ -165,8 +199,10 @@ class TmuxFleet:
         """Latest sign of progress on disk: session output written, or a commit made."""
         marks = []
         if agent.get("hook"):
-            logfile = os.path.join(self.town.logs_dir, f"{agent['rig']}+{agent['name']}+"
-                                                       f"{agent['hook']}+{agent['attempt']}.log")
+            logfile = os.path.join(
+                self.town.logs_dir,
+                f"{agent['rig']}+{agent['name']}+{agent['hook']}+{agent['attempt']}.log",
+            )
             with contextlib.suppress(OSError):
                 marks.append(os.path.getmtime(logfile))
         worktree = agent.get("worktree")

@@ -18,13 +18,26 @@ class GitError(GtError):
     pass
 
 
-def run(args: list[str], *, cwd: str | None = None, check: bool = True,
-        timeout: float = 600, env: dict[str, str] | None = None,
-        capture: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str],
+    *,
+    cwd: str | None = None,
+    check: bool = True,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+    capture: bool = True,
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **GIT_ENV, **(env or {})}
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, env=full_env, text=True,
-                              capture_output=capture, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=full_env,
+            text=True,
+            capture_output=capture,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         raise GitError("git is not installed (or not on PATH)") from None
     except subprocess.TimeoutExpired:

@@ -27,8 +27,9 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         sys.stderr.write(f"gastown: cannot read the prompt {prompt_file}: {exc.strerror}\n")
         return 1
-    args = [prompt if a == "{prompt}" else prompt_file if a == "{prompt_file}" else a
-            for a in template]
+    args = [
+        prompt if a == "{prompt}" else prompt_file if a == "{prompt_file}" else a for a in template
+    ]
     try:
         os.execvp(args[0], args)
     except OSError as exc:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 
-def render(bead: dict[str, Any], *, agent: str, rig: str, branch: str | None,
-           attempt: int, blockers_done: list[dict[str, Any]] | None = None,
-           last_error: str | None = None) -> str:
+def render(
+    bead: dict[str, Any],
+    *,
+    agent: str,
+    rig: str,
+    branch: str | None,
+    attempt: int,
+    blockers_done: list[dict[str, Any]] | None = None,
+    last_error: str | None = None,
+) -> str:
     lines = [
         f"You are {agent}, a polecat (worker agent) in rig {rig} of a Gas Town.",
         f"Your hook: {bead['id']} — {bead['title']} (attempt {attempt}).",
@@ -28,8 +35,8 @@ def render(bead: dict[str, Any], *, agent: str, rig: str, branch: str | None,
         "## When you are finished",
         "",
         "1. Commit your work on this branch (git add, git commit).",
-        "2. Run `gt done --summary \"what you did\"`. The refinery merges your branch.",
-        "If you are stuck, run `gt escalate \"what is wrong\"`; to read mail, `gt mail inbox`.",
+        '2. Run `gt done --summary "what you did"`. The refinery merges your branch.',
+        'If you are stuck, run `gt escalate "what is wrong"`; to read mail, `gt mail inbox`.',
         "Run `gt prime` at any time to see this again.",
     ]
     return "\n".join(lines) + "\n"

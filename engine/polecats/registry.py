@@ -21,5 +21,6 @@ def make_dispatcher(town: Town, config: TownConfig, ledger: Ledger) -> Dispatche
         from engine.polecats.fleet import TmuxFleet
 
         return TmuxFleet(town, config, ledger)
-    raise GtError(f"town.toml: unknown [engine] dispatcher {name!r} "
-                  f"(one of {', '.join(DISPATCHERS)})")
+    raise GtError(
+        f"town.toml: unknown [engine] dispatcher {name!r} (one of {', '.join(DISPATCHERS)})"
+    )

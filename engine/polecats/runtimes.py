@@ -14,59 +14,91 @@ from typing import Any
 from engine.errors import GtError
 
 # The environment an agent gets: these from the engine's own, then identity variables.
-BASE_ENV_ALLOW = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "USER", "LOGNAME",
-                  "SHELL", "TMPDIR", "TZ", "COLORTERM")
+BASE_ENV_ALLOW = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TMPDIR",
+    "TZ",
+    "COLORTERM",
+)
 
 PRESETS: dict[str, dict[str, Any]] = {
     "claude": {
         "argv": ["claude", "--dangerously-skip-permissions", "{prompt}"],
-        "prompt": "argument", "autonomy": "--dangerously-skip-permissions",
-        "ready_delay": 3.0, "env": ["ANTHROPIC_API_KEY", "CLAUDE_CONFIG_DIR"],
-        "busy_hint": "esc to interrupt", "idle_hint": "❯",
+        "prompt": "argument",
+        "autonomy": "--dangerously-skip-permissions",
+        "ready_delay": 3.0,
+        "env": ["ANTHROPIC_API_KEY", "CLAUDE_CONFIG_DIR"],
+        "busy_hint": "esc to interrupt",
+        "idle_hint": "❯",
         "dialogs": ["Do you trust the files in this folder?", "Bypass Permissions mode"],
     },
     "codex": {
         "argv": ["codex", "--dangerously-bypass-approvals-and-sandbox", "{prompt}"],
-        "prompt": "argument", "autonomy": "--dangerously-bypass-approvals-and-sandbox",
-        "ready_delay": 2.0, "env": ["OPENAI_API_KEY", "CODEX_HOME"],
-        "busy_hint": "esc to interrupt", "idle_hint": "▌",
+        "prompt": "argument",
+        "autonomy": "--dangerously-bypass-approvals-and-sandbox",
+        "ready_delay": 2.0,
+        "env": ["OPENAI_API_KEY", "CODEX_HOME"],
+        "busy_hint": "esc to interrupt",
+        "idle_hint": "▌",
     },
     "gemini": {
         "argv": ["gemini", "--yolo", "--prompt-interactive", "{prompt}"],
-        "prompt": "flag --prompt-interactive", "autonomy": "--yolo",
-        "ready_delay": 2.0, "env": ["GEMINI_API_KEY", "GOOGLE_API_KEY",
-                                    "GOOGLE_CLOUD_PROJECT"],
-        "busy_hint": "esc to cancel", "idle_hint": ">",
+        "prompt": "flag --prompt-interactive",
+        "autonomy": "--yolo",
+        "ready_delay": 2.0,
+        "env": ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT"],
+        "busy_hint": "esc to cancel",
+        "idle_hint": ">",
     },
     "opencode": {
         "argv": ["opencode", "--prompt", "{prompt}"],
-        "prompt": "flag --prompt", "autonomy": "(permissions from opencode.json)",
-        "ready_delay": 2.0, "env": ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"],
+        "prompt": "flag --prompt",
+        "autonomy": "(permissions from opencode.json)",
+        "ready_delay": 2.0,
+        "env": ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"],
     },
     "cursor": {
         "argv": ["cursor-agent", "--force", "{prompt}"],
-        "prompt": "argument", "autonomy": "--force",
-        "ready_delay": 2.0, "env": ["CURSOR_API_KEY"],
+        "prompt": "argument",
+        "autonomy": "--force",
+        "ready_delay": 2.0,
+        "env": ["CURSOR_API_KEY"],
     },
     "copilot": {
         "argv": ["copilot", "--allow-all-tools", "--interactive", "{prompt}"],
-        "prompt": "flag --interactive", "autonomy": "--allow-all-tools",
-        "ready_delay": 2.0, "env": ["GH_TOKEN", "GITHUB_TOKEN"],
+        "prompt": "flag --interactive",
+        "autonomy": "--allow-all-tools",
+        "ready_delay": 2.0,
+        "env": ["GH_TOKEN", "GITHUB_TOKEN"],
     },
     "amp": {
         "argv": ["amp", "--dangerously-allow-all", "--execute", "{prompt}"],
-        "prompt": "flag --execute", "autonomy": "--dangerously-allow-all",
-        "ready_delay": 1.0, "env": ["AMP_API_KEY"],
+        "prompt": "flag --execute",
+        "autonomy": "--dangerously-allow-all",
+        "ready_delay": 1.0,
+        "env": ["AMP_API_KEY"],
     },
     "aider": {
         "argv": ["aider", "--yes-always", "--message-file", "{prompt_file}"],
-        "prompt": "file --message-file", "autonomy": "--yes-always",
-        "ready_delay": 1.0, "env": ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"],
+        "prompt": "file --message-file",
+        "autonomy": "--yes-always",
+        "ready_delay": 1.0,
+        "env": ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"],
     },
     "script": {
         "argv": [sys.executable, "-m", "engine.polecats.script_agent"],
-        "prompt": "reads its hook with `gt prime`", "autonomy": "(built in)",
-        "ready_delay": 0.0, "env": [],
+        "prompt": "reads its hook with `gt prime`",
+        "autonomy": "(built in)",
+        "ready_delay": 0.0,
+        "env": [],
         "builtin": True,
     },
 }
@@ -79,9 +111,16 @@ def all_runtimes(custom: dict[str, Any] | None = None) -> dict[str, dict[str, An
         if not isinstance(spec, dict):
             continue
         if "argv" not in spec or not isinstance(spec["argv"], list) or not spec["argv"]:
-            raise GtError(f"town.toml: [runtime.{name}] needs argv = [\"command\", ...]")
-        out[name] = {"prompt": "custom", "autonomy": "", "ready_delay": 1.0, "env": [],
-                     **out.get(name, {}), **spec, "custom": True}
+            raise GtError(f'town.toml: [runtime.{name}] needs argv = ["command", ...]')
+        out[name] = {
+            "prompt": "custom",
+            "autonomy": "",
+            "ready_delay": 1.0,
+            "env": [],
+            **out.get(name, {}),
+            **spec,
+            "custom": True,
+        }
     return out
 
 

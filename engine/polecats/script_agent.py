@@ -84,9 +84,19 @@ def run_steps(steps: list[list[str]], bead_id: str, hook_note: str | None = None
         elif verb == "commit":
             message = " ".join(args) or f"{bead_id}: work"
             subprocess.run(["git", "add", "-A"], check=True)
-            proc = subprocess.run(["git", "-c", "user.name=" + os.environ.get("GT_AGENT", "agent"),
-                                   "-c", "user.email=agent@gastown.local", "commit", "-q",
-                                   "-m", message])
+            proc = subprocess.run(
+                [
+                    "git",
+                    "-c",
+                    "user.name=" + os.environ.get("GT_AGENT", "agent"),
+                    "-c",
+                    "user.email=agent@gastown.local",
+                    "commit",
+                    "-q",
+                    "-m",
+                    message,
+                ]
+            )
             committed = committed or proc.returncode == 0
             say(f"commit {message!r}")
         elif verb == "handoff":
@@ -132,16 +142,33 @@ def main() -> int:
     if meta.get("rework_of"):
         # A merge conflict sent back: bring main in, keeping this branch's side.
         say(f"rework of {meta['rework_of']}: merging main")
-        main = subprocess.run(["git", "config", "--get", "gastown.main"], text=True,
-                              capture_output=True).stdout.strip() or "main"
-        subprocess.run(["git", "-c", "user.name=agent", "-c", "user.email=agent@gastown.local",
-                        "merge", "-q", "--no-edit", "-X", "ours", main], check=False)
+        main = (
+            subprocess.run(
+                ["git", "config", "--get", "gastown.main"], text=True, capture_output=True
+            ).stdout.strip()
+            or "main"
+        )
+        subprocess.run(
+            [
+                "git",
+                "-c",
+                "user.name=agent",
+                "-c",
+                "user.email=agent@gastown.local",
+                "merge",
+                "-q",
+                "--no-edit",
+                "-X",
+                "ours",
+                main,
+            ],
+            check=False,
+        )
         done = gt("done", "--summary", f"merged main into the work for {meta['rework_of']}")
         say(done.stdout.strip() or done.stderr.strip())
         return 0 if done.returncode == 0 else 1
     note = meta.get("handoff_note")
-    code = run_steps(parse_steps(hook.get("body", ""), hook["id"], hook["title"]), hook["id"],
-                     note)
+    code = run_steps(parse_steps(hook.get("body", ""), hook["id"], hook["title"]), hook["id"], note)
     if code != 0:
         return code
     done = gt("done", "--summary", f"script finished {hook['id']}")

@@ -19,8 +19,9 @@ class SessionLog(NamedTuple):
     mtime: float
 
 
-def find_logs(logs_dir: str, *, bead: str | None = None, agent: str | None = None,
-              rig: str | None = None) -> list[SessionLog]:
+def find_logs(
+    logs_dir: str, *, bead: str | None = None, agent: str | None = None, rig: str | None = None
+) -> list[SessionLog]:
     """Matching session logs, oldest first."""
     out = []
     try:
@@ -41,8 +42,9 @@ def find_logs(logs_dir: str, *, bead: str | None = None, agent: str | None = Non
         if rig and lg_rig != rig:
             continue
         path = os.path.join(logs_dir, name)
-        out.append(SessionLog(path, lg_rig, lg_agent, lg_bead, int(lg_attempt),
-                              os.path.getmtime(path)))
+        out.append(
+            SessionLog(path, lg_rig, lg_agent, lg_bead, int(lg_attempt), os.path.getmtime(path))
+        )
     return sorted(out, key=lambda s: (s.mtime, s.attempt))
 
 

@@ -17,8 +17,19 @@ from typing import NamedTuple
 from engine.errors import GtError
 
 # What the tmux server itself may see of our environment.
-SERVER_ENV_ALLOW = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "USER", "LOGNAME",
-                    "SHELL", "TMPDIR", "TZ")
+SERVER_ENV_ALLOW = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TMPDIR",
+    "TZ",
+)
 
 
 class TmuxError(GtError):
@@ -47,12 +58,19 @@ class Tmux:
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         self._env = env
 
-    def run(self, *args: str, check: bool = True, timeout: float = 30,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 30, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         try:
-            proc = subprocess.run(["tmux", "-L", self.socket, *args], env=self._env, text=True,
-                                  capture_output=True, timeout=timeout, input=input,
-                                  stdin=None if input is not None else subprocess.DEVNULL)
+            proc = subprocess.run(
+                ["tmux", "-L", self.socket, *args],
+                env=self._env,
+                text=True,
+                capture_output=True,
+                timeout=timeout,
+                input=input,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
         except FileNotFoundError:
             raise TmuxError("tmux is not installed (or not on PATH)") from None
         except subprocess.TimeoutExpired:
@@ -62,8 +80,16 @@ class Tmux:
             raise TmuxError(f"tmux {args[0]} failed: {msg[-1] if msg else proc.returncode}")
         return proc
 
-    def new_session(self, name: str, cwd: str, argv: list[str], env: dict[str, str],
-                    *, width: int = 200, height: int = 50) -> None:
+    def new_session(
+        self,
+        name: str,
+        cwd: str,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        width: int = 200,
+        height: int = 50,
+    ) -> None:
         """Start a detached session running argv directly (no shell parses it)."""
         args = ["new-session", "-d", "-s", name, "-c", cwd, "-x", str(width), "-y", str(height)]
         for key, value in env.items():
@@ -82,9 +108,14 @@ class Tmux:
 
     def panes(self) -> list[Pane]:
         """The whole fleet in one call (never one subprocess per agent)."""
-        proc = self.run("list-panes", "-a", "-F",
-                        "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_current_command}"
-                        "\t#{window_activity}", check=False)
+        proc = self.run(
+            "list-panes",
+            "-a",
+            "-F",
+            "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_current_command}"
+            "\t#{window_activity}",
+            check=False,
+        )
         if proc.returncode != 0:
             return []  # no server yet: no sessions
         out = []
@@ -92,8 +123,9 @@ class Tmux:
             parts = line.split("\t")
             if len(parts) != 5:
                 continue
-            out.append(Pane(parts[0], int(parts[1] or 0), parts[2] == "1", parts[3],
-                            int(parts[4] or 0)))
+            out.append(
+                Pane(parts[0], int(parts[1] or 0), parts[2] == "1", parts[3], int(parts[4] or 0))
+            )
         return out
 
     def send_literal(self, name: str, text: str, *, enter: bool = True) -> None:

@@ -26,13 +26,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("gastown.witness")
 
 ECHO_GRACE = 1.5
-NUDGE_TEXT = ("Gas Town witness: you have work on your hook ({bead}). Keep going, or run "
-              "`gt done` when finished / `gt escalate` if stuck.")
+NUDGE_TEXT = (
+    "Gas Town witness: you have work on your hook ({bead}). Keep going, or run "
+    "`gt done` when finished / `gt escalate` if stuck."
+)
 
 
 class Witness:
-    def __init__(self, ledger: Ledger, scheduler: Scheduler, settings: WitnessSettings,
-                 dispatcher: Any) -> None:
+    def __init__(
+        self, ledger: Ledger, scheduler: Scheduler, settings: WitnessSettings, dispatcher: Any
+    ) -> None:
         self.ledger = ledger
         self.scheduler = scheduler
         self.settings = settings
@@ -45,8 +48,14 @@ class Witness:
             marks.append(probe(agent) or 0.0)
         return max(marks)
 
-    def label(self, agent: dict[str, Any], alive: set[str] | None, now: float,
-              since: float | None = None, before: float | None = None) -> str:
+    def label(
+        self,
+        agent: dict[str, Any],
+        alive: set[str] | None,
+        now: float,
+        since: float | None = None,
+        before: float | None = None,
+    ) -> str:
         if not agent["hook"]:
             return vocab.AGENT_IDLE
         if alive is not None and agent["id"] not in alive:
@@ -67,18 +76,19 @@ class Witness:
         now = self.ledger.now()
         acted = []
         for agent in self.ledger.agents.list():
-            if agent["status"] not in (vocab.AGENT_WORKING, vocab.AGENT_STALLED,
-                                       vocab.AGENT_GUPP):
+            if agent["status"] not in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP):
                 continue
             ladder = agent["info"].get("ladder") or {}
-            health = self.label(agent, alive, now, since=ladder.get("at"),
-                                before=ladder.get("progress"))
+            health = self.label(
+                agent, alive, now, since=ladder.get("at"), before=ladder.get("progress")
+            )
             if health == vocab.AGENT_ZOMBIE:
                 continue  # the scheduler recovers dead sessions
             if health == vocab.AGENT_WORKING:
                 if agent["status"] != vocab.AGENT_WORKING or ladder:
-                    self.ledger.agents.set_health(agent["id"], vocab.AGENT_WORKING,
-                                                  info={"ladder": {}})
+                    self.ledger.agents.set_health(
+                        agent["id"], vocab.AGENT_WORKING, info={"ladder": {}}
+                    )
                 continue
             if agent["status"] != health:
                 self.ledger.agents.set_health(agent["id"], health)
@@ -95,27 +105,46 @@ class Witness:
 
     def climb(self, agent: dict[str, Any], rung: int, now: float) -> str:
         bead = agent["hook"]
-        step = {"attempt": agent["attempt"], "rung": rung + 1, "at": now,
-                "progress": self.progress_at(agent)}
+        step = {
+            "attempt": agent["attempt"],
+            "rung": rung + 1,
+            "at": now,
+            "progress": self.progress_at(agent),
+        }
         if rung == 0:
-            self.ledger.inbox.put("nudge", {"agent_id": agent["id"],
-                                            "message": NUDGE_TEXT.format(bead=bead),
-                                            "expires_at": now + self.settings.ladder_seconds},
-                                  actor="witness")
-            self.ledger.agents.set_health(agent["id"], vocab.AGENT_STALLED,
-                                          info={"ladder": step}, event="witness_nudged")
+            self.ledger.inbox.put(
+                "nudge",
+                {
+                    "agent_id": agent["id"],
+                    "message": NUDGE_TEXT.format(bead=bead),
+                    "expires_at": now + self.settings.ladder_seconds,
+                },
+                actor="witness",
+            )
+            self.ledger.agents.set_health(
+                agent["id"], vocab.AGENT_STALLED, info={"ladder": step}, event="witness_nudged"
+            )
             return f"nudged {agent['name']}"
         if rung == 1 and agent["info"].get("restarts", 0) < self.settings.max_restarts:
             self.ledger.agents.set_health(
-                agent["id"], vocab.AGENT_HANDOFF, event="witness_restarted",
-                info={"ladder": step, "restarts": agent["info"].get("restarts", 0) + 1})
+                agent["id"],
+                vocab.AGENT_HANDOFF,
+                event="witness_restarted",
+                info={"ladder": step, "restarts": agent["info"].get("restarts", 0) + 1},
+            )
             return f"restarting {agent['name']}"
         # last rung: kill it (and make sure it is dead), then re-dispatch with attempt+1
         preserve = getattr(self.dispatcher, "preserve_work", None)
         if preserve:
             preserve(agent)
         self.dispatcher.stop(agent["id"])
-        self.scheduler.fail(bead, agent["attempt"], reason=(
-            f"{agent['name']} made no progress for {int(now - self.progress_at(agent))}s "
-            f"(nudged and restarted)"), kind="agent_stalled_out")
+        self.scheduler.fail(
+            bead,
+            agent["attempt"],
+            reason=(
+                f"{agent['name']} made no progress for {int(now - self.progress_at(agent))}s "
+                f"(nudged and restarted)"
+            ),
+            kind="agent_stalled_out",
+        )
         return f"re-dispatching {bead}"

@@ -86,7 +86,9 @@ def prepare_repo(repo: str) -> None:
             existing = fh.read()
     if EXCLUDE_LINE not in existing.splitlines():
         with open(exclude, "a", encoding="utf-8") as fh:
-            fh.write(("\n" if existing and not existing.endswith("\n") else "") + EXCLUDE_LINE + "\n")
+            fh.write(
+                ("\n" if existing and not existing.endswith("\n") else "") + EXCLUDE_LINE + "\n"
+            )
 
 
 def prune(repo: str) -> None:
@@ -94,8 +96,9 @@ def prune(repo: str) -> None:
         git.run(["worktree", "prune"], cwd=repo)
 
 
-def ensure(repo: str, polecats_dir: str, polecat: str, bead_id: str,
-           start: str | None = None) -> tuple[str, str]:
+def ensure(
+    repo: str, polecats_dir: str, polecat: str, bead_id: str, start: str | None = None
+) -> tuple[str, str]:
     """The polecat's worktree on a fresh branch for this bead, from the current main.
 
     A reused polecat keeps its worktree and switches branch (no new clone, no new
@@ -109,8 +112,14 @@ def ensure(repo: str, polecats_dir: str, polecat: str, bead_id: str,
         if os.path.isdir(os.path.join(path, ".git")) or os.path.isfile(os.path.join(path, ".git")):
             preserve_uncommitted(path, reason=f"before switching to {branch}")
             previous = current_branch(path)
-            exists = git.run(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-                             cwd=repo, check=False).returncode == 0
+            exists = (
+                git.run(
+                    ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+                    cwd=repo,
+                    check=False,
+                ).returncode
+                == 0
+            )
             if exists:
                 git.run(["checkout", "--quiet", branch], cwd=path)
             else:
@@ -124,13 +133,21 @@ def ensure(repo: str, polecats_dir: str, polecat: str, bead_id: str,
                 # Half-made by a crash mid-`worktree add`: set aside, never deleted.
                 os.replace(path, f"{path}.orphan-{os.getpid()}-{int(time.time())}")
                 git.run(["worktree", "prune"], cwd=repo)
-            exists = git.run(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-                             cwd=repo, check=False).returncode == 0
+            exists = (
+                git.run(
+                    ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+                    cwd=repo,
+                    check=False,
+                ).returncode
+                == 0
+            )
             if exists:  # a re-dispatch of the same bead: continue its branch
                 git.run(["worktree", "add", "--quiet", "--", path, branch], cwd=repo)
             else:
-                git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, "--", path,
-                         base], cwd=repo)
+                git.run(
+                    ["worktree", "add", "--quiet", "--no-track", "-b", branch, "--", path, base],
+                    cwd=repo,
+                )
     return path, branch
 
 
@@ -140,8 +157,20 @@ def preserve_uncommitted(path: str, *, reason: str) -> bool:
     if not status.strip():
         return False
     git.run(["add", "-A"], cwd=path)
-    git.run(["-c", "user.name=Gas Town", "-c", "user.email=gastown@localhost", "commit",
-             "--quiet", "--no-verify", "-m", f"WIP preserved by Gas Town ({reason})"], cwd=path)
+    git.run(
+        [
+            "-c",
+            "user.name=Gas Town",
+            "-c",
+            "user.email=gastown@localhost",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            f"WIP preserved by Gas Town ({reason})",
+        ],
+        cwd=path,
+    )
     return True
 
 

@@ -33,11 +33,16 @@ class Outcome(Generic[R]):
         self.requeued: list[R] = []
 
 
-def process(batch: Sequence[R], *, test: Callable[[list[R]], bool],
-            land: Callable[[list[R]], None], reject: Callable[[R], None],
-            flaked: Callable[[R], None] = lambda r: None,
-            prepare: Callable[[list[R]], list[R]] = list,
-            verify_implied: bool = False) -> Outcome[R]:
+def process(
+    batch: Sequence[R],
+    *,
+    test: Callable[[list[R]], bool],
+    land: Callable[[list[R]], None],
+    reject: Callable[[R], None],
+    flaked: Callable[[R], None] = lambda r: None,
+    prepare: Callable[[list[R]], list[R]] = list,
+    verify_implied: bool = False,
+) -> Outcome[R]:
     """Land the good requests of `batch`, reject the bad ones, requeue the undecided.
 
     `prepare(group)` stacks the group on the current tip and returns the members that
@@ -99,7 +104,7 @@ def process(batch: Sequence[R], *, test: Callable[[list[R]], bool],
 
 # (failure rate below, batch size): from the expected gate runs per landed request of the
 # algorithm above (bench/bench_refinery.py prints the table this was read from).
-SIZES = ((0.03, 24), (0.07, 16), (0.13, 8), (0.25, 4), (0.4, 2))
+SIZES = ((0.03, 32), (0.06, 16), (0.115, 8), (0.215, 4), (0.5, 2))
 
 
 def batch_size(failure_rate: float, *, largest: int = 32) -> int:
@@ -113,7 +118,8 @@ def batch_size(failure_rate: float, *, largest: int = 32) -> int:
 class FailureRate:
     """A smoothed estimate of the per-request failure rate, updated per decided request."""
 
-    def __init__(self, prior: float = 0.05, weight: float = 0.05) -> None:
+    # A light weight: each rejection would otherwise swing the batch size between tiers.
+    def __init__(self, prior: float = 0.05, weight: float = 0.02) -> None:
         self.value = prior
         self.weight = weight
 

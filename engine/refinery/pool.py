@@ -34,8 +34,9 @@ class RefineryPool:
                     continue  # no clone on disk (yet): nothing to merge into
                 t = self._threads.get(rig)
                 if t is None or not t.is_alive():
-                    t = threading.Thread(target=self._run, args=(rig,), daemon=True,
-                                         name=f"refinery-{rig}")
+                    t = threading.Thread(
+                        target=self._run, args=(rig,), daemon=True, name=f"refinery-{rig}"
+                    )
                     self._threads[rig] = t
                     t.start()
 

@@ -44,12 +44,12 @@ class Refinery:
         self.ws = Workspace(rig_row["path"], os.path.join(town.rig_dir(rig), "refinery"), hooks)
         self.logs = os.path.join(town.logs_dir, "refinery", rig)
         self._recovered = False
+        self._touched: dict[str, list[str]] = {}  # commit -> changed paths (immutable)
 
     # ---- state kept in the ledger --------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        return self.ledger.state.get(f"refinery:{self.rig}", {"failure_rate": 0.05,
-                                                               "flakes": []})  # type: ignore[no-any-return]
+        return self.ledger.state.get(f"refinery:{self.rig}", {"failure_rate": 0.05, "flakes": []})  # type: ignore[no-any-return]
 
     def _save_stats(self, st: dict[str, Any]) -> None:
         with self.ledger.db.write() as conn:
@@ -64,8 +64,11 @@ class Refinery:
         """After a crash: a landing either happened (the branch has it) or did not."""
         self.ws.ensure()
         for mr in self.ledger.mq.in_flight(self.rig):
-            if mr["state"] == "landing" and mr["merged_commit"] and \
-                    self.ws.contains(mr["merged_commit"]):
+            if (
+                mr["state"] == "landing"
+                and mr["merged_commit"]
+                and self.ws.contains(mr["merged_commit"])
+            ):
                 self.ledger.mq.finish_landing([mr["id"]], commit=mr["merged_commit"])
                 log.info("%s: confirmed the landing of %s after a restart", self.rig, mr["id"])
             else:
@@ -84,19 +87,28 @@ class Refinery:
             if not mr["approved"]:
                 touched = self.protected_paths(mr["commit"])
                 if touched:
-                    self.ledger.mq.set_state([mr["id"]], "awaiting_approval",
-                                             data={"paths": touched},
-                                             failure="touches protected paths: "
-                                                     + ", ".join(touched))
+                    self.ledger.mq.set_state(
+                        [mr["id"]],
+                        "awaiting_approval",
+                        data={"paths": touched},
+                        failure="touches protected paths: " + ", ".join(touched),
+                    )
                     continue
             ready.append(mr)
         return ready
 
     def protected_paths(self, commit: str) -> list[str]:
         prefixes = self.settings.protected_paths
-        return [p for p in self.ws.changed_paths(commit)
-                if any(p == x.rstrip("/") or p.startswith(x if x.endswith("/") else x + "/")
-                       or p == x for x in prefixes)]
+        if commit not in self._touched:
+            self._touched[commit] = self.ws.changed_paths(commit)
+        return [
+            p
+            for p in self._touched[commit]
+            if any(
+                p == x.rstrip("/") or p.startswith(x if x.endswith("/") else x + "/") or p == x
+                for x in prefixes
+            )
+        ]
 
     def process_once(self) -> bool:
         if not self._recovered:
@@ -110,8 +122,7 @@ class Refinery:
         ids = [m["id"] for m in picked]
         self.ledger.mq.set_state(ids, "testing", batch=batch_id, data={"size": len(ids)})
         by_id = {m["id"]: m for m in picked}
-        candidates = [Candidate(m["id"], m["commit"], m["source_title"] or m["id"])
-                      for m in picked]
+        candidates = [Candidate(m["id"], m["commit"], m["source_title"] or m["id"]) for m in picked]
         base = [self.ws.tip()]
         conflicts: dict[str, list[str]] = {}
         last: dict[str, Any] = {}
@@ -126,8 +137,14 @@ class Refinery:
 
         def test(group: list[Candidate]) -> bool:
             label = f"{len(group)} on {base[0][:10]}: " + " ".join(c.id for c in group)
-            result = run_gates(self.gates, self.ws.path, log_path, hooks_dir=self.ws.hooks_dir,
-                               timeout=self.settings.gate_timeout_seconds, label=label)
+            result = run_gates(
+                self.gates,
+                self.ws.path,
+                log_path,
+                hooks_dir=self.ws.hooks_dir,
+                timeout=self.settings.gate_timeout_seconds,
+                label=label,
+            )
             if not result.ok:
                 last["failure"] = result  # what an implied rejection points back to
             return result.ok
@@ -140,17 +157,26 @@ class Refinery:
                 raise _Moved()
             closed = self.ledger.mq.finish_landing(group_ids, commit=commit)
             base[0] = commit
-            log.info("%s: landed %s in %s (closed %s)", self.rig, ", ".join(group_ids),
-                     commit[:10], ", ".join(closed))
+            log.info(
+                "%s: landed %s in %s (closed %s)",
+                self.rig,
+                ", ".join(group_ids),
+                commit[:10],
+                ", ".join(closed),
+            )
             self.cleanup([by_id[i] for i in group_ids])
 
         def reject(c: Candidate) -> None:
             result = last.get("failure")
             s = self.config.scheduler
-            self.ledger.mq.fail(c.id, reason=result.summary if result else "gates failed",
-                                log=log_path, max_attempts=s.max_attempts,
-                                backoff_base=s.backoff_base_seconds,
-                                backoff_max=s.backoff_max_seconds)
+            self.ledger.mq.fail(
+                c.id,
+                reason=result.summary if result else "gates failed",
+                log=log_path,
+                max_attempts=s.max_attempts,
+                backoff_base=s.backoff_base_seconds,
+                backoff_max=s.backoff_max_seconds,
+            )
             log.warning("%s: %s failed the gates", self.rig, c.id)
 
         def flaked(c: Candidate) -> None:
@@ -158,23 +184,40 @@ class Refinery:
             with self.ledger.db.write() as conn:
                 from engine.ledger.graph import record_event
 
-                record_event(conn, c.id, "gate_flake", "refinery", iso(self.ledger.now()),
-                             {"batch": batch_id})
+                record_event(
+                    conn,
+                    c.id,
+                    "gate_flake",
+                    "refinery",
+                    iso(self.ledger.now()),
+                    {"batch": batch_id},
+                )
             log.warning("%s: a gate flaked on %s; it passed when re-run", self.rig, c.id)
 
         try:
-            outcome = bisect.process(candidates, test=test, land=land, reject=reject,
-                                     flaked=flaked, prepare=prepare,
-                                     verify_implied=recent_flake)
+            outcome = bisect.process(
+                candidates,
+                test=test,
+                land=land,
+                reject=reject,
+                flaked=flaked,
+                prepare=prepare,
+                verify_implied=recent_flake,
+            )
         except _Moved:
-            undecided = [m["id"] for m in picked
-                         if (self.ledger.mq.get(m["id"]) or {}).get("state") in ("testing",
-                                                                                 "landing")]
+            undecided = [
+                m["id"]
+                for m in picked
+                if (self.ledger.mq.get(m["id"]) or {}).get("state") in ("testing", "landing")
+            ]
             self.ledger.mq.set_state(undecided, "queued", data={"reason": "target moved"})
             return True
         if outcome.requeued:
-            self.ledger.mq.set_state([c.id for c in outcome.requeued], "queued",
-                                     data={"reason": "undecided after bisection"})
+            self.ledger.mq.set_state(
+                [c.id for c in outcome.requeued],
+                "queued",
+                data={"reason": "undecided after bisection"},
+            )
         for mr_id, files in conflicts.items():
             self.handle_conflict(by_id[mr_id], files)
         rate = bisect.FailureRate(st.get("failure_rate", 0.05))
@@ -184,8 +227,13 @@ class Refinery:
             rate.observe(True)
         st["failure_rate"] = rate.value
         st["flakes"] = [t for t in st.get("flakes", []) if t > time.time() - 86400]
-        st["last_batch"] = {"id": batch_id, "size": len(ids), "gate_runs": outcome.gate_runs,
-                            "landed": len(outcome.landed), "rejected": len(outcome.rejected)}
+        st["last_batch"] = {
+            "id": batch_id,
+            "size": len(ids),
+            "gate_runs": outcome.gate_runs,
+            "landed": len(outcome.landed),
+            "rejected": len(outcome.rejected),
+        }
         self._save_stats(st)
         return True
 
@@ -196,10 +244,16 @@ class Refinery:
                 self.ledger.mq.requeue_rebased(mr["id"], rebased)
                 log.info("%s: rebased %s onto the tip and queued it again", self.rig, mr["id"])
                 return
-        rework = self.ledger.mq.conflict(mr["id"], files=files, base_commit=mr["commit"],
-                                         branch=mr["branch"])
-        log.info("%s: %s conflicts in %s; rework %s goes back to its polecat", self.rig,
-                 mr["id"], ", ".join(files), rework)
+        rework = self.ledger.mq.conflict(
+            mr["id"], files=files, base_commit=mr["commit"], branch=mr["branch"]
+        )
+        log.info(
+            "%s: %s conflicts in %s; rework %s goes back to its polecat",
+            self.rig,
+            mr["id"],
+            ", ".join(files),
+            rework,
+        )
 
     def cleanup(self, landed: list[dict[str, Any]]) -> None:
         """A landed polecat branch is deleted (its work is in the target now)."""

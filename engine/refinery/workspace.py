@@ -30,8 +30,12 @@ class Workspace:
         self.main = worktrees.main_ref(repo)
 
     def git(self, *args: str, check: bool = True, timeout: float = 600):  # type: ignore[no-untyped-def]
-        return git.run(["-c", f"core.hooksPath={self.hooks_dir}", *IDENT, *args],
-                       cwd=self.path, check=check, timeout=timeout)
+        return git.run(
+            ["-c", f"core.hooksPath={self.hooks_dir}", *IDENT, *args],
+            cwd=self.path,
+            check=check,
+            timeout=timeout,
+        )
 
     def ensure(self) -> None:
         os.makedirs(self.hooks_dir, exist_ok=True)
@@ -40,8 +44,10 @@ class Workspace:
                 if os.path.exists(self.path):
                     os.replace(self.path, f"{self.path}.orphan-{os.getpid()}")
                 git.run(["worktree", "prune"], cwd=self.repo)
-                git.run(["worktree", "add", "--quiet", "--detach", "--", self.path, self.main],
-                        cwd=self.repo)
+                git.run(
+                    ["worktree", "add", "--quiet", "--detach", "--", self.path, self.main],
+                    cwd=self.repo,
+                )
 
     def tip(self) -> str:
         return git.run(["rev-parse", f"refs/heads/{self.main}"], cwd=self.repo).stdout.strip()
@@ -51,8 +57,9 @@ class Workspace:
         self.git("checkout", "--quiet", "--force", "--detach", commit)
         self.git("clean", "-fdq")
 
-    def stack(self, base: str, candidates: list[Candidate]
-              ) -> tuple[list[Candidate], dict[str, list[str]]]:
+    def stack(
+        self, base: str, candidates: list[Candidate]
+    ) -> tuple[list[Candidate], dict[str, list[str]]]:
         """Merge the candidates one by one onto `base`; those that conflict are left out.
 
         Returns (stacked, {candidate id: conflicting files}).
@@ -61,8 +68,15 @@ class Workspace:
         stacked: list[Candidate] = []
         conflicts: dict[str, list[str]] = {}
         for c in candidates:
-            proc = self.git("merge", "--no-ff", "--no-edit", "-m", f"Merge {c.id}: {c.title}",
-                            c.commit, check=False)
+            proc = self.git(
+                "merge",
+                "--no-ff",
+                "--no-edit",
+                "-m",
+                f"Merge {c.id}: {c.title}",
+                c.commit,
+                check=False,
+            )
             if proc.returncode == 0:
                 stacked.append(c)
                 continue
@@ -91,13 +105,17 @@ class Workspace:
 
     def advance(self, new: str, old: str) -> bool:
         """Compare-and-swap the target branch from old to new; False if it moved meanwhile."""
-        proc = git.run(["update-ref", f"refs/heads/{self.main}", new, old], cwd=self.repo,
-                       check=False)
+        proc = git.run(
+            ["update-ref", f"refs/heads/{self.main}", new, old], cwd=self.repo, check=False
+        )
         return proc.returncode == 0
 
     def contains(self, commit: str) -> bool:
-        proc = git.run(["merge-base", "--is-ancestor", commit, f"refs/heads/{self.main}"],
-                       cwd=self.repo, check=False)
+        proc = git.run(
+            ["merge-base", "--is-ancestor", commit, f"refs/heads/{self.main}"],
+            cwd=self.repo,
+            check=False,
+        )
         return proc.returncode == 0
 
     def rebase(self, commit: str) -> str | None:

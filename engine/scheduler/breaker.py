@@ -39,8 +39,10 @@ class Breaker:
             return None
         if st["state"] == "half_open":
             return None
-        return (f"dispatch is paused: the circuit breaker tripped after {st.get('failures')} "
-                f"failures; it retries at {iso(st['until'])} (or run `gt breaker reset`)")
+        return (
+            f"dispatch is paused: the circuit breaker tripped after {st.get('failures')} "
+            f"failures; it retries at {iso(st['until'])} (or run `gt breaker reset`)"
+        )
 
     def record_success(self) -> None:
         if self.state()["state"] != "closed":
@@ -59,19 +61,39 @@ class Breaker:
             return False
         until = now + self.settings.breaker_cooldown_seconds
         with self.ledger.db.write(durable=True) as conn:
-            self.ledger.state.put(conn, KEY, {"state": "open", "until": until,
-                                              "failures": failures, "tripped_at": now})
-            record_event(conn, None, "breaker_tripped", "scheduler", iso(now),
-                         {"failures": failures, "until": iso(until)})
+            self.ledger.state.put(
+                conn,
+                KEY,
+                {"state": "open", "until": until, "failures": failures, "tripped_at": now},
+            )
+            record_event(
+                conn,
+                None,
+                "breaker_tripped",
+                "scheduler",
+                iso(now),
+                {"failures": failures, "until": iso(until)},
+            )
             esc = self.ledger.beads.insert(
-                conn, title=f"Circuit breaker tripped: {failures} failures in "
-                            f"{int(self.settings.breaker_window_seconds)}s",
-                rig=None, bead_type="escalation", priority=0, created_by="scheduler",
-                body=(f"Dispatch is paused until {iso(until)}. Recent failures are in the "
-                      f"event history (`gt events`). Fix the cause, then `gt breaker reset`."))
-            self.ledger.mail.deliver(conn, sender="scheduler", to="mayor",
-                                     subject="Dispatch paused: circuit breaker tripped",
-                                     body=f"{failures} failures in the window; see {esc}.")
+                conn,
+                title=f"Circuit breaker tripped: {failures} failures in "
+                f"{int(self.settings.breaker_window_seconds)}s",
+                rig=None,
+                bead_type="escalation",
+                priority=0,
+                created_by="scheduler",
+                body=(
+                    f"Dispatch is paused until {iso(until)}. Recent failures are in the "
+                    f"event history (`gt events`). Fix the cause, then `gt breaker reset`."
+                ),
+            )
+            self.ledger.mail.deliver(
+                conn,
+                sender="scheduler",
+                to="mayor",
+                subject="Dispatch paused: circuit breaker tripped",
+                body=f"{failures} failures in the window; see {esc}.",
+            )
         return True
 
     def reset(self, *, actor: str | None = None) -> None:

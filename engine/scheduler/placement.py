@@ -6,8 +6,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
-def choose_rig(labels: Iterable[str], rigs: list[dict[str, Any]], busy: Mapping[str, int],
-               capacity: Callable[[str], int]) -> tuple[str | None, str]:
+def choose_rig(
+    labels: Iterable[str],
+    rigs: list[dict[str, Any]],
+    busy: Mapping[str, int],
+    capacity: Callable[[str], int],
+) -> tuple[str | None, str]:
     """(rig, why) — rig is None when no rig can take the bead now."""
     if not rigs:
         return None, "the town has no rigs (add one with `gt rig add`)"
@@ -25,6 +29,9 @@ def choose_rig(labels: Iterable[str], rigs: list[dict[str, Any]], busy: Mapping[
         return used / cap, used, r["name"]
 
     best = min(open_rigs, key=load)
-    why = (f"capabilities {sorted(wanted & set(best['capabilities']))} match" if matching
-           else "least loaded")
+    why = (
+        f"capabilities {sorted(wanted & set(best['capabilities']))} match"
+        if matching
+        else "least loaded"
+    )
     return best["name"], why

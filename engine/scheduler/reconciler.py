@@ -68,8 +68,9 @@ class Scheduler:
             total, per_rig = agents.busy_counts(conn)
             town_cap = self.settings.max_polecats
             if total >= town_cap:
-                return ScheduleResult([], {}, f"the town is at capacity ({total}/{town_cap} "
-                                              f"polecats working)")
+                return ScheduleResult(
+                    [], {}, f"the town is at capacity ({total}/{town_cap} polecats working)"
+                )
             rigs = ledger.rigs.list()
             rig_names = {r["name"] for r in rigs}
             cap = self.config.rig_capacity
@@ -95,8 +96,10 @@ class Scheduler:
                         reasons[bid] = f"its rig {rig!r} no longer exists"
                         continue
                     elif per_rig.get(rig, 0) >= cap(rig):
-                        reasons[bid] = (f"rig {rig} is at capacity ({per_rig.get(rig, 0)}/"
-                                        f"{cap(rig)} polecats working)")
+                        reasons[bid] = (
+                            f"rig {rig} is at capacity ({per_rig.get(rig, 0)}/"
+                            f"{cap(rig)} polecats working)"
+                        )
                         continue
                     agent = self._preferred(row, rig) or agents.idle_in_rig(conn, rig)
                     if agent is None:
@@ -106,8 +109,16 @@ class Scheduler:
                         agent = agents.allocate(conn, rig, name, self.config.runtime_for(rig))
                         live.add(name)
                     attempt = agents.assign(conn, agent, bid, rig=rig)
-                    out.append(Assignment(agent["id"], agent["name"], rig, bid, attempt,
-                                          agent["runtime"] or self.config.runtime_for(rig)))
+                    out.append(
+                        Assignment(
+                            agent["id"],
+                            agent["name"],
+                            rig,
+                            bid,
+                            attempt,
+                            agent["runtime"] or self.config.runtime_for(rig),
+                        )
+                    )
                     total += 1
                     per_rig[rig] = per_rig.get(rig, 0) + 1
                     if total >= town_cap or probe_only:
@@ -128,8 +139,12 @@ class Scheduler:
 
         wanted = json.loads(row["metadata"]).get("prefer_agent")
         agent = self.ledger.agents.get(wanted) if wanted else None
-        if agent and agent["rig"] == rig and agent["status"] == vocab.AGENT_IDLE \
-                and not agent["hook"]:
+        if (
+            agent
+            and agent["rig"] == rig
+            and agent["status"] == vocab.AGENT_IDLE
+            and not agent["hook"]
+        ):
             return agent
         return None
 
@@ -137,8 +152,11 @@ class Scheduler:
         """Keep live polecats within the town's capacity: retire an idle one elsewhere."""
         if live_count < self.settings.max_polecats:
             return
-        row = conn.execute("SELECT id FROM agents WHERE status='idle' AND hook IS NULL AND "
-                           "rig != ? ORDER BY idle_since LIMIT 1", (rig,)).fetchone()
+        row = conn.execute(
+            "SELECT id FROM agents WHERE status='idle' AND hook IS NULL AND "
+            "rig != ? ORDER BY idle_since LIMIT 1",
+            (rig,),
+        ).fetchone()
         if row:
             self.ledger.agents.retire(conn, row[0], reason="room for a polecat in " + rig)
 
@@ -148,26 +166,40 @@ class Scheduler:
         with ledger.db.write(durable=True) as conn:
             bead = ledger.beads.require(bead_id)
             if bead["type"] not in vocab.WORK_TYPES:
-                raise Conflict(f"{bead_id} is a {bead['type']}, not work a polecat can take "
-                               f"(work types: {', '.join(vocab.WORK_TYPES)})")
+                raise Conflict(
+                    f"{bead_id} is a {bead['type']}, not work a polecat can take "
+                    f"(work types: {', '.join(vocab.WORK_TYPES)})"
+                )
             if bead["status"] in (vocab.HOOKED, vocab.IN_PROGRESS):
                 agent = ledger.agents.get(bead["assignee"] or "")
-                raise Conflict(f"{bead_id} is already {bead['status']} by "
-                               f"{agent['name'] if agent else bead['assignee']}")
+                raise Conflict(
+                    f"{bead_id} is already {bead['status']} by "
+                    f"{agent['name'] if agent else bead['assignee']}"
+                )
             if bead["status"] != vocab.OPEN:
-                raise Conflict(f"{bead_id} is {bead['status']}; only an open bead can be slung"
-                               + (" (reopen it first)" if bead["status"] in
-                                  vocab.FINAL_STATUSES else ""))
+                raise Conflict(
+                    f"{bead_id} is {bead['status']}; only an open bead can be slung"
+                    + (" (reopen it first)" if bead["status"] in vocab.FINAL_STATUSES else "")
+                )
             staged = ledger.beads.staged_convoy_of(conn, bead_id)
             if staged:
-                raise Conflict(f"{bead_id} belongs to staged convoy {staged}; "
-                               f"launch it with `gt convoy launch {staged}`")
+                raise Conflict(
+                    f"{bead_id} belongs to staged convoy {staged}; "
+                    f"launch it with `gt convoy launch {staged}`"
+                )
             ledger.beads.set_slung(conn, bead_id, actor=actor)
             result = self.schedule(only=bead_id)
         if result.assignments:
             a = result.assignments[0]
-            return {"id": bead_id, "agent": a.agent_name, "agent_id": a.agent_id, "rig": a.rig,
-                    "attempt": a.attempt, "queued": False, "reason": None}
+            return {
+                "id": bead_id,
+                "agent": a.agent_name,
+                "agent_id": a.agent_id,
+                "rig": a.rig,
+                "attempt": a.attempt,
+                "queued": False,
+                "reason": None,
+            }
         reason = result.paused or result.reasons.get(bead_id) or self.why_waiting(bead_id)
         return {"id": bead_id, "agent": None, "queued": True, "reason": reason}
 
@@ -186,9 +218,11 @@ class Scheduler:
 
     # ---- the whole reconcile -------------------------------------------------------------
 
-    def reconcile(self, dispatcher: Dispatcher,
-                  inbox_handlers: dict[str, Callable[[dict[str, Any]], None]] | None = None
-                  ) -> ReconcileReport:
+    def reconcile(
+        self,
+        dispatcher: Dispatcher,
+        inbox_handlers: dict[str, Callable[[dict[str, Any]], None]] | None = None,
+    ) -> ReconcileReport:
         self.apply_inbox(inbox_handlers or {})
         alive = dispatcher.alive()
         recovered = self.check_agents(dispatcher, alive)
@@ -198,9 +232,8 @@ class Scheduler:
         pending = []
         for a in self.pending_dispatches():
             agent = self.ledger.agents.get(a.agent_id)
-            if agent and agent["status"] == vocab.AGENT_ASSIGNED and alive and \
-                    a.agent_id in alive:
-                self.adopt(a)  # started before a crash: adopt it, never start it twice
+            if agent and agent["status"] == vocab.AGENT_ASSIGNED and alive and a.agent_id in alive:
+                self.adopt(a, dispatcher)  # started before a crash: adopt, never start twice
             else:
                 pending.append(a)
         result = self.schedule()
@@ -232,10 +265,18 @@ class Scheduler:
 
     def pending_dispatches(self) -> list[Assignment]:
         """Hooked work whose session has not started (inline slings, a crash mid-dispatch)."""
-        return [Assignment(a["id"], a["name"], a["rig"], a["hook"], a["attempt"],
-                           a["runtime"] or self.config.runtime_for(a["rig"]))
-                for a in self.ledger.agents.list()
-                if a["status"] in (vocab.AGENT_ASSIGNED, vocab.AGENT_HANDOFF) and a["hook"]]
+        return [
+            Assignment(
+                a["id"],
+                a["name"],
+                a["rig"],
+                a["hook"],
+                a["attempt"],
+                a["runtime"] or self.config.runtime_for(a["rig"]),
+            )
+            for a in self.ledger.agents.list()
+            if a["status"] in (vocab.AGENT_ASSIGNED, vocab.AGENT_HANDOFF) and a["hook"]
+        ]
 
     def dispatch(self, a: Assignment, dispatcher: Dispatcher) -> str | None:
         try:
@@ -247,13 +288,19 @@ class Scheduler:
             dispatcher.stop(a.agent_id)
             return reason
         try:
-            self.ledger.agents.mark_started(a.agent_id, a.bead_id, a.attempt,
-                                            session=started.session, worktree=started.worktree,
-                                            branch=started.branch)
+            self.ledger.agents.mark_started(
+                a.agent_id,
+                a.bead_id,
+                a.attempt,
+                session=started.session,
+                worktree=started.worktree,
+                branch=started.branch,
+            )
         except (Conflict, GtError) as exc:
             # The bead moved on while we were starting (cancelled, closed): undo the start.
-            log.info("started %s for %s but it moved on (%s); stopping", a.agent_name,
-                     a.bead_id, exc)
+            log.info(
+                "started %s for %s but it moved on (%s); stopping", a.agent_name, a.bead_id, exc
+            )
             dispatcher.stop(a.agent_id)
             return str(exc)
         self.breaker.record_success()
@@ -264,8 +311,14 @@ class Scheduler:
         s = self.settings
         try:
             out = self.ledger.agents.fail_attempt(
-                bead_id, attempt, reason=reason, kind=kind, max_attempts=s.max_attempts,
-                backoff_base=s.backoff_base_seconds, backoff_max=s.backoff_max_seconds)
+                bead_id,
+                attempt,
+                reason=reason,
+                kind=kind,
+                max_attempts=s.max_attempts,
+                backoff_base=s.backoff_base_seconds,
+                backoff_max=s.backoff_max_seconds,
+            )
         except Conflict as exc:
             log.info("ignored a stale failure report: %s", exc)
             return None
@@ -275,12 +328,25 @@ class Scheduler:
             self.ledger.mail.escalate(
                 title=f"{bead_id} failed after {out['failures']} attempts",
                 body=f"Last failure: {reason}\nReopen it with `gt bead reopen {bead_id}` once "
-                     f"the cause is fixed.", severity="high", actor="scheduler", source=bead_id)
+                f"the cause is fixed.",
+                severity="high",
+                actor="scheduler",
+                source=bead_id,
+            )
         return out
 
-    def adopt(self, a: Assignment) -> None:
+    def adopt(self, a: Assignment, dispatcher: Dispatcher) -> None:
+        describe = getattr(dispatcher, "describe", None)
+        seen = describe(a) if describe else None
         try:
-            self.ledger.agents.mark_started(a.agent_id, a.bead_id, a.attempt)
+            self.ledger.agents.mark_started(
+                a.agent_id,
+                a.bead_id,
+                a.attempt,
+                session=seen.session if seen else None,
+                worktree=seen.worktree if seen else None,
+                branch=seen.branch if seen else None,
+            )
             log.info("adopted the live session of %s on %s", a.agent_name, a.bead_id)
         except GtError as exc:
             log.info("could not adopt %s: %s", a.agent_name, exc)
@@ -293,13 +359,22 @@ class Scheduler:
         for agent in self.ledger.agents.list():
             live_ids.add(agent["id"])
             status, hook = agent["status"], agent["hook"]
-            if hook and status in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP) and \
-                    alive is not None and agent["id"] not in alive:
+            if (
+                hook
+                and status in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP)
+                and alive is not None
+                and agent["id"] not in alive
+            ):
                 with self.ledger.db.write() as conn:
-                    self.ledger.agents.set_status(conn, agent["id"], vocab.AGENT_ZOMBIE,
-                                                  reason="session gone")
-                out = self.fail(hook, agent["attempt"], reason="the agent's session ended "
-                                "before it finished", kind="agent_died")
+                    self.ledger.agents.set_status(
+                        conn, agent["id"], vocab.AGENT_ZOMBIE, reason="session gone"
+                    )
+                out = self.fail(
+                    hook,
+                    agent["attempt"],
+                    reason="the agent's session ended before it finished",
+                    kind="agent_died",
+                )
                 if out is not None:
                     recovered.append(hook)
                 continue
@@ -315,8 +390,9 @@ class Scheduler:
                         retired(agent)
             elif not hook and status == vocab.AGENT_ZOMBIE:
                 with self.ledger.db.write() as conn:
-                    self.ledger.agents.set_status(conn, agent["id"], vocab.AGENT_IDLE,
-                                                  reason="recovered")
+                    self.ledger.agents.set_status(
+                        conn, agent["id"], vocab.AGENT_IDLE, reason="recovered"
+                    )
         if alive:
             for orphan in alive - live_ids:
                 dispatcher.stop(orphan)
@@ -331,7 +407,13 @@ class Scheduler:
             with self.ledger.db.write() as conn:
                 for v in fresh:
                     log.error("invariant violated: %s", v)
-                    record_event(conn, None, "invariant_violated", "scheduler",
-                                 iso(self.ledger.now()), {"violation": v})
+                    record_event(
+                        conn,
+                        None,
+                        "invariant_violated",
+                        "scheduler",
+                        iso(self.ledger.now()),
+                        {"violation": v},
+                    )
         self._reported = set(found)
         return found
