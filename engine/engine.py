@@ -52,6 +52,8 @@ class Engine:
         self._config = config
         self._lock = EngineLock(town.lock_path)
         self._with_refinery = refinery
+        self.mode = "embedded"  # or "attached" to a headless engine holding the town
+        self.holder_pid: int | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
         self._subscribers: list[asyncio.Queue[list[dict[str, Any]]]] = []
@@ -67,21 +69,33 @@ class Engine:
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, attach_if_running: bool = False) -> None:
+        """Take the town's lock and run its engine; or, when `attach_if_running` and a
+        headless engine already holds it, attach to that one (views and commands only)."""
         import os
 
         from engine.errors import GtError
+        from engine.lock import holder_pid
 
         if not os.path.isfile(self.town.config_path):
             raise GtError(f"no town at {self.town.root} (no town.toml); nothing was started")
-        self._lock.acquire()
+        try:
+            self._lock.acquire()
+        except GtError:
+            if not attach_if_running:
+                raise
+            self.mode = "attached"
+            self.holder_pid = holder_pid(self.town.lock_path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
         try:
             await self.call(self._open)
         except BaseException:
-            self._lock.release()
+            if self.mode == "embedded":
+                self._lock.release()
             raise
-        log.info("engine started for %s", self.town.root)
+        log.info(
+            "engine %s for %s", "started" if self.mode == "embedded" else "attached", self.town.root
+        )
 
     def _open(self) -> None:
         from engine.ledger import Ledger
@@ -110,7 +124,8 @@ class Engine:
         finally:
             self._executor.shutdown(wait=True)
             self._executor = None
-            self._lock.release()
+            if self.mode == "embedded":
+                self._lock.release()
             log.info("engine stopped")
 
     def _close(self) -> None:
@@ -131,7 +146,9 @@ class Engine:
             woke = self._wake.is_set()
             self._wake.clear()
             changed = await self.call(self._ledger_changed)
-            if woke or changed or time.monotonic() >= next_tick:
+            if self.mode == "attached":
+                pass  # views only: the holding engine reconciles
+            elif woke or changed or time.monotonic() >= next_tick:
                 try:
                     await self.reconcile()
                 except Exception:  # one bad tick must not kill the town
@@ -218,3 +235,162 @@ class Engine:
             if queue.full():  # a slow view gets the newest batches, not an unbounded backlog
                 queue.get_nowait()
             queue.put_nowait(events)
+
+    # ---- commands and views for the app (all through the ledger thread) -----------------
+
+    async def snapshot(self, **filters: Any) -> dict[str, Any]:
+        from engine.views import town
+
+        assert self.ledger is not None and self.config is not None
+        return await self.call(town.snapshot, self.ledger, self.config, **filters)
+
+    async def bead_detail(self, bead_id: str) -> dict[str, Any]:
+        from engine.views import town
+
+        return await self.call(town.bead_detail, self.ledger, self.town, bead_id)
+
+    async def agent_detail(self, ident: str) -> dict[str, Any]:
+        from engine.views import town
+
+        return await self.call(town.agent_detail, self.ledger, self.town, ident)
+
+    async def sling(self, bead_id: str, *, actor: str = "mayor") -> dict[str, Any]:
+        assert self.scheduler is not None
+        result = await self.call(self.scheduler.sling, bead_id, actor=actor)
+        self.wake()
+        return result
+
+    async def create_and_sling(
+        self,
+        title: str,
+        *,
+        rig: str | None,
+        priority: int = 2,
+        labels: list[str] | None = None,
+        deps: list[str] | None = None,
+        body: str = "",
+        actor: str = "mayor",
+    ) -> dict[str, Any]:
+        assert self.ledger is not None
+        ledger = self.ledger
+        bead = await self.call(
+            ledger.beads.create,
+            title,
+            rig=rig,
+            priority=priority,
+            labels=labels or [],
+            deps=[(d, "blocks") for d in deps or []],
+            body=body,
+            created_by=actor,
+        )
+        return await self.sling(bead["id"], actor=actor)
+
+    async def convoy_create(
+        self,
+        title: str,
+        *,
+        beads: list[str] | None = None,
+        plan: str | None = None,
+        staged: bool = False,
+        actor: str = "mayor",
+    ) -> dict[str, Any]:
+        assert self.ledger is not None
+        ledger = self.ledger
+
+        def create() -> dict[str, Any]:
+            if plan:
+                from engine.convoys import load_plan, validate_plan
+
+                _title, items = load_plan(plan)
+                planned = validate_plan(ledger, items, plan)
+                return ledger.convoys.create_planned(title, planned, staged=staged, actor=actor)
+            return ledger.convoys.create(title, beads or [], staged=staged, actor=actor)
+
+        convoy = await self.call(create)
+        self.wake()
+        return convoy
+
+    async def convoy_launch(self, convoy_id: str, actor: str = "mayor") -> dict[str, Any]:
+        assert self.ledger is not None
+        out = await self.call(self.ledger.convoys.launch, convoy_id, actor=actor)
+        self.wake()
+        return out
+
+    async def convoy_cancel(self, convoy_id: str, actor: str = "mayor") -> dict[str, Any]:
+        assert self.ledger is not None
+        out = await self.call(self.ledger.convoys.cancel, convoy_id, actor=actor)
+        self.wake()
+        return out
+
+    async def mail_send(
+        self,
+        to: str,
+        subject: str,
+        body: str = "",
+        reply_to: str | None = None,
+        sender: str = "mayor",
+    ) -> dict[str, Any]:
+        from engine.mail import resolve_address
+
+        assert self.ledger is not None
+        ledger = self.ledger
+
+        def send() -> dict[str, Any]:
+            return ledger.mail.send(
+                sender=sender,
+                to=resolve_address(ledger, to),
+                subject=subject,
+                body=body,
+                reply_to=reply_to,
+            )
+
+        return await self.call(send)
+
+    async def mail_read(self, mail_id: str, reader: str = "mayor") -> dict[str, Any]:
+        assert self.ledger is not None
+        return await self.call(self.ledger.mail.mark_read, mail_id, reader=reader)
+
+    async def nudge(self, agent: str, message: str, ttl: float = 300, actor: str = "mayor") -> None:
+        assert self.ledger is not None
+        ledger = self.ledger
+
+        def put() -> None:
+            target = ledger.agents.require(agent)
+            ledger.inbox.put(
+                "nudge",
+                {"agent_id": target["id"], "message": message, "expires_at": ledger.now() + ttl},
+                actor=actor,
+            )
+
+        await self.call(put)
+        self.wake()
+
+    async def mq_retry(self, mr_id: str, actor: str = "mayor") -> dict[str, Any]:
+        assert self.ledger is not None
+        return await self.call(self.ledger.mq.retry, mr_id, actor=actor)
+
+    async def mq_reject(self, mr_id: str, reason: str, actor: str = "mayor") -> dict[str, Any]:
+        assert self.ledger is not None and self.config is not None
+        return await self.call(
+            self.ledger.mq.reject,
+            mr_id,
+            reason=reason,
+            actor=actor,
+            max_attempts=self.config.scheduler.max_attempts,
+        )
+
+    def attach(self, agent_id: str) -> int:
+        """Run `tmux attach` on the agent's session in this terminal until the person
+        detaches (blocking: the app calls it while suspended). Returns tmux's exit code."""
+        from engine.polecats.fleet import session_of_agent
+        from engine.polecats.tmux import Tmux, socket_name
+
+        return Tmux(socket_name(self.town.root)).attach(session_of_agent(agent_id))
+
+    def peek(self, agent_id: str, lines: int = 40) -> str:
+        from engine.polecats.fleet import session_of_agent
+        from engine.polecats.tmux import Tmux, socket_name
+
+        tmux = Tmux(socket_name(self.town.root))
+        session = session_of_agent(agent_id)
+        return tmux.capture(session, lines) if tmux.has_session(session) else ""

@@ -93,7 +93,7 @@ idle_retire_seconds = 900    # an idle polecat is retired (its name freed) after
 tick_seconds = 5             # the safety-net reconcile when nothing wakes the engine
 
 [runtime]
-default = "script"
+default = "script"            # claude, codex, gemini, ... (`gt runtime list`)
 """
 
 

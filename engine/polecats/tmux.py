@@ -138,6 +138,14 @@ class Tmux:
         proc = self.run("capture-pane", "-p", "-J", "-t", f"={name}:", "-S", f"-{lines}")
         return proc.stdout
 
+    def attach(self, name: str) -> int:
+        """Attach this terminal to a session until the person detaches (also from inside
+        their own tmux: the nested client is told it is not nested)."""
+        env = {k: v for k, v in os.environ.items() if k != "TMUX"}
+        if not self.has_session(name):
+            raise TmuxError(f"no session {name}")
+        return subprocess.call(self.attach_argv(name), env=env)
+
     def attach_argv(self, name: str) -> list[str]:
         return ["tmux", "-L", self.socket, "attach-session", "-t", f"={name}"]
 

@@ -1,0 +1,257 @@
+"""Snapshots of the town for the app: everything one screen refresh needs, in one call.
+
+Each function reads through the ledger's stores (no SQL here) and returns plain data.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from engine import vocab
+
+if TYPE_CHECKING:
+    from engine.config import TownConfig
+    from engine.ledger import Ledger
+    from engine.town import Town
+
+BEAD_FILTERS = {
+    "ready": ("open",),
+    "blocked": ("open",),
+    "in progress": ("hooked", "in_progress"),
+    "in review": ("in_review",),
+    "all": None,
+}
+MAX_ROWS = 500
+
+
+def rigs_tree(ledger: Ledger, config: TownConfig) -> list[dict[str, Any]]:
+    """Rigs with their polecats (health, hook, runtime), witness and refinery."""
+    from engine.refinery.bisect import batch_size
+
+    out = []
+    agents = ledger.agents.list()
+    mq_open = ledger.mq.list(states=("queued", "testing", "landing", "awaiting_approval"))
+    for rig in ledger.rigs.list():
+        name = rig["name"]
+        polecats = [a for a in agents if a["rig"] == name]
+        working = sum(1 for a in polecats if a["hook"])
+        stats = ledger.state.get(f"refinery:{name}", {"failure_rate": 0.05})
+        queue = [m for m in mq_open if m["rig"] == name]
+        problems = sum(1 for a in polecats if a["status"] in ("stalled", "gupp", "zombie"))
+        out.append(
+            {
+                "name": name,
+                "prefix": rig["prefix"],
+                "capacity": config.rig_capacity(name),
+                "working": working,
+                "counts": ledger.rigs.counts(name),
+                "polecats": [
+                    {
+                        "name": a["name"],
+                        "id": a["id"],
+                        "status": a["status"],
+                        "hook": a["hook"],
+                        "runtime": a["runtime"],
+                        "attempt": a["attempt"],
+                    }
+                    for a in polecats
+                ],
+                "witness": {"status": "watching", "problems": problems},
+                "refinery": {
+                    "queued": len(queue),
+                    "testing": sum(1 for m in queue if m["state"] == "testing"),
+                    "batch_size": min(
+                        batch_size(stats["failure_rate"]), config.rig(name).max_batch
+                    ),
+                    "last_batch": stats.get("last_batch"),
+                },
+            }
+        )
+    return out
+
+
+def bead_rows(ledger: Ledger, flt: str = "all", search: str = "") -> list[dict[str, Any]]:
+    """The bead table: work beads (records left out), with what blocks each."""
+    statuses = BEAD_FILTERS.get(flt)
+    if flt == "ready":
+        beads = ledger.beads.ready(limit=MAX_ROWS)
+    elif statuses is None:
+        beads = ledger.beads.list(include_records=False, limit=MAX_ROWS)
+    else:
+        beads = []
+        for st in statuses:
+            beads += ledger.beads.list(status=st, include_records=False, limit=MAX_ROWS)
+    if flt == "blocked":
+        beads = [b for b in beads if b["blocked"]]
+    elif flt == "ready":
+        beads = [b for b in beads if not b["blocked"]]
+    if search:
+        needle = search.lower()
+        beads = [b for b in beads if needle in b["title"].lower() or needle in b["id"].lower()]
+    graph = ledger.graph
+    for b in beads:
+        b["blocked_by"] = [x["id"] for x in graph.blockers(b["id"])] if b["blocked"] else []
+    return beads
+
+
+def convoys(ledger: Ledger) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c["id"],
+            "title": c["title"],
+            "status": c["status"],
+            "progress": c["progress"],
+            "created_at": c["created_at"],
+        }
+        for c in ledger.convoys.list()
+    ]
+
+
+def convoy_graph(ledger: Ledger, convoy_id: str) -> dict[str, Any]:
+    """The convoy's beads and the `blocks` edges among them (a → b: b needs a)."""
+    st = ledger.convoys.status(convoy_id)
+    ids = {b["id"] for b in st["tracked"]}
+    edges = []
+    for b in st["tracked"]:
+        for d in ledger.graph.edges_of(b["id"])["depends_on"]:
+            if d["type"] == vocab.BLOCKS and d["id"] in ids:
+                edges.append((d["id"], b["id"]))
+    return {
+        "id": st["id"],
+        "title": st["title"],
+        "status": st["status"],
+        "progress": st["progress"],
+        "beads": st["tracked"],
+        "edges": edges,
+        "rigs": st["rigs"],
+    }
+
+
+def mail(ledger: Ledger, address: str = vocab.MAYOR) -> dict[str, Any]:
+    msgs = ledger.mail.inbox([address])
+    return {"unread": sum(1 for m in msgs if not m["read"]), "messages": msgs[:200]}
+
+
+def merge_queue(ledger: Ledger) -> list[dict[str, Any]]:
+    rows = ledger.mq.list(
+        states=("queued", "testing", "landing", "awaiting_approval", "failed", "conflict")
+    )
+    recent = ledger.mq.list(states=("landed", "rejected", "dropped"))[-20:]
+    return rows + recent
+
+
+def problems(ledger: Ledger) -> list[dict[str, Any]]:
+    """Stalled / GUPP / zombie agents, failed beads, open escalations, stranded convoys."""
+    out: list[dict[str, Any]] = []
+    for a in ledger.agents.list():
+        if a["status"] in ("stalled", "gupp", "zombie"):
+            out.append(
+                {
+                    "kind": a["status"],
+                    "id": a["name"],
+                    "text": f"{a['name']} ({a['rig']}) on {a['hook'] or '-'}",
+                }
+            )
+    for b in ledger.beads.list(status=vocab.FAILED, include_records=False, limit=100):
+        out.append(
+            {
+                "kind": "failed",
+                "id": b["id"],
+                "text": f"{b['title']}: {b['close_reason'] or b['last_error'] or ''}",
+            }
+        )
+    for e in ledger.beads.list(bead_type="escalation", status=vocab.OPEN, limit=100):
+        out.append({"kind": "escalation", "id": e["id"], "text": e["title"]})
+    for c in ledger.convoys.list():
+        if c["status"] != vocab.CONVOY_OPEN:
+            continue
+        stuck = [
+            bid
+            for bid in c["beads"]
+            if (ledger.beads.get(bid) or {}).get("status") in (vocab.FAILED, vocab.CANCELLED)
+        ]
+        if stuck:
+            out.append(
+                {
+                    "kind": "stranded",
+                    "id": c["id"],
+                    "text": f"convoy {c['title']} cannot land: {', '.join(stuck)}",
+                }
+            )
+    breaker = ledger.state.get("breaker", {"state": "closed"})
+    if breaker["state"] != "closed":
+        out.append(
+            {
+                "kind": "breaker",
+                "id": "breaker",
+                "text": f"dispatch paused: circuit breaker {breaker['state']}",
+            }
+        )
+    return out
+
+
+def snapshot(
+    ledger: Ledger,
+    config: TownConfig,
+    *,
+    bead_filter: str = "all",
+    search: str = "",
+    convoy_id: str | None = None,
+) -> dict[str, Any]:
+    with ledger.db.read():
+        all_convoys = convoys(ledger)
+        if convoy_id is None or not any(c["id"] == convoy_id for c in all_convoys):
+            active = [c for c in all_convoys if c["status"] in ("open", "staged")]
+            convoy_id = (active or all_convoys or [{"id": None}])[-1]["id"]
+        return {
+            "rigs": rigs_tree(ledger, config),
+            "beads": bead_rows(ledger, bead_filter, search),
+            "convoys": all_convoys,
+            "convoy": convoy_graph(ledger, convoy_id) if convoy_id else None,
+            "mail": mail(ledger),
+            "mq": merge_queue(ledger),
+            "problems": problems(ledger),
+            "counts": ledger.beads.status_counts(),
+        }
+
+
+def bead_detail(ledger: Ledger, town: Town, bead_id: str) -> dict[str, Any]:
+    from engine.polecats import seance
+
+    with ledger.db.read():
+        bead = ledger.beads.require(bead_id)
+        edges = ledger.graph.edges_of(bead_id)
+        bead["depends_on"], bead["dependents"] = edges["depends_on"], edges["dependents"]
+        bead["history"] = ledger.beads.history(bead_id)
+        bead["merge_requests"] = [m for m in ledger.mq.list() if m["source_bead"] == bead_id]
+    bead["sessions"] = [
+        {"agent": s.agent, "attempt": s.attempt, "log": s.path, "tail": seance.tail(s.path, 30)}
+        for s in seance.find_logs(town.logs_dir, bead=bead_id)
+    ]
+    return bead
+
+
+def agent_detail(ledger: Ledger, town: Town, ident: str) -> dict[str, Any]:
+    from engine.polecats import seance
+
+    agent = ledger.agents.require(ident)
+    logs = seance.find_logs(town.logs_dir, agent=agent["name"], rig=agent["rig"])
+    agent["history"] = [{"bead": s.bead, "attempt": s.attempt, "log": s.path} for s in logs]
+    agent["recent"] = seance.tail(logs[-1].path, 40) if logs else []
+    agent["log"] = current_log(town, agent)
+    return agent
+
+
+def current_log(town: Town, agent: dict[str, Any]) -> str | None:
+    """The log file of an agent's current (or last) session."""
+    from engine.polecats import seance
+
+    if agent.get("hook"):
+        path = os.path.join(
+            town.logs_dir, f"{agent['rig']}+{agent['name']}+{agent['hook']}+{agent['attempt']}.log"
+        )
+        if os.path.exists(path):
+            return path
+    logs = seance.find_logs(town.logs_dir, agent=agent["name"], rig=agent["rig"])
+    return logs[-1].path if logs else None

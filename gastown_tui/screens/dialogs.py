@@ -1,0 +1,272 @@
+"""Modal dialogs: sling, convoy, mail, nudge, a reason, search, help, a message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    Select,
+    Static,
+    TextArea,
+)
+from textual.widgets.option_list import Option
+
+
+class Dialog(ModalScreen[Any]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+    DEFAULT_CLASSES = "dialog"
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(None)
+        elif event.button.id == "ok":
+            self.submit()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.submit()
+
+    def submit(self) -> None:  # pragma: no cover - overridden
+        self.dismiss(None)
+
+    def buttons(self, ok: str) -> Horizontal:
+        return Horizontal(
+            Button(ok, variant="primary", id="ok"), Button("Cancel", id="cancel"), classes="buttons"
+        )
+
+    def has_draft(self) -> bool:
+        return any(i.value.strip() for i in self.query(Input)) or any(
+            t.text.strip() for t in self.query(TextArea)
+        )
+
+
+class SlingDialog(Dialog):
+    """A new bead (title, rig, priority, labels, dependencies), or ready beads to pick."""
+
+    def __init__(self, rigs: list[str], ready: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.rigs = rigs
+        self.ready = ready
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-body"):
+            yield Label("Sling work", classes="dialog-title")
+            yield Input(placeholder="Title of a new bead", id="title")
+            with Horizontal(classes="row"):
+                yield Select(
+                    [(r, r) for r in self.rigs],
+                    prompt="rig: placed by capability",
+                    id="rig",
+                    allow_blank=True,
+                )
+                yield Select(
+                    [(f"P{p}", p) for p in range(5)], value=2, id="priority", allow_blank=False
+                )
+            yield Input(placeholder="labels, comma separated", id="labels")
+            yield Input(placeholder="depends on: bead ids, comma separated", id="deps")
+            if self.ready:
+                yield Label("…or pick ready beads (space marks, enter slings):")
+                yield OptionList(
+                    *[
+                        Option(f"{b['id']}  P{b['priority']}  {b['title']}", id=b["id"])
+                        for b in self.ready[:50]
+                    ],
+                    id="ready",
+                )
+            yield self.buttons("Sling")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss({"bead": event.option.id})
+
+    def submit(self) -> None:
+        title = self.query_one("#title", Input).value.strip()
+        if not title:
+            self.notify("Give the new bead a title, or pick a ready bead.", severity="warning")
+            return
+        rig = self.query_one("#rig", Select).value
+        self.dismiss(
+            {
+                "title": title,
+                "rig": rig if isinstance(rig, str) else None,
+                "priority": self.query_one("#priority", Select).value,
+                "labels": split(self.query_one("#labels", Input).value),
+                "deps": split(self.query_one("#deps", Input).value),
+            }
+        )
+
+
+def split(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+class ConvoyDialog(Dialog):
+    def __init__(self, marked: list[str]) -> None:
+        super().__init__()
+        self.marked = marked
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-body"):
+            yield Label("Create a convoy", classes="dialog-title")
+            yield Input(placeholder="Convoy title", id="title")
+            yield Input(
+                placeholder="plan file (TOML) — or leave empty to use the beads below", id="plan"
+            )
+            yield Input(
+                value=", ".join(self.marked), placeholder="bead ids, comma separated", id="beads"
+            )
+            yield Checkbox("staged (nothing dispatches until launched)", id="staged")
+            yield self.buttons("Create")
+
+    def submit(self) -> None:
+        title = self.query_one("#title", Input).value.strip()
+        plan = self.query_one("#plan", Input).value.strip()
+        beads = split(self.query_one("#beads", Input).value)
+        if not title:
+            self.notify("A convoy needs a title.", severity="warning")
+            return
+        if not plan and not beads:
+            self.notify("Give a plan file or some bead ids.", severity="warning")
+            return
+        self.dismiss(
+            {
+                "title": title,
+                "plan": plan or None,
+                "beads": beads,
+                "staged": self.query_one("#staged", Checkbox).value,
+            }
+        )
+
+
+class ComposeDialog(Dialog):
+    def __init__(self, to: str = "", subject: str = "", reply_to: str | None = None) -> None:
+        super().__init__()
+        self.to, self.subject, self.reply_to = to, subject, reply_to
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-body"):
+            yield Label("Reply" if self.reply_to else "New mail", classes="dialog-title")
+            yield Input(
+                value=self.to,
+                placeholder="to: mayor, NAME, RIG/witness, RIG/refinery, RIG/polecats/NAME",
+                id="to",
+            )
+            yield Input(value=self.subject, placeholder="subject", id="subject")
+            yield TextArea(id="body")
+            yield self.buttons("Send")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#body", TextArea).focus()
+
+    def submit(self) -> None:
+        to = self.query_one("#to", Input).value.strip()
+        subject = self.query_one("#subject", Input).value.strip()
+        if not to or not subject:
+            self.notify("Mail needs an addressee and a subject.", severity="warning")
+            return
+        self.dismiss(
+            {
+                "to": to,
+                "subject": subject,
+                "reply_to": self.reply_to,
+                "body": self.query_one("#body", TextArea).text,
+            }
+        )
+
+
+class TextDialog(Dialog):
+    """One line of text: a nudge, a reason, a search."""
+
+    def __init__(self, title: str, placeholder: str, ok: str, value: str = "") -> None:
+        super().__init__()
+        self.title_text, self.placeholder, self.ok, self.value = title, placeholder, ok, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-body"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="text")
+            yield self.buttons(self.ok)
+
+    def submit(self) -> None:
+        self.dismiss(self.query_one("#text", Input).value)
+
+
+class MessageDialog(Dialog):
+    BINDINGS = [Binding("r", "reply", "Reply", id="message.reply")]
+
+    def __init__(self, msg: dict[str, Any]) -> None:
+        super().__init__()
+        self.msg = msg
+
+    def compose(self) -> ComposeResult:
+        m = self.msg
+        with Vertical(classes="dialog-body"):
+            yield Label(m["subject"], classes="dialog-title")
+            yield Static(
+                Text.assemble(
+                    ("From: ", "bold"),
+                    m["from"] or "-",
+                    "\n",
+                    ("To:   ", "bold"),
+                    m["to"] or "-",
+                    "\n",
+                    ("Date: ", "bold"),
+                    m["created_at"],
+                )
+            )
+            with VerticalScroll(classes="message-body"):
+                yield Static(m["body"] or "(no text)")
+            yield Horizontal(
+                Button("Reply", variant="primary", id="ok"),
+                Button("Close", id="cancel"),
+                classes="buttons",
+            )
+
+    def action_reply(self) -> None:
+        self.dismiss("reply")
+
+    def submit(self) -> None:
+        self.dismiss("reply")
+
+
+class HelpDialog(Dialog):
+    def __init__(self, bindings: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = bindings
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-body help"):
+            yield Label("Keys (remap them in town.toml under [keys])", classes="dialog-title")
+            text = Text()
+            for key, desc, ident in self.rows:
+                text.append(f"{key:>10}  ", style="bold cyan")
+                text.append(f"{desc:<28}")
+                text.append(f"{ident}\n", style="dim")
+            with VerticalScroll():
+                yield Static(text)
+            yield Horizontal(Button("Close", id="cancel"), classes="buttons")
+
+
+class ConfirmDialog(Dialog):
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-body"):
+            yield Label(self.question, classes="dialog-title")
+            yield self.buttons("Yes")
+
+    def submit(self) -> None:
+        self.dismiss(True)

@@ -1,0 +1,63 @@
+"""The selected convoy as a layered graph, coloured by state, scrolling beyond the screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.containers import ScrollableContainer
+from textual.widgets import Static
+
+from engine.views.dag import layout
+from gastown_tui.theme import STATE_STYLE
+
+
+def render_dag(convoy: dict[str, Any]) -> tuple[Text, int, int]:
+    canvas = layout(convoy["beads"], [tuple(e) for e in convoy["edges"]])
+    text = Text(no_wrap=True, overflow="crop")
+    for y, row in enumerate(canvas.rows):
+        if y:
+            text.append("\n")
+        run, style = [], None
+        for cell in row:
+            st = (
+                STATE_STYLE.get(cell.style[5:], "")
+                if cell.style.startswith("node:")
+                else "dim"
+                if cell.style == "edge"
+                else ""
+            )
+            if st != style and run:
+                text.append("".join(run), style or "")
+                run = []
+            style = st
+            run.append(cell.char)
+        if run:
+            text.append("".join(run).rstrip(), style or "")
+    return text, canvas.width, canvas.height
+
+
+class DagView(ScrollableContainer):
+    BORDER_TITLE = "Convoy"
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="dag-canvas")
+
+    def update_convoy(self, convoy: dict[str, Any] | None) -> None:
+        canvas = self.query_one("#dag-canvas", Static)
+        if not convoy:
+            self.border_title = "Convoy"
+            canvas.styles.width = "auto"
+            canvas.styles.height = "auto"
+            canvas.update("No convoy yet — press c to create one, s to sling a bead.")
+            return
+        prog = convoy["progress"]
+        self.border_title = (
+            f"Convoy {convoy['id']} · {convoy['title']} · "
+            f"{prog['closed']}/{prog['total']} ✓ · {convoy['status']}"
+        )
+        text, width, height = render_dag(convoy)
+        # the canvas keeps its own size: the container scrolls instead of wrapping lines
+        canvas.styles.width = width
+        canvas.styles.height = height
+        canvas.update(text)

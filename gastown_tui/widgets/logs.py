@@ -1,0 +1,101 @@
+"""Live logs: the selected polecat's session log (and a tiled view of all working ones),
+streamed from the log files with ANSI handled, following the tail, bounded memory."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.text import Text
+from textual.containers import Grid, Vertical
+from textual.widgets import RichLog
+
+from engine.views.logtail import LogTail
+
+MAX_LINES = 2000
+TILE_LINES = 200
+
+
+class LogPane(Vertical):
+    BORDER_TITLE = "Live log"
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield RichLog(
+            max_lines=MAX_LINES,
+            wrap=False,
+            markup=False,
+            highlight=False,
+            auto_scroll=True,
+            id="log-single",
+        )
+        yield Grid(id="log-tiles")
+
+    def on_mount(self) -> None:
+        self._tail: LogTail | None = None
+        self._tiles: dict[str, tuple[LogTail, RichLog]] = {}
+        self.tiled = False
+        self.query_one("#log-tiles").display = False
+        self.set_interval(0.1, self._pump)
+
+    def follow(self, agent_name: str | None, path: str | None) -> None:
+        if self._tail is not None and path == self._tail.path:
+            return
+        log = self.query_one("#log-single", RichLog)
+        log.clear()
+        self._tail = LogTail(path) if path else None
+        self.border_title = f"Live log · {agent_name}" if agent_name else "Live log"
+        if not path:
+            log.write(
+                Text(
+                    "Select a polecat (in Rigs, or a bead in the table) to follow it.", style="dim"
+                )
+            )
+
+    def set_tiles(self, sessions: list[tuple[str, str]]) -> None:
+        """(agent name, log path) for every working polecat; shown when tiled."""
+        grid = self.query_one("#log-tiles", Grid)
+        wanted = dict(sessions)
+        for name in list(self._tiles):
+            if name not in wanted or self._tiles[name][0].path != wanted[name]:
+                self._tiles.pop(name)[1].remove()
+        for name, path in sessions:
+            if name not in self._tiles:
+                widget = RichLog(
+                    max_lines=TILE_LINES, wrap=False, markup=False, highlight=False, classes="tile"
+                )
+                widget.border_title = name
+                grid.mount(widget)
+                self._tiles[name] = (LogTail(path, start_lines=20), widget)
+
+    def toggle_tiled(self) -> None:
+        self.tiled = not self.tiled
+        self.query_one("#log-single").display = not self.tiled
+        self.query_one("#log-tiles").display = self.tiled
+
+    async def _pump(self) -> None:
+        """Read what is new (off the event loop) and write it in one batch per pane."""
+        jobs: list[tuple[LogTail, RichLog]] = []
+        if not self.tiled and self._tail is not None:
+            jobs.append((self._tail, self.query_one("#log-single", RichLog)))
+        if self.tiled:
+            jobs.extend(self._tiles.values())
+        if not jobs:
+            return
+        results = await asyncio.to_thread(lambda: [t.read() for t, _ in jobs])
+        for (_, widget), lines in zip(jobs, results, strict=True):
+            if lines:
+                widget.write(Text.from_ansi("\n".join(lines)))
+
+    def lines_shown(self) -> int:
+        return len(self.query_one("#log-single", RichLog).lines)
+
+
+def tile_sessions(snapshot: dict[str, Any], log_for: Any) -> list[tuple[str, str]]:
+    out = []
+    for rig in snapshot["rigs"]:
+        for p in rig["polecats"]:
+            if p["hook"]:
+                path = log_for(rig["name"], p)
+                if path:
+                    out.append((p["name"], path))
+    return out

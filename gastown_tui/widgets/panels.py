@@ -1,0 +1,117 @@
+"""The bottom panels: the mayor's mail, the merge queue, and problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from engine.timeutil import age
+from gastown_tui.theme import styled
+
+
+class KeyedTable(DataTable[Any]):
+    """A table whose rows are keyed by id and replaced only when they change."""
+
+    columns_spec: tuple[tuple[str, str, int], ...] = ()
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        for key, label, width in self.columns_spec:
+            self.add_column(label, key=key, width=width)
+        self._shown: dict[str, tuple[str, ...]] = {}
+
+    def show(self, rows: list[tuple[str, list[Any]]]) -> None:
+        fresh = {k: tuple(str(v) for v in cells) for k, cells in rows}
+        if list(fresh) == list(self._shown) and fresh == self._shown:
+            return
+        with self.app.batch_update():
+            for gone in set(self._shown) - set(fresh):
+                self.remove_row(gone)
+            for key, cells in rows:
+                if key not in self._shown:
+                    self.add_row(*cells, key=key)
+                elif self._shown[key] != fresh[key]:
+                    for (col, _, _), value in zip(self.columns_spec, cells, strict=True):
+                        self.update_cell(key, col, value)
+        self._shown = fresh
+
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except Exception:
+            return None
+        return str(row_key.value) if row_key else None
+
+
+class MailTable(KeyedTable):
+    columns_spec = (
+        ("new", " ", 2),
+        ("from", "From", 18),
+        ("subject", "Subject", 50),
+        ("age", "Age", 5),
+    )
+
+    def show_mail(self, mail: dict[str, Any]) -> None:
+        self.show(
+            [
+                (
+                    m["id"],
+                    [
+                        "•" if not m["read"] else " ",
+                        m["from"] or "-",
+                        m["subject"],
+                        age(m["created_at"]),
+                    ],
+                )
+                for m in mail["messages"]
+            ]
+        )
+
+
+class MergeQueueTable(KeyedTable):
+    columns_spec = (
+        ("id", "Request", 11),
+        ("rig", "Rig", 6),
+        ("state", "State", 14),
+        ("bead", "Bead", 11),
+        ("batch", "Batch", 18),
+        ("note", "Note", 40),
+    )
+
+    def show_queue(self, mrs: list[dict[str, Any]]) -> None:
+        rows = []
+        for m in mrs:
+            word, style = styled(m["state"])
+            rows.append(
+                (
+                    m["id"],
+                    [
+                        m["id"],
+                        m["rig"],
+                        Text(word, style=style),
+                        m["source_bead"],
+                        m["batch"] or "-",
+                        (m["failure"] or "")[:80],
+                    ],
+                )
+            )
+        self.show(rows)
+
+
+class ProblemsTable(KeyedTable):
+    columns_spec = (("kind", "Problem", 12), ("id", "Id", 12), ("text", "What", 60))
+
+    def show_problems(self, problems: list[dict[str, Any]]) -> None:
+        rows = []
+        for p in problems:
+            word, style = (
+                styled(p["kind"])
+                if p["kind"] in ("stalled", "gupp", "zombie", "failed")
+                else (p["kind"], "red")
+            )
+            rows.append((f"{p['kind']}:{p['id']}", [Text(word, style=style), p["id"], p["text"]]))
+        self.show(rows)
