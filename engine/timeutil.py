@@ -1,6 +1,9 @@
 """Timestamps: ISO-8601 UTC strings in the ledger (sortable, Beads-compatible)."""
 
 import time
+
+# The clock views read ages against; tests (snapshots) freeze it.
+now = time.time
 from datetime import UTC
 
 
@@ -43,7 +46,7 @@ def age(text: str | None, now: float | None = None) -> str:
     if not text:
         return "-"
     try:
-        secs = (time.time() if now is None else now) - parse_iso(text)
+        secs = (globals()["now"]() if now is None else now) - parse_iso(text)
     except ValueError:
         return "?"
     if secs < 60:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from engine.ledger import Ledger
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+# Where id randomness comes from; tests (snapshots) swap in a seeded source.
+random_bytes = os.urandom
 _RECORDS_SQL = "(" + ",".join(f"'{t}'" for t in vocab.RECORD_TYPES) + ")"
 _FINAL_SQL = "(" + ",".join(f"'{s}'" for s in sorted(vocab.FINAL_STATUSES)) + ")"
 
@@ -72,7 +74,7 @@ class BeadStore:
         for tries in range(64):
             if tries and tries % 4 == 0:
                 width += 1
-            candidate = f"{prefix}-{_base36(int.from_bytes(os.urandom(8), 'big'), width)}"
+            candidate = f"{prefix}-{_base36(int.from_bytes(random_bytes(8), 'big'), width)}"
             if not conn.execute("SELECT 1 FROM beads WHERE id=?", (candidate,)).fetchone():
                 return candidate
         raise Conflict(f"could not find a free id with prefix {prefix}")  # pragma: no cover
