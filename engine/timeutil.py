@@ -1,10 +1,10 @@
 """Timestamps: ISO-8601 UTC strings in the ledger (sortable, Beads-compatible)."""
 
 import time
+from datetime import UTC
 
 # The clock views read ages against; tests (snapshots) freeze it.
-now = time.time
-from datetime import UTC
+clock = time.time
 
 
 def iso(epoch: float | None = None) -> str:
@@ -46,7 +46,7 @@ def age(text: str | None, now: float | None = None) -> str:
     if not text:
         return "-"
     try:
-        secs = (globals()["now"]() if now is None else now) - parse_iso(text)
+        secs = (clock() if now is None else now) - parse_iso(text)
     except ValueError:
         return "?"
     if secs < 60:
