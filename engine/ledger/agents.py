@@ -74,6 +74,14 @@ class AgentStore:
     def live_names(self, conn: sqlite3.Connection) -> set[str]:
         return {r[0] for r in conn.execute("SELECT name FROM agents WHERE status != 'retired'")}
 
+    def longest_idle_outside(self, conn: sqlite3.Connection, rig: str) -> str | None:
+        row = conn.execute(
+            "SELECT id FROM agents WHERE status='idle' AND hook IS NULL AND rig != ? "
+            "ORDER BY idle_since LIMIT 1",
+            (rig,),
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def idle_in_rig(self, conn: sqlite3.Connection, rig: str) -> dict[str, Any] | None:
         row = conn.execute(
             "SELECT * FROM agents WHERE rig=? AND status='idle' AND hook IS NULL "

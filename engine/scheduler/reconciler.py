@@ -152,13 +152,9 @@ class Scheduler:
         """Keep live polecats within the town's capacity: retire an idle one elsewhere."""
         if live_count < self.settings.max_polecats:
             return
-        row = conn.execute(
-            "SELECT id FROM agents WHERE status='idle' AND hook IS NULL AND "
-            "rig != ? ORDER BY idle_since LIMIT 1",
-            (rig,),
-        ).fetchone()
-        if row:
-            self.ledger.agents.retire(conn, row[0], reason="room for a polecat in " + rig)
+        other = self.ledger.agents.longest_idle_outside(conn, rig)
+        if other:
+            self.ledger.agents.retire(conn, other, reason="room for a polecat in " + rig)
 
     def sling(self, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:
         """Put one bead in motion; assign it inline when it can start now ("Toast is on it!")."""
