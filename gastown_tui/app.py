@@ -8,7 +8,7 @@ slow (SQLite, git, tmux, log files) runs off the event loop.
 from __future__ import annotations
 
 import asyncio
-import os
+import time
 from typing import Any, ClassVar
 
 from textual import work
@@ -36,10 +36,9 @@ from gastown_tui.widgets.dag import DagView
 from gastown_tui.widgets.logs import LogPane
 from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
 from gastown_tui.widgets.rigs import RigsTree
+from styles import APP_TCSS
 
-STYLES = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "styles", "app.tcss"
-)
+STYLES = str(APP_TCSS)
 MAX_REFRESH_HZ = 10
 NOTIFY = {
     "convoy_landed": ("Convoy landed", "information"),
@@ -93,6 +92,8 @@ class GasTownApp(App[None]):
         self._engine_task: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[list[dict[str, Any]]] | None = None
         self.refreshes = 0
+        self._refresh_started = 0.0
+        self._busy_shown = False
 
     # ---- layout --------------------------------------------------------------------------
 
@@ -132,6 +133,7 @@ class GasTownApp(App[None]):
         self.query_one("#beads", BeadTable).focus()
         self.set_interval(1 / MAX_REFRESH_HZ, self.drain)
         self.set_interval(2.0, self.mark_dirty)
+        self.set_interval(0.25, self.show_busy)
         self.on_resize()
         await self.refresh_town()
 
@@ -183,8 +185,21 @@ class GasTownApp(App[None]):
                 detail = f"{event['bead_id']}: {event['data'].get('reason', '')[:120]}"
             self.notify(detail, title=title, severity=severity)  # type: ignore[arg-type]
 
+    def show_busy(self) -> None:
+        """A slow engine call (a hung git, a busy tmux) shows as progress, never a freeze."""
+        started = self._refresh_started
+        bar = self.query_one("#filter-bar", Static)
+        if self._refreshing and started and time.monotonic() - started > 0.5:
+            waited = time.monotonic() - started
+            bar.update(f"⧗ waiting for the engine ({waited:.0f}s: git or tmux busy)…")
+            self._busy_shown = True
+        elif self._busy_shown:
+            self._busy_shown = False
+            bar.update(self.filter_bar())
+
     async def refresh_town(self) -> None:
         self._refreshing = True
+        self._refresh_started = time.monotonic()
         self._dirty = False
         try:
             snap = await self.engine.snapshot(
