@@ -8,6 +8,7 @@ from typing import Any
 from engine.cli.bead_cmds import BEAD_HEADERS, bead_rows
 from engine.cli.output import count, emit_json, glyph, say, table
 
+HUMAN_LIMIT = 100
 DEP_TYPES = ["blocks", "parent-child", "related", "discovered-from", "tracks"]
 
 
@@ -97,14 +98,21 @@ def cmd_tree(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_ready(args: argparse.Namespace, ctx: Any) -> int:
-    beads = ctx.ledger.beads.ready(rig=args.rig, include_records=args.all, limit=args.limit)
+    # A person at a terminal sees the first screenful or so; scripts (--json) get all.
+    shown = args.limit if args.limit is not None or args.json else HUMAN_LIMIT
+    beads = ctx.ledger.beads.ready(
+        rig=args.rig, include_records=args.all, limit=shown + 1 if shown else None
+    )
     if args.json:
         emit_json(beads)
         return 0
     if not beads:
         say("Nothing is ready.")
         return 0
-    table(bead_rows(beads), BEAD_HEADERS)
+    more = shown and len(beads) > shown
+    table(bead_rows(beads[:shown] if shown else beads), BEAD_HEADERS)
+    if more:
+        say(f"… and more (showing the first {shown}; `gt ready -n 0` lists all)")
     return 0
 
 
