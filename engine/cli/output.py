@@ -5,31 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
+from engine.views.glyphs import GLYPHS  # one table of glyphs for every view
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-# Every state reads correctly without colour: a glyph and a word.
-GLYPHS = {
-    "open": "○",
-    "hooked": "◐",
-    "in_progress": "●",
-    "in_review": "◎",
-    "closed": "✓",
-    "failed": "✗",
-    "cancelled": "⊘",
-    "deferred": "∅",
-    "blocked": "!",
-    "pinned": "⚲",
-    "staged": "◇",
-    "tombstone": "†",
-    "idle": "○",
-    "assigned": "◐",
-    "working": "●",
-    "stalled": "◌",
-    "zombie": "☠",
-    "retired": "·",
-}
 
 
 def glyph(status: str, blocked: bool = False) -> str:

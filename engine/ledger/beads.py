@@ -44,6 +44,15 @@ def check_type(value: str) -> str:
     return value
 
 
+def check_defer(value: str | None) -> str | None:
+    if value:
+        try:
+            parse_iso(value)
+        except ValueError:
+            raise UsageError(f"defer_until must be an ISO-8601 time, got {value!r}") from None
+    return value
+
+
 def check_title(value: str) -> str:
     title = value.strip()
     if not title:
@@ -114,13 +123,7 @@ class BeadStore:
         title = check_title(title)
         priority = check_priority(priority)
         check_type(bead_type)
-        if defer_until:
-            try:
-                parse_iso(defer_until)
-            except ValueError:
-                raise UsageError(
-                    f"defer_until must be an ISO-8601 time, got {defer_until!r}"
-                ) from None
+        check_defer(defer_until)
         with self.db.write(durable=durable) as conn:
             bead_id = self.insert(
                 conn,
@@ -362,14 +365,7 @@ class BeadStore:
             if assignee is not None:
                 changes["assignee"] = assignee or None
             if defer_until is not None:
-                if defer_until:
-                    try:
-                        parse_iso(defer_until)
-                    except ValueError:
-                        raise UsageError(
-                            f"defer_until must be an ISO-8601 time, got {defer_until!r}"
-                        ) from None
-                changes["defer_until"] = defer_until or None
+                changes["defer_until"] = check_defer(defer_until) or None
             if add_labels or remove_labels:
                 labels = (set(cur["labels"]) | {x.strip() for x in add_labels if x.strip()}) - set(
                     remove_labels

@@ -112,14 +112,7 @@ def ensure(
         if os.path.isdir(os.path.join(path, ".git")) or os.path.isfile(os.path.join(path, ".git")):
             preserve_uncommitted(path, reason=f"before switching to {branch}")
             previous = current_branch(path)
-            exists = (
-                git.run(
-                    ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-                    cwd=repo,
-                    check=False,
-                ).returncode
-                == 0
-            )
+            exists = branch_exists(repo, branch)
             if exists:
                 git.run(["checkout", "--quiet", branch], cwd=path)
             else:
@@ -133,14 +126,7 @@ def ensure(
                 # Half-made by a crash mid-`worktree add`: set aside, never deleted.
                 os.replace(path, f"{path}.orphan-{os.getpid()}-{int(time.time())}")
                 git.run(["worktree", "prune"], cwd=repo)
-            exists = (
-                git.run(
-                    ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-                    cwd=repo,
-                    check=False,
-                ).returncode
-                == 0
-            )
+            exists = branch_exists(repo, branch)
             if exists:  # a re-dispatch of the same bead: continue its branch
                 git.run(["worktree", "add", "--quiet", "--", path, branch], cwd=repo)
             else:
@@ -149,6 +135,13 @@ def ensure(
                     cwd=repo,
                 )
     return path, branch
+
+
+def branch_exists(repo: str, branch: str) -> bool:
+    proc = git.run(
+        ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo, check=False
+    )
+    return proc.returncode == 0
 
 
 def preserve_uncommitted(path: str, *, reason: str) -> bool:
