@@ -8,9 +8,12 @@ slow (SQLite, git, tmux, log files) runs off the event loop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+from dataclasses import replace
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -76,10 +79,16 @@ class GasTownApp(App[None]):
     ]
 
     def __init__(
-        self, town: Town, *, engine: Engine | None = None, attach_if_running: bool = True
+        self,
+        town: Town,
+        *,
+        engine: Engine | None = None,
+        attach_if_running: bool = True,
+        calm_gc: bool = False,
     ) -> None:
         super().__init__()
         self.town = town
+        self.calm_gc = calm_gc
         self.engine = engine or Engine(town)
         self.attach_if_running = attach_if_running
         self.bead_filter = "all"
@@ -92,6 +101,8 @@ class GasTownApp(App[None]):
         self._engine_task: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[list[dict[str, Any]]] | None = None
         self.refreshes = 0
+        self.keymap: dict[str, str] = {}  # binding id -> keys, from town.toml [keys]
+        self._filter_bar_shown: str | None = None
         self._refresh_started = 0.0
         self._busy_shown = False
 
@@ -133,19 +144,25 @@ class GasTownApp(App[None]):
         self.query_one("#beads", BeadTable).focus()
         self.set_interval(1 / MAX_REFRESH_HZ, self.drain)
         self.set_interval(2.0, self.mark_dirty)
+        self.set_interval(2.0, self.sweep_watchers)
         self.set_interval(0.25, self.show_busy)
         self.on_resize()
         await self.refresh_town()
+        if self.calm_gc:
+            self.call_after_refresh(calm_gc)
 
     def apply_keymap(self) -> None:
         """Keys are remappable from town.toml: [keys] sling = "S", quit = "ctrl+q" ..."""
         keys = (self.engine.config.model_extra or {}).get("keys") if self.engine.config else None
         if isinstance(keys, dict) and keys:
-            self.set_keymap({str(k): str(v) for k, v in keys.items()})
+            self.keymap = {str(k): str(v) for k, v in keys.items()}
+            self.set_keymap(self.keymap)
 
     def on_resize(self, event: Any = None) -> None:
-        narrow = self.size.width < 110
-        short = self.size.height < 30
+        # The event's size: this handler runs before App's own, which updates self.size.
+        size = event.size if event is not None else self.size
+        narrow = size.width < 110
+        short = size.height < 30
         self.screen.set_class(narrow, "narrow")
         self.screen.set_class(short, "short")
 
@@ -156,10 +173,43 @@ class GasTownApp(App[None]):
         if self.engine._executor is not None:
             await self.engine.stop()
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications quote the ledger (titles, reasons, errors): literal, not markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # ---- refresh -------------------------------------------------------------------------
 
     def mark_dirty(self) -> None:
         self._dirty = True
+
+    async def request_refresh(self) -> None:
+        """Refresh now, or right after the refresh under way (never two at once)."""
+        self._dirty = True
+        if not self._refreshing:
+            await self.refresh_town()
+
+    def sweep_watchers(self) -> None:
+        """Forget watchers that belong to removed widgets (every 2 s).
+
+        Textual drops a removed widget's watcher only when the watched value next changes,
+        so watchers of values that never change pile up with everything they hold: every
+        focus move rebuilds the footer's keys (each watching the footer's `compact`), every
+        detail screen brings a header (watching the app's title). bench/bench_tui.py saw
+        the app grow by ~40 MiB a minute while keys were pressed.
+        """
+        for screen in self.screen_stack:
+            for node in (self, *screen.walk_children(with_self=True)):
+                for watchers in getattr(node, "__watchers", {}).values():
+                    if any(owner._closing for owner, _ in watchers):
+                        watchers[:] = [(o, cb) for o, cb in watchers if not o._closing]
 
     async def drain(self) -> None:
         """Take every batch of events queued since the last tick; refresh once at most."""
@@ -169,7 +219,7 @@ class GasTownApp(App[None]):
                     self.notify_event(event)
                 self._dirty = True
         if self._dirty and not self._refreshing:
-            await self.refresh_town()
+            await self.request_refresh()
 
     def notify_event(self, event: dict[str, Any]) -> None:
         kind = event["kind"]
@@ -187,15 +237,19 @@ class GasTownApp(App[None]):
 
     def show_busy(self) -> None:
         """A slow engine call (a hung git, a busy tmux) shows as progress, never a freeze."""
+        if not self.is_running:  # quitting: the screens are being taken down under us
+            return
         started = self._refresh_started
         bar = self.query_one("#filter-bar", Static)
         if self._refreshing and started and time.monotonic() - started > 0.5:
             waited = time.monotonic() - started
             bar.update(f"⧗ waiting for the engine ({waited:.0f}s: git or tmux busy)…")
             self._busy_shown = True
+            self._filter_bar_shown = None
         elif self._busy_shown:
             self._busy_shown = False
-            bar.update(self.filter_bar())
+            self._filter_bar_shown = self.filter_bar()
+            bar.update(self._filter_bar_shown)
 
     async def refresh_town(self) -> None:
         self._refreshing = True
@@ -210,6 +264,8 @@ class GasTownApp(App[None]):
             return
         finally:
             self._refreshing = False
+        if not self.is_running:  # quit while the snapshot was being taken: no screen left
+            return
         self.snap = snap
         self.refreshes += 1
         if snap["convoy"]:
@@ -218,23 +274,32 @@ class GasTownApp(App[None]):
         self.query_one("#dag", DagView).update_convoy(snap["convoy"])
         table = self.query_one("#beads", BeadTable)
         table.update_beads(snap["beads"])
-        table.border_title = f"Beads · {self.bead_filter} · sorted by {table.sort_by}" + (
-            f" · search {self.search_text!r}" if self.search_text else ""
+        # Text, not str: a str title is read as markup, and the search may hold "[/]"
+        table.border_title = Text(
+            f"Beads · {self.bead_filter} · sorted by {table.sort_by}"
+            + (f" · search {self.search_text!r}" if self.search_text else "")
         )
-        self.query_one("#filter-bar", Static).update(self.filter_bar())
+        bar = self.filter_bar()
+        if bar != self._filter_bar_shown:  # an update lays the screen out again: only on change
+            self._filter_bar_shown = bar
+            self.query_one("#filter-bar", Static).update(bar)
         self.query_one("#mail", MailTable).show_mail(snap["mail"])
         self.query_one("#mq", MergeQueueTable).show_queue(snap["mq"])
         self.query_one("#problems", ProblemsTable).show_problems(snap["problems"])
-        tabs = self.query_one("#bottom", TabbedContent)
-        tabs.get_tab("tab-mail").label = f"Mail ({snap['mail']['unread']} unread)"
-        tabs.get_tab("tab-problems").label = f"Problems ({len(snap['problems'])})"
-        tabs.get_tab(
-            "tab-mq"
-        ).label = f"Merge queue ({sum(1 for m in snap['mq'] if m['state'] in ('queued', 'testing', 'landing'))})"  # noqa: E501
+        queued = sum(1 for m in snap["mq"] if m["state"] in ("queued", "testing", "landing"))
+        self.set_tab_label("tab-mail", f"Mail ({snap['mail']['unread']} unread)")
+        self.set_tab_label("tab-problems", f"Problems ({len(snap['problems'])})")
+        self.set_tab_label("tab-mq", f"Merge queue ({queued})")
         self.follow_selected()
         logs = self.query_one("#logs", LogPane)
         if logs.tiled:
             logs.set_tiles(self.working_logs())
+
+    def set_tab_label(self, pane: str, label: str) -> None:
+        """Relabelling a tab lays the screen out again: only when the text changes."""
+        tab = self.query_one("#bottom", TabbedContent).get_tab(pane)
+        if tab.label.plain != label:
+            tab.label = label
 
     def filter_bar(self) -> str:
         return (
@@ -449,14 +514,17 @@ class GasTownApp(App[None]):
                 self.engine.nudge(agent["id"], text.strip()), ok=f"Nudge queued for {agent['name']}"
             )
 
-    def action_attach(self) -> None:
+    async def action_attach(self) -> None:
         agent = self.selected_agent()
         if not agent:
             self.notify("Select a polecat (in Rigs) to attach to.", severity="warning")
             return
         try:
-            with self.suspend():
-                code = self.engine.attach(agent["id"])
+            # `tmux attach` blocks until the person detaches: it runs in a thread so the
+            # event loop (and the embedded engine on it) keeps the town running meanwhile;
+            # nothing is drawn while the terminal belongs to tmux.
+            with self.suspend(), self.batch_update():
+                code = await asyncio.to_thread(self.engine.attach, agent["id"])
         except GtError as exc:
             self.notify(exc.message, severity="error")
             return
@@ -539,13 +607,13 @@ class GasTownApp(App[None]):
 
     async def action_cycle_filter(self) -> None:
         self.bead_filter = FILTERS[(FILTERS.index(self.bead_filter) + 1) % len(FILTERS)]
-        await self.refresh_town()
+        await self.request_refresh()
 
     async def action_cycle_sort(self) -> None:
         table = self.query_one("#beads", BeadTable)
         table.sort_by = SORTS[(SORTS.index(table.sort_by) + 1) % len(SORTS)]
         table.apply_sort()
-        await self.refresh_town()
+        await self.request_refresh()
 
     @work(exclusive=True, group="dialog")
     async def action_search(self) -> None:
@@ -554,7 +622,7 @@ class GasTownApp(App[None]):
         )
         if text is not None:
             self.search_text = text.strip()
-            await self.refresh_town()
+            await self.request_refresh()
 
     def action_tile_logs(self) -> None:
         logs = self.query_one("#logs", LogPane)
@@ -564,7 +632,11 @@ class GasTownApp(App[None]):
     @work(exclusive=True, group="dialog")
     async def action_help(self) -> None:
         rows = [
-            (self.get_key_display(b), b.description, b.id or b.action)
+            (
+                self.get_key_display(replace(b, key=self.keymap.get(b.id or "", b.key))),
+                b.description,
+                b.id or b.action,
+            )
             for b in self.BINDINGS
             if isinstance(b, Binding)
         ]
@@ -576,8 +648,22 @@ class GasTownApp(App[None]):
         self.exit()
 
 
+def calm_gc() -> None:
+    """Keep the cyclic garbage collector's pauses off the keyboard (bench/bench_tui.py).
+
+    A full collection walks every tracked object; a Textual screen holds well over 100,000
+    (strips, styles, caches), so each one took 50-100 ms, several times a minute, and landed
+    on keypresses. Once the screen is built, what exists now (modules, widgets, styles)
+    leaves the collector's view for good, and young collections run less often, so few
+    objects reach the oldest generation and full passes are rare and shorter. Cycles still
+    get collected. A process-wide setting: the `gastown` command turns it on, tests do not.
+    """
+    gc.freeze()
+    gc.set_threshold(5_000, 10, 10)
+
+
 def run_app(town: Town) -> int:
-    app = GasTownApp(town)
+    app = GasTownApp(town, calm_gc=True)
     app.run()
     if isinstance(app.return_value, str):
         print(app.return_value)

@@ -8,6 +8,7 @@ session gets exactly the variables it is given.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shlex
@@ -151,3 +152,7 @@ class Tmux:
 
     def kill_server(self) -> None:
         self.run("kill-server", check=False)
+        # tmux leaves its socket file behind when killed; a town that is gone needs neither
+        folder = os.environ.get("TMUX_TMPDIR") or "/tmp"
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, f"tmux-{os.getuid()}", self.socket))

@@ -17,7 +17,8 @@ from gastown_tui.theme import bead_state, styled
 
 
 class DetailScreen(Screen[None]):
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", id="detail.back")]
+    # dismiss, not pop_screen: the worker that pushed this screen waits for it to close
+    BINDINGS = [Binding("escape,q", "dismiss", "Back", id="detail.back")]
 
     def __init__(self, title: str, body: Text) -> None:
         super().__init__()

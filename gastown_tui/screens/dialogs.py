@@ -77,10 +77,10 @@ class SlingDialog(Dialog):
             yield Input(placeholder="labels, comma separated", id="labels")
             yield Input(placeholder="depends on: bead ids, comma separated", id="deps")
             if self.ready:
-                yield Label("…or pick ready beads (space marks, enter slings):")
+                yield Label("…or pick a ready bead (enter slings it):")
                 yield OptionList(
                     *[
-                        Option(f"{b['id']}  P{b['priority']}  {b['title']}", id=b["id"])
+                        Option(Text(f"{b['id']}  P{b['priority']}  {b['title']}"), id=b["id"])
                         for b in self.ready[:50]
                     ],
                     id="ready",
@@ -167,6 +167,9 @@ class ComposeDialog(Dialog):
             yield self.buttons("Send")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        # enter in a header field moves on to the body; without prevent_default, Dialog's
+        # handler would run as well and send the mail before a word of it was written
+        event.prevent_default()
         self.query_one("#body", TextArea).focus()
 
     def submit(self) -> None:
@@ -212,7 +215,7 @@ class MessageDialog(Dialog):
     def compose(self) -> ComposeResult:
         m = self.msg
         with Vertical(classes="dialog-body"):
-            yield Label(m["subject"], classes="dialog-title")
+            yield Label(Text(m["subject"]), classes="dialog-title")
             yield Static(
                 Text.assemble(
                     ("From: ", "bold"),
@@ -226,7 +229,7 @@ class MessageDialog(Dialog):
                 )
             )
             with VerticalScroll(classes="message-body"):
-                yield Static(m["body"] or "(no text)")
+                yield Static(Text(m["body"] or "(no text)"))
             yield Horizontal(
                 Button("Reply", variant="primary", id="ok"),
                 Button("Close", id="cancel"),
@@ -247,7 +250,7 @@ class HelpDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body help"):
-            yield Label("Keys (remap them in town.toml under [keys])", classes="dialog-title")
+            yield Label(Text("Keys (remap them in town.toml under [keys])"), classes="dialog-title")
             text = Text()
             for key, desc, ident in self.rows:
                 text.append(f"{key:>10}  ", style="bold cyan")

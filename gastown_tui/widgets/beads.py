@@ -5,41 +5,47 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from engine.timeutil import age
 from gastown_tui.theme import bead_state, styled
 
+# Status right after the id: at 80 columns the table still reads (title is cut, not state)
 COLUMNS = (
     ("id", "ID", 10),
-    ("pri", "P", 3),
-    ("title", "Title", 30),
-    ("rig", "Rig", 6),
-    ("status", "Status", 12),
-    ("agent", "Agent", 8),
+    ("status", "Status", 11),
+    ("pri", "P", 2),
+    ("title", "Title", 28),
+    ("rig", "Rig", 5),
+    ("agent", "Agent", 7),
     ("age", "Age", 4),
-    ("blocked", "Blocked by", 14),
+    ("blocked", "Blocked by", 20),
 )
 FILTERS = ("all", "ready", "blocked", "in progress", "in review")
 SORTS = ("priority", "age", "status", "rig")
 
 
 def row_for(b: dict[str, Any]) -> dict[str, Any]:
+    """The cells of a bead's row: Text throughout, since a str cell is read as markup and
+    a title like "Fix [/] parsing" would otherwise break the table."""
     word, style = styled(bead_state(b))
     return {
-        "id": b["id"],
-        "pri": f"P{b['priority']}",
-        "title": b["title"],
-        "rig": b["rig"] or "-",
+        "id": Text(b["id"]),
         "status": Text(word, style=style),
-        "agent": (b["assignee"] or "-").rsplit("/", 1)[-1],
-        "age": age(b["created_at"]),
-        "blocked": ", ".join(b.get("blocked_by") or []) or "-",
+        "pri": Text(f"P{b['priority']}"),
+        "title": Text(b["title"]),
+        "rig": Text(b["rig"] or "-"),
+        "agent": Text((b["assignee"] or "-").rsplit("/", 1)[-1]),
+        "age": Text(age(b["created_at"])),
+        "blocked": Text(", ".join(b.get("blocked_by") or []) or "-"),
     }
 
 
 class BeadTable(DataTable[Any]):
     BORDER_TITLE = "Beads"
+    # enter means details here (a DataTable would take it for "select")
+    BINDINGS = [Binding("enter", "app.details", "Details", id="details", show=False)]
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -49,6 +55,7 @@ class BeadTable(DataTable[Any]):
         self.sort_by = "priority"
         self._rows: dict[str, dict[str, Any]] = {}
         self._meta: dict[str, tuple[int, str, str, str]] = {}
+        self._reselect: tuple[str | None, int] | None = None
 
     def update_beads(self, beads: list[dict[str, Any]]) -> int:
         """Diff against what is shown: remove gone rows, update changed cells, add new ones.
@@ -56,10 +63,22 @@ class BeadTable(DataTable[Any]):
         changes = 0
         fresh = {b["id"]: row_for(b) for b in beads}
         with self.app.batch_update():
-            for gone in set(self._rows) - set(fresh):
-                self.remove_row(gone)
-                del self._rows[gone]
-                self._meta.pop(gone, None)
+            gone = set(self._rows) - set(fresh)
+            if len(gone) > 32:
+                # DataTable.remove_row costs O(rows): a filter switch removing hundreds of
+                # rows one by one is quadratic. Start afresh instead, keeping the cursor on
+                # the same bead when it is still shown.
+                selected, row = self.selected_bead(), self.cursor_row
+                self.clear()
+                changes += len(self._rows)
+                self._rows.clear()
+                self._meta.clear()
+                self._reselect = (selected, row)
+                gone = set()
+            for bid in gone:
+                self.remove_row(bid)
+                del self._rows[bid]
+                self._meta.pop(bid, None)
                 changes += 1
             for bid, row in fresh.items():
                 old = self._rows.get(bid)
@@ -76,6 +95,13 @@ class BeadTable(DataTable[Any]):
                 self._meta[b["id"]] = (b["priority"], b["created_at"], b["status"], b["rig"] or "")
             if changes:
                 self.apply_sort()
+            if self._reselect is not None:
+                selected, row = self._reselect
+                self._reselect = None
+                if selected in self._rows:
+                    row = self.get_row_index(selected)
+                if self.row_count:
+                    self.move_cursor(row=min(row, self.row_count - 1), scroll=True)
         return changes
 
     def apply_sort(self) -> None:

@@ -39,6 +39,7 @@ def render_dag(convoy: dict[str, Any]) -> tuple[Text, int, int]:
 
 class DagView(ScrollableContainer):
     BORDER_TITLE = "Convoy"
+    _signature: str | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="dag-canvas")
@@ -50,12 +51,20 @@ class DagView(ScrollableContainer):
             canvas.styles.width = "auto"
             canvas.styles.height = "auto"
             canvas.update("No convoy yet — press c to create one, s to sling a bead.")
+            self._signature = None
             return
         prog = convoy["progress"]
-        self.border_title = (
+        # Text, not str: a str title is read as markup, and convoy titles may hold "[/]"
+        self.border_title = Text(
             f"Convoy {convoy['id']} · {convoy['title']} · "
             f"{prog['closed']}/{prog['total']} ✓ · {convoy['status']}"
         )
+        # Laying out and drawing the graph is the dearest part of a refresh: only when
+        # the convoy's beads, their states or its edges changed (not every tick).
+        signature = repr((convoy["beads"], convoy["edges"]))
+        if signature == self._signature:
+            return
+        self._signature = signature
         text, width, height = render_dag(convoy)
         # the canvas keeps its own size: the container scrolls instead of wrapping lines
         canvas.styles.width = width

@@ -8,6 +8,8 @@ from typing import Any
 
 from rich.text import Text
 from textual.containers import Grid, Vertical
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from engine.views.logtail import LogTail
@@ -16,11 +18,27 @@ MAX_LINES = 2000
 TILE_LINES = 200
 
 
+class LiveLog(RichLog):
+    """A RichLog whose growth repaints itself instead of laying out the whole screen.
+
+    Every write grows the log's virtual size, and a widget's virtual size is a layout
+    reactive: streaming ten writes a second meant ten full-screen layouts a second. The
+    log's own box never depends on its content, so only its scrollbars need the news (and
+    they ask for a layout themselves when they appear or go).
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        if self.is_mounted and self.size:
+            self._scroll_update(size)
+
+
 class LogPane(Vertical):
     BORDER_TITLE = "Live log"
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield RichLog(
+        yield LiveLog(
             max_lines=MAX_LINES,
             wrap=False,
             markup=False,
@@ -60,7 +78,7 @@ class LogPane(Vertical):
                 self._tiles.pop(name)[1].remove()
         for name, path in sessions:
             if name not in self._tiles:
-                widget = RichLog(
+                widget = LiveLog(
                     max_lines=TILE_LINES, wrap=False, markup=False, highlight=False, classes="tile"
                 )
                 widget.border_title = name

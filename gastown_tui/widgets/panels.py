@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from engine.timeutil import age
@@ -15,6 +16,8 @@ class KeyedTable(DataTable[Any]):
     """A table whose rows are keyed by id and replaced only when they change."""
 
     columns_spec: tuple[tuple[str, str, int], ...] = ()
+    # enter means details here (a DataTable would take it for "select")
+    BINDINGS = [Binding("enter", "app.details", "Details", id="details", show=False)]
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -26,6 +29,8 @@ class KeyedTable(DataTable[Any]):
         fresh = {k: tuple(str(v) for v in cells) for k, cells in rows}
         if list(fresh) == list(self._shown) and fresh == self._shown:
             return
+        # a str cell is read as markup: ledger text ("[/] in a subject") must stay literal
+        rows = [(k, [Text(v) if isinstance(v, str) else v for v in cells]) for k, cells in rows]
         with self.app.batch_update():
             for gone in set(self._shown) - set(fresh):
                 self.remove_row(gone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Tree
 
 from gastown_tui.theme import glyph, styled
@@ -12,6 +13,8 @@ from gastown_tui.theme import glyph, styled
 
 class RigsTree(Tree[dict[str, Any]]):
     BORDER_TITLE = "Rigs"
+    # enter means details here (a Tree would take it for "select"); space still folds
+    BINDINGS = [Binding("enter", "app.details", "Details", id="details", show=False)]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("Town", **kwargs)
@@ -24,8 +27,12 @@ class RigsTree(Tree[dict[str, Any]]):
             return  # nothing changed: keep the cursor and the expansion as they are
         self._signature = signature
         selected = self.cursor_node.data if self.cursor_node else None
+        want = node_key(selected) if selected else None
         self.clear()
-        cursor_line = 0
+        # Nodes get their line numbers only when the tree is next built, so count them
+        # here (the root is hidden; every rig is expanded): the cursor stays on the same
+        # polecat, witness, refinery or rig however the rows above it changed.
+        line, cursor_line = 0, None
         for rig in rigs:
             counts = rig["counts"]
             label = Text.assemble(
@@ -35,38 +42,54 @@ class RigsTree(Tree[dict[str, Any]]):
                 (f"{counts.get('in_review', 0)} review ", "cyan"),
                 (f"{counts.get('closed', 0)} ✓", "dim"),
             )
-            node = self.root.add(label, data={"kind": "rig", **rig}, expand=True)
+            kids: list[tuple[Text, dict[str, Any]]] = []
             for p in rig["polecats"]:
                 word, style = styled(p["status"])
-                line = Text.assemble(
-                    (glyph(p["status"]) + " ", style),
-                    (p["name"], "bold"),
-                    f" {word.split(' ', 1)[1]}",
-                    (f"  {p['hook'] or '-'}", "cyan"),
-                    (f"  {p['runtime'] or ''}", "dim"),
+                kids.append(
+                    (
+                        Text.assemble(
+                            (glyph(p["status"]) + " ", style),
+                            (p["name"], "bold"),
+                            f" {word.split(' ', 1)[1]}",
+                            (f"  {p['hook'] or '-'}", "cyan"),
+                            (f"  {p['runtime'] or ''}", "dim"),
+                        ),
+                        {"kind": "agent", **p, "rig": rig["name"]},
+                    )
                 )
-                leaf = node.add_leaf(line, data={"kind": "agent", **p, "rig": rig["name"]})
-                if selected and selected.get("id") == p["id"]:
-                    cursor_line = leaf.line
             w = rig["witness"]
-            node.add_leaf(
-                Text.assemble(
-                    ("◉ ", "green" if not w["problems"] else "red"),
-                    "witness",
-                    (f"  {w['problems']} problems", "dim"),
-                ),
-                data={"kind": "witness", "rig": rig["name"]},
+            kids.append(
+                (
+                    Text.assemble(
+                        ("◉ ", "green" if not w["problems"] else "red"),
+                        "witness",
+                        (f"  {w['problems']} problems", "dim"),
+                    ),
+                    {"kind": "witness", "rig": rig["name"]},
+                )
             )
             r = rig["refinery"]
-            node.add_leaf(
-                Text.assemble(
-                    ("⧗ " if r["testing"] else "◉ ", "cyan"),
-                    "refinery",
-                    (f"  {r['queued']} queued, batch {r['batch_size']}", "dim"),
-                ),
-                data={"kind": "refinery", "rig": rig["name"]},
+            kids.append(
+                (
+                    Text.assemble(
+                        ("⧗ " if r["testing"] else "◉ ", "cyan"),
+                        "refinery",
+                        (f"  {r['queued']} queued, batch {r['batch_size']}", "dim"),
+                    ),
+                    {"kind": "refinery", "rig": rig["name"]},
+                )
             )
-        if cursor_line:
+            data = {"kind": "rig", **rig}
+            node = self.root.add(label, data=data, expand=True)
+            if want is not None and node_key(data) == want:
+                cursor_line = line
+            line += 1
+            for text, data in kids:
+                node.add_leaf(text, data=data)
+                if want is not None and node_key(data) == want:
+                    cursor_line = line
+                line += 1
+        if cursor_line is not None and cursor_line != self.cursor_line:
             self.move_cursor_to_line(cursor_line)
 
     def selected_agent(self) -> dict[str, Any] | None:
@@ -74,3 +97,9 @@ class RigsTree(Tree[dict[str, Any]]):
         if node and node.data and node.data.get("kind") == "agent":
             return node.data
         return None
+
+
+def node_key(data: dict[str, Any]) -> tuple[str, str]:
+    """What a row stands for, whatever its label says now."""
+    kind = data.get("kind", "")
+    return (kind, data["id"] if kind == "agent" else data.get("rig") or data.get("name", ""))
