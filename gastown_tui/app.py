@@ -255,9 +255,11 @@ class GasTownApp(App[None]):
         self._refreshing = True
         self._refresh_started = time.monotonic()
         self._dirty = False
+        # what this snapshot shows: a filter or search chosen meanwhile waits for the next
+        flt, search = self.bead_filter, self.search_text
         try:
             snap = await self.engine.snapshot(
-                bead_filter=self.bead_filter, search=self.search_text, convoy_id=self.convoy_id
+                bead_filter=flt, search=search, convoy_id=self.convoy_id
             )
         except GtError as exc:
             self.notify(exc.message, severity="error")
@@ -276,9 +278,11 @@ class GasTownApp(App[None]):
         table.update_beads(snap["beads"])
         # Text, not str: a str title is read as markup, and the search may hold "[/]"
         table.border_title = Text(
-            f"Beads · {self.bead_filter} · sorted by {table.sort_by}"
-            + (f" · search {self.search_text!r}" if self.search_text else "")
+            f"Beads · {flt} · sorted by {table.sort_by}"
+            + (f" · search {search!r}" if search else "")
         )
+        if (flt, search) != (self.bead_filter, self.search_text):
+            self._dirty = True  # the rows shown are the previous filter's: refresh again
         bar = self.filter_bar()
         if bar != self._filter_bar_shown:  # an update lays the screen out again: only on change
             self._filter_bar_shown = bar

@@ -4,6 +4,7 @@ streamed from the log files with ANSI handled, following the tail, bounded memor
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 from rich.text import Text
@@ -51,6 +52,7 @@ class LogPane(Vertical):
     def on_mount(self) -> None:
         self._tail: LogTail | None = None
         self._tiles: dict[str, tuple[LogTail, RichLog]] = {}
+        self._held: dict[RichLog, deque[str]] = {}  # lines of tiles out of sight
         self.tiled = False
         self.query_one("#log-tiles").display = False
         self.set_interval(0.1, self._pump)
@@ -75,7 +77,9 @@ class LogPane(Vertical):
         wanted = dict(sessions)
         for name in list(self._tiles):
             if name not in wanted or self._tiles[name][0].path != wanted[name]:
-                self._tiles.pop(name)[1].remove()
+                widget = self._tiles.pop(name)[1]
+                self._held.pop(widget, None)
+                widget.remove()
         for name, path in sessions:
             if name not in self._tiles:
                 widget = LiveLog(
@@ -100,7 +104,16 @@ class LogPane(Vertical):
         if not jobs:
             return
         results = await asyncio.to_thread(lambda: [t.read() for t, _ in jobs])
+        shown = self.query_one("#log-tiles", Grid).region if self.tiled else None
         for (_, widget), lines in zip(jobs, results, strict=True):
+            if shown is not None and not shown.overlaps(widget.region):
+                # a tile scrolled out of sight: keep its newest lines, draw them when seen
+                # (parsing and drawing 50 tiles 10 times a second was most of the app's time)
+                if lines:
+                    self._held.setdefault(widget, deque(maxlen=TILE_LINES)).extend(lines)
+                continue
+            if widget in self._held:
+                lines = [*self._held.pop(widget), *lines][-TILE_LINES:]
             if lines:
                 widget.write(Text.from_ansi("\n".join(lines)))
 
