@@ -12,22 +12,10 @@ import sys
 from typing import Any
 
 from engine.errors import GtError
+from engine.polecats.tmux import SERVER_ENV_ALLOW
 
 # The environment an agent gets: these from the engine's own, then identity variables.
-BASE_ENV_ALLOW = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TERM",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "TMPDIR",
-    "TZ",
-    "COLORTERM",
-)
+BASE_ENV_ALLOW = (*SERVER_ENV_ALLOW, "COLORTERM")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "claude": {
