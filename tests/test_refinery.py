@@ -191,7 +191,7 @@ def test_restart_mid_landing_confirms_or_requeues_and_never_lands_twice(gated, t
     _, mr = submit_work(rt, "w", {"w.txt": "w\n"})
     refinery.ws.ensure()
     base = refinery.ws.tip()
-    stacked, _ = refinery.ws.stack(base, [refinery_candidate(rt, mr)])
+    stacked, _, _ = refinery.ws.stack(base, [refinery_candidate(rt, mr)])
     commit = refinery.ws.landing_commit(base, stacked)
     rt.ledger.mq.begin_landing([mr], commit, "b1")
     assert refinery.ws.advance(commit, base)  # ... and the engine dies right here

@@ -76,6 +76,49 @@ def main_ref(repo: str) -> str:
     return proc.stdout.strip() or git.default_branch(repo)
 
 
+def resolve_commit(repo: str, ref: str) -> str:
+    """The commit id a ref names now. Work starts from this id, never from the name:
+    git resolves a name more than once inside one command (`checkout -b NEW main` moves the
+    files to what main was, then creates NEW at what main is), so a landing in between
+    would leave the branch and the files out of step and the agent's next `git add -A`
+    would commit the newly landed files as deletions."""
+    proc = git.run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        cwd=repo,
+        check=False,
+    )
+    commit = proc.stdout.strip()
+    if proc.returncode != 0 or not commit:
+        raise GtError(f"{ref!r} does not name a commit in {repo}")
+    return commit
+
+
+def base_ref(branch: str) -> str:
+    """Where a polecat branch's starting commit is recorded (in the repository, so it
+    survives crashes and is shared by every worktree); the refinery reads it to check that
+    a request changes only what its own work changes."""
+    return f"refs/gastown/base/{branch}"
+
+
+def recorded_base(repo: str, branch: str) -> str | None:
+    proc = git.run(
+        ["rev-parse", "--verify", "--quiet", f"{base_ref(branch)}^{{commit}}"],
+        cwd=repo,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip() or None
+
+
+def record_base(repo: str, branch: str, commit: str) -> None:
+    git.run(["update-ref", base_ref(branch), commit], cwd=repo)
+
+
+def forget_base(repo: str, branch: str) -> None:
+    git.run(["update-ref", "-d", base_ref(branch)], cwd=repo, check=False)
+
+
 def prepare_repo(repo: str) -> None:
     """Once per rig: agents' private files (.gastown/) are never committed."""
     exclude = os.path.join(repo, ".git", "info", "exclude")
@@ -107,8 +150,13 @@ def ensure(
     branch = branch_name(polecat, bead_id)
     path = inside(polecats_dir, os.path.join(polecats_dir, check_name("polecat", polecat)))
     prepare_repo(repo)
-    base = start or main_ref(repo)
     with repo_lock(repo):
+        # Resolved once, inside the lock; every git step below uses the id (see
+        # resolve_commit). A rework starts from its earlier commit, but its own work is
+        # measured from where that commit forked from main.
+        main = resolve_commit(repo, main_ref(repo))
+        base = resolve_commit(repo, start) if start else main
+        own_base = merge_base(repo, base, main) if start else base
         if os.path.isdir(os.path.join(path, ".git")) or os.path.isfile(os.path.join(path, ".git")):
             preserve_uncommitted(path, reason=f"before switching to {branch}")
             previous = current_branch(path)
@@ -116,10 +164,10 @@ def ensure(
             if exists:
                 git.run(["checkout", "--quiet", branch], cwd=path)
             else:
+                record_base(repo, branch, own_base)
                 git.run(["checkout", "--quiet", "--no-track", "-b", branch, base], cwd=path)
             if previous.startswith("polecat/") and previous != branch:
-                # `-d` deletes only a branch whose work is merged: unmerged work stays.
-                git.run(["branch", "-d", "--", previous], cwd=path, check=False)
+                delete_if_merged(repo, path, previous)
         else:
             os.makedirs(polecats_dir, exist_ok=True)
             if os.path.exists(path):
@@ -130,11 +178,23 @@ def ensure(
             if exists:  # a re-dispatch of the same bead: continue its branch
                 git.run(["worktree", "add", "--quiet", "--", path, branch], cwd=repo)
             else:
+                record_base(repo, branch, own_base)
                 git.run(
                     ["worktree", "add", "--quiet", "--no-track", "-b", branch, "--", path, base],
                     cwd=repo,
                 )
     return path, branch
+
+
+def delete_if_merged(repo: str, path: str, branch: str) -> None:
+    # `-d` deletes only a branch whose work is merged: unmerged work stays.
+    if git.run(["branch", "-d", "--", branch], cwd=path, check=False).returncode == 0:
+        forget_base(repo, branch)
+
+
+def merge_base(repo: str, a: str, b: str) -> str:
+    proc = git.run(["merge-base", a, b], cwd=repo, check=False)
+    return proc.stdout.strip() or a
 
 
 def branch_exists(repo: str, branch: str) -> bool:

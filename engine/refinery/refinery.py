@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import vocab
 from engine.errors import GtError
+from engine.polecats import worktrees
 from engine.refinery import bisect
 from engine.refinery.gates import gate_list, run_gates
 from engine.refinery.workspace import Candidate, Workspace
@@ -122,17 +123,27 @@ class Refinery:
         ids = [m["id"] for m in picked]
         self.ledger.mq.set_state(ids, "testing", batch=batch_id, data={"size": len(ids)})
         by_id = {m["id"]: m for m in picked}
-        candidates = [Candidate(m["id"], m["commit"], m["source_title"] or m["id"]) for m in picked]
+        candidates = [
+            Candidate(
+                m["id"],
+                m["commit"],
+                m["source_title"] or m["id"],
+                worktrees.recorded_base(self.ws.repo, m["branch"]) if m["branch"] else None,
+            )
+            for m in picked
+        ]
         base = [self.ws.tip()]
         conflicts: dict[str, list[str]] = {}
+        reverts: dict[str, list[str]] = {}
         last: dict[str, Any] = {}
         log_path = os.path.join(self.logs, f"{batch_id}.log")
         st = self.stats()
         recent_flake = any(t > time.time() - 3600 for t in st.get("flakes", []))
 
         def prepare(group: list[Candidate]) -> list[Candidate]:
-            stacked, bad = self.ws.stack(base[0], group)
+            stacked, bad, undoing = self.ws.stack(base[0], group)
             conflicts.update(bad)
+            reverts.update(undoing)
             return stacked
 
         def test(group: list[Candidate]) -> bool:
@@ -220,6 +231,8 @@ class Refinery:
             )
         for mr_id, files in conflicts.items():
             self.handle_conflict(by_id[mr_id], files)
+        for mr_id, files in reverts.items():
+            self.refuse_revert(by_id[mr_id], files)
         rate = bisect.FailureRate(st.get("failure_rate", 0.05))
         for _ in outcome.landed:
             rate.observe(False)
@@ -254,6 +267,17 @@ class Refinery:
             ", ".join(files),
             rework,
         )
+
+    def refuse_revert(self, mr: dict[str, Any], files: list[str]) -> None:
+        """Never land a tree that undoes landed work; a person decides (the branch stays)."""
+        shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
+        reason = (
+            f"refused: merging {mr['branch']} would change {shown}, which its own commits "
+            "do not change (its files are out of step with its history; landing it would "
+            "revert work already on the target)"
+        )
+        self.ledger.mq.reject(mr["id"], reason=reason, actor="refinery", max_attempts=1)
+        log.error("%s: %s %s", self.rig, mr["id"], reason)
 
     def cleanup(self, landed: list[dict[str, Any]]) -> None:
         """A landed polecat branch is deleted (its work is in the target now)."""

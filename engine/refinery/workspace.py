@@ -20,6 +20,7 @@ class Candidate(NamedTuple):
     id: str
     commit: str
     title: str
+    base: str | None = None  # the commit its work started from, when recorded
 
 
 class Workspace:
@@ -45,7 +46,7 @@ class Workspace:
                     os.replace(self.path, f"{self.path}.orphan-{os.getpid()}")
                 git.run(["worktree", "prune"], cwd=self.repo)
                 git.run(
-                    ["worktree", "add", "--quiet", "--detach", "--", self.path, self.main],
+                    ["worktree", "add", "--quiet", "--detach", "--", self.path, self.tip()],
                     cwd=self.repo,
                 )
 
@@ -59,15 +60,18 @@ class Workspace:
 
     def stack(
         self, base: str, candidates: list[Candidate]
-    ) -> tuple[list[Candidate], dict[str, list[str]]]:
-        """Merge the candidates one by one onto `base`; those that conflict are left out.
+    ) -> tuple[list[Candidate], dict[str, list[str]], dict[str, list[str]]]:
+        """Merge the candidates one by one onto `base`; those that conflict, or that would
+        undo work already on the target, are left out.
 
-        Returns (stacked, {candidate id: conflicting files}).
+        Returns (stacked, {id: conflicting files}, {id: files it would revert}).
         """
         self.reset_to(base)
         stacked: list[Candidate] = []
         conflicts: dict[str, list[str]] = {}
+        reverts: dict[str, list[str]] = {}
         for c in candidates:
+            before = self.head()
             proc = self.git(
                 "merge",
                 "--no-ff",
@@ -78,13 +82,38 @@ class Workspace:
                 check=False,
             )
             if proc.returncode == 0:
-                stacked.append(c)
+                foreign = self.foreign_changes(c, before)
+                if not foreign:
+                    stacked.append(c)
+                    continue
+                self.git("reset", "--quiet", "--hard", before)
+                reverts[c.id] = foreign
                 continue
             files = self.git("diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
             self.git("merge", "--abort", check=False)
             self.git("reset", "--quiet", "--hard", check=False)
             conflicts[c.id] = files or ["(unknown: the merge failed)"]
-        return stacked, conflicts
+        return stacked, conflicts, reverts
+
+    def head(self) -> str:
+        return str(self.git("rev-parse", "HEAD").stdout.strip())
+
+    def paths_between(self, a: str, b: str) -> set[str]:
+        # --no-renames: a rename must show its deleted side too.
+        out = self.git("diff", "--name-only", "--no-renames", a, b, "--").stdout
+        return {p for p in out.splitlines() if p}
+
+    def foreign_changes(self, c: Candidate, before: str) -> list[str]:
+        """Paths the merge of `c` changes that its own work (since its recorded base) does
+        not: a request may only change what its own commits change. Anything else is a
+        branch whose files fell out of step with its history, and landing it would silently
+        revert work that landed after its base."""
+        if not c.base:
+            return []
+        merged = self.paths_between(before, "HEAD")
+        if not merged:
+            return []
+        return sorted(merged - self.paths_between(c.base, c.commit))
 
     def changed_paths(self, commit: str) -> list[str]:
         out = self.git("diff", "--name-only", f"{self.tip()}...{commit}").stdout
@@ -130,5 +159,7 @@ class Workspace:
     def delete_branch(self, branch: str) -> None:
         """A landed polecat branch goes; a branch a worktree still has checked out stays."""
         proc = git.run(["branch", "-D", "--", branch], cwd=self.repo, check=False)
-        if proc.returncode != 0 and "checked out" not in (proc.stderr or ""):
+        if proc.returncode == 0:
+            worktrees.forget_base(self.repo, branch)
+        elif "checked out" not in (proc.stderr or ""):
             raise GtError(f"could not delete {branch}: {git.last_line(proc.stderr)}")
