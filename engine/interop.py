@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import os
 
-from engine.errors import GtError
+from engine.errors import GtError, UsageError
+from engine.ids import check_bead_id, check_dep_target
 
 # Annotations only: importing typing costs the CLI ~3 ms (mypy treats this name as True).
 TYPE_CHECKING = False
@@ -224,7 +225,9 @@ def _read_lines(path: str) -> Iterable[tuple[int, Any]]:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as e:
-            yield n, _Bad(f"not valid JSON ({e.msg} at column {e.colno})")
+            # some messages end in "at" ("Invalid control character at"): said once
+            what = e.msg.removesuffix(" at")
+            yield n, _Bad(f"not valid JSON ({what} at column {e.colno})")
             continue
         except (ValueError, RecursionError) as e:
             yield n, _Bad(f"not valid JSON ({e})")
@@ -253,6 +256,7 @@ def _bead_from_row(row: dict[str, Any], layout: str) -> tuple[dict[str, Any], An
         raise _Bad(f'issue {ident}: missing "title"')
     if not isinstance(title, str):
         raise _Bad(f'issue {ident}: "title" is not a string')
+    _check_id(ident, check_bead_id)
     bead: dict[str, Any] = {"id": ident, "title": title}
     extra: dict[str, Any] = {}
     raw: dict[str, Any] = {}
@@ -287,6 +291,14 @@ def _bead_from_row(row: dict[str, Any], layout: str) -> tuple[dict[str, Any], An
     return bead, embedded_deps
 
 
+def _check_id(ident: str, rule: Callable[[str], str]) -> None:
+    """The one id rule (engine/ids.py): an id that could never be dispatched is a bad line."""
+    try:
+        rule(ident)
+    except UsageError as exc:
+        raise _Bad(exc.message) from None
+
+
 def _dep(row: dict[str, Any], layout: str, owner: str | None = None) -> dict[str, Any]:
     """A normalised dep from an embedded dependency object or a dependencies.jsonl row."""
     src = row.get("issue_id", owner)
@@ -297,6 +309,8 @@ def _dep(row: dict[str, Any], layout: str, owner: str | None = None) -> dict[str
     dst = row.get("depends_on_id")
     if not isinstance(dst, str) or not dst:
         raise _Bad(f'dependency of {src} has no "depends_on_id"')
+    _check_id(src, check_bead_id)
+    _check_id(dst, check_dep_target)
     dep_type = row.get("type", DEFAULT_DEP_TYPE)
     if not isinstance(dep_type, str) or not dep_type:
         raise _Bad(f"dependency {src} -> {dst} has no type")

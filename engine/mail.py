@@ -12,12 +12,21 @@ from typing import TYPE_CHECKING
 
 from engine import vocab
 from engine.errors import NotFound, UsageError
+from engine.safetext import check_typed
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
 
 ROLES = ("witness", "refinery")
 _PART = r"[A-Za-z0-9_-]+"
+
+
+def check_message(subject: str, body: str) -> tuple[str, str]:
+    """A message as it may be sent: a one-line subject and a body of lines, neither holding
+    a control character (agents mail the mayor: their text reaches a person's terminal)."""
+    subject = check_typed(subject, "a mail subject")
+    body = check_typed(body.replace("\r\n", "\n"), "a mail body", newlines=True, empty=True)
+    return subject, body
 
 
 def resolve_address(ledger: Ledger, address: str) -> str:

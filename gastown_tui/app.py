@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -18,10 +19,12 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.filter import LineFilter
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from engine.engine import Engine
 from engine.errors import GtError
+from engine.safetext import check_typed, visible
 from engine.town import Town
 from gastown_tui.commands import GasTownCommands
 from gastown_tui.screens.detail import DetailScreen, agent_text, bead_text, rig_text
@@ -34,6 +37,7 @@ from gastown_tui.screens.dialogs import (
     SlingDialog,
     TextDialog,
 )
+from gastown_tui.theme import InertText, ansi
 from gastown_tui.widgets.beads import FILTERS, SORTS, BeadTable
 from gastown_tui.widgets.dag import DagView
 from gastown_tui.widgets.logs import LogPane
@@ -182,8 +186,21 @@ class GasTownApp(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Notifications quote the ledger (titles, reasons, errors): literal, not markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        """Notifications quote the ledger (titles, reasons, errors): literal, not markup, and
+        control characters shown (an escalation's title is an agent's text)."""
+        super().notify(
+            visible(message),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
+
+    _inert = InertText()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Every line drawn passes InertText: no widget can send a raw escape sequence."""
+        return [*super().get_line_filters(), self._inert]
 
     # ---- refresh -------------------------------------------------------------------------
 
@@ -511,7 +528,12 @@ class GasTownApp(App[None]):
             self.notify("Select a polecat (in Rigs) to nudge.", severity="warning")
             return
         text = await self.push_screen_wait(
-            TextDialog(f"Nudge {agent['name']}", "a short message, typed into its pane", "Nudge")
+            TextDialog(
+                f"Nudge {agent['name']}",
+                "a short message, typed into its pane",
+                "Nudge",
+                check=lambda text: check_typed(text, "a nudge"),
+            )
         )
         if text and text.strip():
             await self.run_engine(
@@ -544,10 +566,8 @@ class GasTownApp(App[None]):
         if not agent:
             return
         text = await asyncio.to_thread(self.engine.peek, agent["id"], 30)
-        from rich.text import Text
-
         await self.push_screen_wait(
-            DetailScreen(f"peek {agent['name']}", Text.from_ansi(text or "(no live session)"))
+            DetailScreen(f"peek {agent['name']}", ansi(text or "(no live session)"))
         )
 
     @work(exclusive=True, group="dialog")

@@ -489,7 +489,7 @@ def test_bad_lines_in_backup_side_files_are_named(tmp_path: Path) -> None:
         json.dumps({"issue_id": "b-1", "type": "blocks"}),
         "nope",
         json.dumps({"issue_id": "b-3", "depends_on_id": "b-2", "type": "blocks"}),
-        json.dumps({"issue_id": "gone", "depends_on_id": "b-2", "type": "blocks"}),
+        json.dumps({"issue_id": "b-gone", "depends_on_id": "b-2", "type": "blocks"}),
     )
     write_lines(
         folder / "labels.jsonl",
@@ -515,7 +515,7 @@ def test_bad_lines_in_backup_side_files_are_named(tmp_path: Path) -> None:
     # A dep from an issue that is simply absent is kept, like a dangling target.
     assert [(d["bead_id"], d["depends_on"]) for d in batch.deps] == [
         ("b-1", "b-2"),
-        ("gone", "b-2"),
+        ("b-gone", "b-2"),
     ]
 
 

@@ -102,12 +102,18 @@ def read_body(args: argparse.Namespace) -> str | None:
 
 
 def parse_deps(specs: list[str]) -> list[tuple[str, str]]:
+    from engine import vocab
+    from engine.ids import check_dep_target
+
     out = []
     for spec in specs:
-        target, _, dep_type = spec.partition(":")
+        # the type is after the last ':' (an external:PROJECT:ID target holds colons too)
+        target, sep, dep_type = spec.rpartition(":")
+        if not sep or (dep_type not in vocab.DEP_TYPES and target.startswith("external")):
+            target, dep_type = spec, ""
         if not target:
             raise UsageError(f"bad --dep {spec!r}: expected ID or ID:TYPE")
-        out.append((target, dep_type or "blocks"))
+        out.append((check_dep_target(target), dep_type or "blocks"))
     return out
 
 

@@ -58,6 +58,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_add(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.ids import check_dep_target
+
+    check_dep_target(args.depends_on)  # an external:... target is stored without a bead
     dep = ctx.ledger.graph.add(args.id, args.depends_on, args.type, actor=ctx.actor)
     if args.json:
         emit_json(dep)

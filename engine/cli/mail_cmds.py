@@ -42,12 +42,13 @@ def me(ctx: Any) -> str:
 
 
 def cmd_send(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.mail import resolve_address
+    from engine.mail import check_message, resolve_address
 
+    subject, body = check_message(args.subject, args.body)
     ctx.check_fence()
     to = resolve_address(ctx.ledger, args.to)
     msg = ctx.ledger.mail.send(
-        sender=me(ctx), to=to, subject=args.subject, body=args.body, reply_to=args.reply_to
+        sender=me(ctx), to=to, subject=subject, body=body, reply_to=args.reply_to
     )
     if args.json:
         emit_json(msg)

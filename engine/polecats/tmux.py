@@ -91,7 +91,12 @@ class Tmux:
         width: int = 200,
         height: int = 50,
     ) -> None:
-        """Start a detached session running argv directly (no shell parses it)."""
+        """Start a detached session running argv directly (no shell parses it).
+
+        `env` goes on tmux's command line (`-e`), which any local user can read in
+        /proc/*/cmdline of the client and of the server it may fork: never a secret here.
+        Agents' environments travel by a private file (engine.polecats.launch). Nor does
+        PATH arrive this way: tmux 3.3a gives the pane the client's PATH instead."""
         args = ["new-session", "-d", "-s", name, "-c", cwd, "-x", str(width), "-y", str(height)]
         for key, value in env.items():
             args += ["-e", f"{key}={value}"]
@@ -130,7 +135,16 @@ class Tmux:
         return out
 
     def send_literal(self, name: str, text: str, *, enter: bool = True) -> None:
-        """Type text into a pane exactly as given: key names in it stay plain text."""
+        """Type text into a pane exactly as given: key names in it stay plain text.
+
+        `-l` keeps key names literal but not control characters: \x03 is still Ctrl-C to
+        the agent, ESC and CR still act. Whatever queued the text, none is ever typed."""
+        from engine.safetext import has_control, visible
+
+        if has_control(text):
+            raise TmuxError(
+                f"refusing to type {visible(text)[:60]!r} into {name}: it holds a control character"
+            )
         self.run("send-keys", "-t", f"={name}:", "-l", "--", text)
         if enter:
             self.run("send-keys", "-t", f"={name}:", "Enter")

@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from engine.errors import GtError
+from engine.ids import is_bead_id
 from engine.polecats import git
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-BEAD_RE = re.compile(r"^[a-z][a-z0-9]*(-[A-Za-z0-9]+)+$")
 _thread_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 EXCLUDE_LINE = ".gastown/"
@@ -37,7 +37,7 @@ def check_name(kind: str, value: str) -> str:
 
 def branch_name(polecat: str, bead_id: str) -> str:
     check_name("polecat", polecat)
-    if not BEAD_RE.match(bead_id):
+    if not is_bead_id(bead_id):  # the one id rule (engine/ids.py)
         raise GtError(f"bad bead id {bead_id!r} for a branch name")
     branch = f"polecat/{polecat}/{bead_id}"
     if git.run(["check-ref-format", "--branch", branch], check=False).returncode != 0:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from engine.safetext import visible
+
 BOX_W = 24
 UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8
 JOIN = {
@@ -177,7 +179,7 @@ def _box(
         "┌" + "─" * inner + "┐",
         "│" + _fit(f"{glyph_word(status)} {bead['id']}", inner) + "│",
         "│" + _fit(bead.get("title") or "", inner) + "│",
-        "└" + (f"─ {bead.get('rig') or 'town'} " + "─" * inner)[:inner] + "┘",
+        "└" + (f"─ {visible(bead.get('rig') or 'town')} " + "─" * inner)[:inner] + "┘",
     ]
     for dy, text in enumerate(lines):
         for dx, ch in enumerate(text):
@@ -186,6 +188,7 @@ def _box(
 
 
 def _fit(text: str, width: int, fill: str = " ") -> str:
+    text = visible(text)  # titles are agents' text: one cell per character, nothing raw
     if len(text) > width:
         return text[: width - 1] + "…"
     return text + fill * (width - len(text))

@@ -13,7 +13,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from gastown_tui.theme import bead_state, styled
+from engine.safetext import clip
+from engine.safetext import visible as v
+from gastown_tui.theme import CELL_MAX, ansi, bead_state, styled
 
 
 class DetailScreen(Screen[None]):
@@ -32,7 +34,7 @@ class DetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.title_text
+        self.sub_title = v(self.title_text)
 
 
 def section(text: Text, title: str) -> None:
@@ -40,31 +42,34 @@ def section(text: Text, title: str) -> None:
 
 
 def bead_text(b: dict[str, Any]) -> Text:
+    """Everything quoted from the ledger goes through `v` (control characters visible): a
+    title or body may hold escape sequences an agent wrote. The title is shown whole here."""
     word, style = styled(bead_state(b))
     t = Text()
-    t.append(f"{b['id']}  ", style="bold")
-    t.append(b["title"] + "\n", style="bold")
+    t.append(f"{v(b['id'])}  ", style="bold")
+    t.append(v(b["title"]) + "\n", style="bold")
     t.append(f"{word}", style=style)
     t.append(
-        f"   P{b['priority']}   {b['type']}   rig {b['rig'] or 'town'}   attempt {b['attempt']}\n"
+        f"   P{b['priority']}   {v(b['type'])}   rig {v(b['rig'] or 'town')}   "
+        f"attempt {b['attempt']}\n"
     )
     if b["assignee"]:
-        t.append(f"assignee: {b['assignee']}\n")
+        t.append(f"assignee: {v(b['assignee'])}\n")
     if b["labels"]:
-        t.append(f"labels: {', '.join(b['labels'])}\n")
+        t.append(f"labels: {v(', '.join(b['labels']))}\n")
     if b["last_error"]:
-        t.append(f"last error: {b['last_error']}\n", style="red")
+        t.append(f"last error: {v(b['last_error'])}\n", style="red")
     section(t, "Description")
-    t.append((b["body"] or "(none)") + "\n")
+    t.append(v(b["body"] or "(none)", multiline=True) + "\n")
     for key, label in (("depends_on", "Depends on"), ("dependents", "Depended on by")):
         section(t, label)
         if not b[key]:
             t.append("  (none)\n", style="dim")
         for d in b[key]:
             w, st = styled(d["status"] or "?")
-            t.append(f"  {d['id']:<12} {d['type']:<15} ")
+            t.append(f"  {v(d['id']):<12} {v(d['type']):<15} ")
             t.append(f"{w:<14}", style=st)
-            t.append(f" {d['title'] or '(not in this town)'}\n")
+            t.append(f" {v(d['title'] or '(not in this town)')}\n")
     section(t, "Merge requests")
     if not b["merge_requests"]:
         t.append("  (none)\n", style="dim")
@@ -72,40 +77,42 @@ def bead_text(b: dict[str, Any]) -> Text:
         w, st = styled(m["state"])
         t.append(f"  {m['id']}  ")
         t.append(w, style=st)
-        t.append(f"  {m['branch']}  {m['failure'] or ''}\n")
+        t.append(f"  {v(str(m['branch']))}  {v(m['failure'] or '')}\n")
     section(t, "Timeline")
     for e in b["history"]:
-        data = ", ".join(f"{k}={v}" for k, v in e["data"].items() if v not in (None, ""))
+        data = ", ".join(f"{k}={v(str(x))}" for k, x in e["data"].items() if x not in (None, ""))
         t.append(f"  {e['at'][:19]}  ", style="dim")
         t.append(f"{e['kind']:<15}", style="cyan")
-        t.append(f" {e['actor'] or '-':<22} {data[:100]}\n")
+        t.append(f" {v(e['actor'] or '-'):<22} {data[:100]}\n")
     section(t, "Sessions (seance)")
     if not b["sessions"]:
         t.append("  (no sessions yet)\n", style="dim")
     for s in b["sessions"]:
-        t.append(f"  {s['agent']} attempt {s['attempt']} — {s['log']}\n", style="bold")
+        t.append(f"  {v(s['agent'])} attempt {s['attempt']} — {v(s['log'])}\n", style="bold")
         for line in s["tail"][-15:]:
-            t.append(Text.from_ansi("    " + line + "\n"))
+            t.append(ansi("    " + line + "\n"))
     return t
 
 
 def agent_text(a: dict[str, Any]) -> Text:
     word, style = styled(a["status"])
     t = Text()
-    t.append(f"{a['name']}  ", style="bold")
-    t.append(f"{a['id']}\n")
+    t.append(f"{v(a['name'])}  ", style="bold")
+    t.append(f"{v(a['id'])}\n")
     t.append(word, style=style)
-    t.append(f"   hook {a['hook'] or '-'}   attempt {a['attempt']}   runtime {a['runtime']}\n")
-    t.append(f"session {a['session'] or '-'}   worktree {a['worktree'] or '-'}\n")
-    t.append(f"branch {a['branch'] or '-'}\n")
+    t.append(
+        f"   hook {v(a['hook'] or '-')}   attempt {a['attempt']}   runtime {v(str(a['runtime']))}\n"
+    )
+    t.append(f"session {v(a['session'] or '-')}   worktree {v(a['worktree'] or '-')}\n")
+    t.append(f"branch {v(a['branch'] or '-')}\n")
     if a["info"]:
-        t.append(f"witness: {json.dumps(a['info'])}\n", style="dim")
+        t.append(f"witness: {v(json.dumps(a['info']))}\n", style="dim")
     section(t, "Beads worked")
     for h in a["history"]:
-        t.append(f"  {h['bead']} attempt {h['attempt']}\n")
+        t.append(f"  {v(h['bead'])} attempt {h['attempt']}\n")
     section(t, "Recent output")
     for line in a["recent"]:
-        t.append(Text.from_ansi("  " + line + "\n"))
+        t.append(ansi("  " + line + "\n"))
     return t
 
 
@@ -113,27 +120,27 @@ def rig_text(
     rig: dict[str, Any], beads: list[dict[str, Any]], mq: list[dict[str, Any]], gates: list[str]
 ) -> Text:
     t = Text()
-    t.append(f"Rig {rig['name']}", style="bold")
+    t.append(f"Rig {v(rig['name'])}", style="bold")
     t.append(f"   beads {rig['prefix']}-…   {rig['working']}/{rig['capacity']} working\n")
-    t.append(f"gates: {'; '.join(gates) or '(none)'}\n")
+    t.append(f"gates: {v('; '.join(gates) or '(none)')}\n")
     r = rig["refinery"]
     t.append(f"refinery: {r['queued']} queued, batch size {r['batch_size']}\n")
     section(t, "Agents")
     for p in rig["polecats"]:
         w, st = styled(p["status"])
-        t.append(f"  {p['name']:<10} ")
+        t.append(f"  {v(p['name']):<10} ")
         t.append(f"{w:<12}", style=st)
-        t.append(f" {p['hook'] or '-'}  {p['runtime']}\n")
+        t.append(f" {v(p['hook'] or '-')}  {v(str(p['runtime']))}\n")
     section(t, "Merge queue")
     for m in mq:
         w, st = styled(m["state"])
         t.append(f"  {m['id']:<11} ")
         t.append(f"{w:<14}", style=st)
-        t.append(f" {m['source_bead']}  {(m['failure'] or '')[:60]}\n")
+        t.append(f" {v(str(m['source_bead']))}  {v((m['failure'] or '')[:60])}\n")
     section(t, "Beads")
     for b in beads:
         w, st = styled(bead_state(b))
-        t.append(f"  {b['id']:<11} P{b['priority']} ")
+        t.append(f"  {v(b['id']):<11} P{b['priority']} ")
         t.append(f"{w:<12}", style=st)
-        t.append(f" {b['title']}\n")
+        t.append(f" {v(clip(b['title'], CELL_MAX))}\n")
     return t

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -20,6 +21,9 @@ from textual.widgets import (
     TextArea,
 )
 from textual.widgets.option_list import Option
+
+from engine.errors import GtError
+from gastown_tui.theme import CELL_MAX, lit
 
 
 class Dialog(ModalScreen[Any]):
@@ -80,7 +84,10 @@ class SlingDialog(Dialog):
                 yield Label("…or pick a ready bead (enter slings it):")
                 yield OptionList(
                     *[
-                        Option(Text(f"{b['id']}  P{b['priority']}  {b['title']}"), id=b["id"])
+                        Option(
+                            lit(f"{b['id']}  P{b['priority']}  {b['title']}", cut=CELL_MAX),
+                            id=b["id"],
+                        )
                         for b in self.ready[:50]
                     ],
                     id="ready",
@@ -173,36 +180,53 @@ class ComposeDialog(Dialog):
         self.query_one("#body", TextArea).focus()
 
     def submit(self) -> None:
+        from engine.mail import check_message
+
         to = self.query_one("#to", Input).value.strip()
         subject = self.query_one("#subject", Input).value.strip()
         if not to or not subject:
             self.notify("Mail needs an addressee and a subject.", severity="warning")
             return
-        self.dismiss(
-            {
-                "to": to,
-                "subject": subject,
-                "reply_to": self.reply_to,
-                "body": self.query_one("#body", TextArea).text,
-            }
-        )
+        try:
+            # the same rule as `gt mail send`: the draft stays open to be corrected
+            subject, body = check_message(subject, self.query_one("#body", TextArea).text)
+        except GtError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.dismiss({"to": to, "subject": subject, "reply_to": self.reply_to, "body": body})
 
 
 class TextDialog(Dialog):
-    """One line of text: a nudge, a reason, a search."""
+    """One line of text: a nudge, a reason, a search. `check` (e.g. the nudge rule) refuses
+    a value with a notification and keeps the dialog open to correct it."""
 
-    def __init__(self, title: str, placeholder: str, ok: str, value: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        placeholder: str,
+        ok: str,
+        value: str = "",
+        check: Callable[[str], Any] | None = None,
+    ) -> None:
         super().__init__()
         self.title_text, self.placeholder, self.ok, self.value = title, placeholder, ok, value
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(lit(self.title_text), classes="dialog-title")
             yield Input(value=self.value, placeholder=self.placeholder, id="text")
             yield self.buttons(self.ok)
 
     def submit(self) -> None:
-        self.dismiss(self.query_one("#text", Input).value)
+        value = self.query_one("#text", Input).value
+        if self.check is not None and value.strip():
+            try:
+                self.check(value.strip())
+            except GtError as exc:
+                self.notify(exc.message, severity="error")
+                return
+        self.dismiss(value)
 
 
 class MessageDialog(Dialog):
@@ -215,21 +239,22 @@ class MessageDialog(Dialog):
     def compose(self) -> ComposeResult:
         m = self.msg
         with Vertical(classes="dialog-body"):
-            yield Label(Text(m["subject"]), classes="dialog-title")
+            # an agent's mail: shown literally, control characters visible, the data exact
+            yield Label(lit(m["subject"]), classes="dialog-title")
             yield Static(
                 Text.assemble(
                     ("From: ", "bold"),
-                    m["from"] or "-",
+                    lit(m["from"] or "-"),
                     "\n",
                     ("To:   ", "bold"),
-                    m["to"] or "-",
+                    lit(m["to"] or "-"),
                     "\n",
                     ("Date: ", "bold"),
-                    m["created_at"],
+                    lit(m["created_at"]),
                 )
             )
             with VerticalScroll(classes="message-body"):
-                yield Static(Text(m["body"] or "(no text)"))
+                yield Static(lit(m["body"] or "(no text)", multiline=True))
             yield Horizontal(
                 Button("Reply", variant="primary", id="ok"),
                 Button("Close", id="cancel"),
@@ -268,7 +293,7 @@ class ConfirmDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body"):
-            yield Label(self.question, classes="dialog-title")
+            yield Label(lit(self.question), classes="dialog-title")
             yield self.buttons("Yes")
 
     def submit(self) -> None:

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from engine.timeutil import age
-from gastown_tui.theme import bead_state, styled
+from gastown_tui.theme import CELL_MAX, bead_state, lit, styled
 
 # Status right after the id: at 80 columns the table still reads (title is cut, not state)
 COLUMNS = (
@@ -28,17 +28,18 @@ SORTS = ("priority", "age", "status", "rig")
 
 def row_for(b: dict[str, Any]) -> dict[str, Any]:
     """The cells of a bead's row: Text throughout, since a str cell is read as markup and
-    a title like "Fix [/] parsing" would otherwise break the table."""
+    a title like "Fix [/] parsing" would otherwise break the table; ledger text shown
+    literally (control characters visible) and cut (a huge title is not one huge cell)."""
     word, style = styled(bead_state(b))
     return {
-        "id": Text(b["id"]),
+        "id": lit(b["id"], cut=CELL_MAX),
         "status": Text(word, style=style),
         "pri": Text(f"P{b['priority']}"),
-        "title": Text(b["title"]),
-        "rig": Text(b["rig"] or "-"),
-        "agent": Text((b["assignee"] or "-").rsplit("/", 1)[-1]),
+        "title": lit(b["title"], cut=CELL_MAX),
+        "rig": lit(b["rig"] or "-"),
+        "agent": lit((b["assignee"] or "-").rsplit("/", 1)[-1], cut=CELL_MAX),
         "age": Text(age(b["created_at"])),
-        "blocked": Text(", ".join(b.get("blocked_by") or []) or "-"),
+        "blocked": lit(", ".join(b.get("blocked_by") or []) or "-", cut=CELL_MAX),
     }
 
 

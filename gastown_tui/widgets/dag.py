@@ -8,8 +8,9 @@ from rich.text import Text
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
+from engine.safetext import clip
 from engine.views.dag import layout
-from gastown_tui.theme import STATE_STYLE
+from gastown_tui.theme import CELL_MAX, STATE_STYLE, lit
 
 
 def render_dag(convoy: dict[str, Any]) -> tuple[Text, int, int]:
@@ -55,8 +56,8 @@ class DagView(ScrollableContainer):
             return
         prog = convoy["progress"]
         # Text, not str: a str title is read as markup, and convoy titles may hold "[/]"
-        self.border_title = Text(
-            f"Convoy {convoy['id']} · {convoy['title']} · "
+        self.border_title = lit(
+            f"Convoy {convoy['id']} · {clip(convoy['title'], CELL_MAX)} · "
             f"{prog['closed']}/{prog['total']} ✓ · {convoy['status']}"
         )
         # Laying out and drawing the graph is the dearest part of a refresh: only when

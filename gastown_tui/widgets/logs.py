@@ -14,6 +14,7 @@ from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from engine.views.logtail import LogTail
+from gastown_tui.theme import ansi
 
 MAX_LINES = 2000
 TILE_LINES = 200
@@ -115,7 +116,9 @@ class LogPane(Vertical):
             if widget in self._held:
                 lines = [*self._held.pop(widget), *lines][-TILE_LINES:]
             if lines:
-                widget.write(Text.from_ansi("\n".join(lines)))
+                # agents' output keeps its colours; titles, clipboard writes, cursor moves
+                # and the like are dropped (engine/safetext.keep_sgr)
+                widget.write(ansi("\n".join(lines)))
 
     def lines_shown(self) -> int:
         return len(self.query_one("#log-single", RichLog).lines)

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from engine.timeutil import age
-from gastown_tui.theme import styled
+from gastown_tui.theme import CELL_MAX, lit, styled
 
 
 class KeyedTable(DataTable[Any]):
@@ -29,8 +29,12 @@ class KeyedTable(DataTable[Any]):
         fresh = {k: tuple(str(v) for v in cells) for k, cells in rows}
         if list(fresh) == list(self._shown) and fresh == self._shown:
             return
-        # a str cell is read as markup: ledger text ("[/] in a subject") must stay literal
-        rows = [(k, [Text(v) if isinstance(v, str) else v for v in cells]) for k, cells in rows]
+        # a str cell is read as markup: ledger text ("[/] in a subject") must stay literal,
+        # and an escape sequence in it must be shown, not sent to the terminal
+        rows = [
+            (k, [lit(v, cut=CELL_MAX) if isinstance(v, str) else v for v in cells])
+            for k, cells in rows
+        ]
         with self.app.batch_update():
             for gone in set(self._shown) - set(fresh):
                 self.remove_row(gone)
