@@ -6,7 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from engine.cli.output import emit_json, say
+from engine.cli.output import emit_json, error_line, say
+
+# Records kept as the ledger has them are listed one a line up to this many (all in --json).
+_SHOWN_KEPT = 20
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -18,8 +21,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "dependencies, or a backup directory (issues.jsonl + "
         "dependencies.jsonl + labels.jsonl + comments.jsonl). "
         "All or nothing unless --skip-bad; re-importing the same "
-        "file changes nothing. Imported beads are not dispatched "
-        "until slung.",
+        "file changes nothing. The newer record wins (by updated_at) "
+        "and live work (hooked, in progress, in review) is never "
+        "changed: such records are skipped, with the reason. The "
+        "dependencies of the records applied follow the file. "
+        "Imported beads are not dispatched until slung.",
     )
     p.add_argument("file", metavar="FILE", help="a .jsonl file or a backup directory")
     p.add_argument("--rig", help="put every imported bead in this rig (default: by id prefix)")
@@ -49,16 +55,22 @@ def cmd_import(args: argparse.Namespace, ctx: Any) -> int:
         batch.beads, batch.deps, rig=args.rig, actor=ctx.actor
     )
     skipped = [{"line": n, "file": f, "error": m} for n, f, m in batch.errors]
+    kept = stats.pop("skipped_beads")
     if args.json:
-        emit_json({**stats, "skipped": skipped, "layout": batch.layout})
+        emit_json({**stats, "skipped": skipped, "skipped_beads": kept, "layout": batch.layout})
         return 0
     say(
         f"Imported {args.file} ({batch.layout} layout): {stats['created']} new, "
         f"{stats['updated']} updated, {stats['unchanged']} unchanged, "
-        f"{stats['deps_added']} dependencies added"
+        f"{len(kept)} skipped, {stats['deps_added']} dependencies added, "
+        f"{stats['deps_removed']} removed"
     )
+    for k in kept[:_SHOWN_KEPT]:
+        say(f"skipped {k['id']}: {k['reason']}")
+    if len(kept) > _SHOWN_KEPT:
+        say(f"... and {len(kept) - _SHOWN_KEPT} more skipped (all of them with --json)")
     for s in skipped:
-        sys.stderr.write(f"skipped {s['file']} line {s['line']}: {s['error']}\n")
+        sys.stderr.write(error_line(f"skipped {s['file']} line {s['line']}: {s['error']}"))
     return 0
 
 

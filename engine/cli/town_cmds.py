@@ -55,7 +55,8 @@ def engine_pid(town_root: str) -> int | None:
 def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
     ledger = ctx.ledger
     cfg = ctx.config
-    from engine.scheduler.breaker import Breaker
+    from engine.scheduler.breaker import Breaker, summarize
+    from engine.scheduler.parking import parked as parked_beads
 
     with ledger.db.read():
         total, per_rig = ledger.agents.busy_counts(ledger.db.conn)
@@ -64,6 +65,7 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         breaker = Breaker(ledger, cfg.scheduler).state()
         violations = ledger.agents.invariant_violations()
         parked = ledger.inbox.parked()
+        held = parked_beads(ledger)
     pid = engine_pid(ctx.town.root)
     data = {
         "town": ctx.town.root,
@@ -83,6 +85,7 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         "breaker": breaker,
         "violations": violations,
         "parked_requests": len(parked),
+        "parked_beads": [{"id": k, **v} for k, v in held.items()],
     }
     if args.json:
         emit_json(data)
@@ -93,11 +96,16 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
     for r in data["rigs"]:
         say(f"  {r['name']:<16} {r['working']}/{r['capacity']}  prefix {r['prefix']}-")
     say("Beads: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
-    say(f"Breaker: {breaker['state']}")
+    say(
+        f"Breaker: {breaker['state']}"
+        + (f" after {summarize(breaker)}" if breaker["state"] != "closed" else "")
+    )
     for v in violations:
         say(f"! invariant: {v}")
     if parked:
         say(f"! {len(parked)} parked engine requests (they failed repeatedly)")
+    for bead_id, entry in held.items():
+        say(f"! parked {bead_id} (while {entry.get('stage')}): {entry.get('reason')}")
     return 0
 
 
@@ -113,10 +121,14 @@ def cmd_breaker(args: argparse.Namespace, ctx: Any) -> int:
     if args.json:
         emit_json(st)
     else:
+        from engine.scheduler.breaker import summarize
+
         say(
             f"Breaker: {st['state']}"
             + (f" (until {st['until']})" if "until" in st and st["state"] != "closed" else "")
         )
+        if st["state"] != "closed":
+            say(f"  tripped after {summarize(st)}")
     return 0
 
 

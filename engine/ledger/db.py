@@ -53,6 +53,7 @@ class Db:
         self.conn = conn
         self._depth = 0
         self._durable = False
+        self._savepoints = 0
 
     def close(self) -> None:
         self.conn.close()
@@ -95,6 +96,23 @@ class Db:
         finally:
             if durable:
                 self.conn.execute("PRAGMA synchronous=NORMAL")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[sqlite3.Connection]:
+        """Inside a write: all or nothing for one part of it, while the rest goes on
+        (the scheduler assigns bead by bead; one bad row must not undo the others)."""
+        if not self._depth:
+            raise RuntimeError("a savepoint needs an open write transaction")
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        self.conn.execute(f"RELEASE {name}")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

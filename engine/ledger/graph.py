@@ -77,6 +77,8 @@ class GraphStore:
                     raise Conflict("that would make a cycle: " + " → ".join([bead_id, *cycle]))
             now = iso(self.ledger.now())
             self._insert(conn, bead_id, depends_on, dep_type, now, actor, {})
+            # An edge is part of its bead: a re-import of an older export must see it as newer.
+            conn.execute("UPDATE beads SET updated_at=? WHERE id=?", (now, bead_id))
             record_event(
                 conn, bead_id, "dep_added", actor, now, {"depends_on": depends_on, "type": dep_type}
             )
@@ -126,6 +128,7 @@ class GraphStore:
                     + (f" ({dep_type})" if dep_type else "")
                 )
             now = iso(self.ledger.now())
+            conn.execute("UPDATE beads SET updated_at=? WHERE id=?", (now, bead_id))
             record_event(
                 conn,
                 bead_id,
@@ -335,7 +338,7 @@ class GraphStore:
             ).fetchone()
             if row is None:
                 continue
-            best = _epoch_or_none(row[0])
+            best = epoch_or_none(row[0])
             for (p,) in conn.execute(
                 "SELECT p.defer_chain FROM deps d JOIN beads p ON p.id=d.depends_on "
                 "WHERE d.bead_id=? AND d.type='parent-child'",
@@ -391,7 +394,7 @@ class GraphStore:
             self.refresh_defer(conn, roots)
 
 
-def _epoch_or_none(text: str | None) -> float | None:
+def epoch_or_none(text: str | None) -> float | None:
     if not text:
         return None
     try:

@@ -2,7 +2,9 @@
 
 Import is an upsert in one transaction: new beads are inserted, changed ones updated,
 identical ones left alone (so re-importing the same file changes nothing), and readiness
-is recomputed once for the whole ledger at the end.
+is recomputed once for the whole ledger at the end. It never clobbers live state: the
+newer record wins by `updated_at`, and live work (hooked, in progress, in review) is never
+changed by an import (each such record is reported as skipped, with the reason).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from engine.ledger.graph import record_event
+from engine import vocab
+from engine.ledger.graph import epoch_or_none, record_event
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
@@ -75,10 +78,23 @@ class InteropStore:
         *,
         rig: str | None = None,
         actor: str | None = None,
-    ) -> dict[str, int]:
+    ) -> dict[str, Any]:
         """Upsert beads and dependencies. `rig`: put every bead in this rig; else route by
-        id prefix (town-level when no rig owns the prefix)."""
-        stats = {"created": 0, "updated": 0, "unchanged": 0, "deps_added": 0}
+        id prefix (town-level when no rig owns the prefix).
+
+        A record never overwrites live work (hooked, in progress, in review, or held by an
+        agent) nor a ledger copy newer than itself; such records are skipped, each with its
+        reason in ``skipped_beads``. For every record that is applied (or already equal),
+        the bead's own dependencies follow the file: edges the file no longer has are removed.
+        """
+        stats: dict[str, Any] = {
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "deps_added": 0,
+            "deps_removed": 0,
+        }
+        skipped: list[dict[str, str]] = []
         with self.db.write(durable=True) as conn:
             rigs = self.ledger.rigs
             if rig is not None:
@@ -88,6 +104,14 @@ class InteropStore:
             seq = int(conn.execute("SELECT coalesce(max(seq),0) FROM beads").fetchone()[0])
             cols = ", ".join(_COLUMNS)
             marks = ",".join("?" for _ in _COLUMNS)
+            holders = {
+                r[0]: r[1]
+                for r in conn.execute(
+                    "SELECT hook, name FROM agents WHERE hook IS NOT NULL AND status != 'retired'"
+                )
+            }
+            held_by_file: list[str] = []  # records whose dependencies follow the file
+            kept: set[str] = set()  # records whose ledger copy stays, dependencies included
             for bead in beads:
                 target_rig = rig if rig is not None else _route(bead["id"], prefixes)
                 values = _row_values(bead, target_rig)
@@ -100,22 +124,42 @@ class InteropStore:
                     )
                     stats["created"] += 1
                     kind = "imported"
-                elif tuple(cur) != values:
+                elif tuple(cur) == values:
+                    stats["unchanged"] += 1
+                    # equal rows have equal ages: only liveness can keep the ledger's copy
+                    why = _keep_reason(cur, values, holders.get(bead["id"]))
+                    if why:
+                        # live work keeps its edges too; say so only if the file's differ
+                        kept.add(bead["id"])
+                        if _edges(conn, bead["id"]) != _file_edges(deps, bead["id"]):
+                            skipped.append({"id": bead["id"], "reason": why})
+                    else:
+                        held_by_file.append(bead["id"])
+                    continue
+                else:
+                    why = _keep_reason(cur, values, holders.get(bead["id"]))
+                    if why:
+                        skipped.append({"id": bead["id"], "reason": why})
+                        kept.add(bead["id"])
+                        continue
                     sets = ", ".join(f"{c}=?" for c in _COLUMNS)
                     conn.execute(f"UPDATE beads SET {sets} WHERE id=?", (*values, bead["id"]))
                     stats["updated"] += 1
                     kind = "import_updated"
-                else:
-                    stats["unchanged"] += 1
-                    continue
+                held_by_file.append(bead["id"])
                 conn.execute("DELETE FROM labels WHERE bead_id=?", (bead["id"],))
                 conn.executemany(
                     "INSERT OR IGNORE INTO labels(bead_id, label) VALUES (?,?)",
                     ((bead["id"], lbl) for lbl in set(bead["labels"])),
                 )
                 record_event(conn, bead["id"], kind, actor, now, {"status": bead["status"]})
+            stats["deps_removed"] = self._drop_deps_gone_from_file(
+                conn, held_by_file, deps, actor, now
+            )
             dseq = int(conn.execute("SELECT coalesce(max(seq),0) FROM deps").fetchone()[0])
             for dep in deps:
+                if dep["bead_id"] in kept:
+                    continue  # the ledger's copy of that bead is newer or live: so are its edges
                 dseq += 1
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO deps(bead_id, depends_on, type, created_at, "
@@ -131,9 +175,45 @@ class InteropStore:
                     ),
                 )
                 stats["deps_added"] += cur.rowcount
-            if stats["created"] or stats["updated"] or stats["deps_added"]:
+            if stats["created"] or stats["updated"] or stats["deps_added"] or stats["deps_removed"]:
                 self.ledger.graph.recompute_all(conn)
+        stats["skipped_beads"] = skipped
         return stats
+
+    def _drop_deps_gone_from_file(
+        self,
+        conn: Any,
+        bead_ids: list[str],
+        deps: list[dict[str, Any]],
+        actor: str | None,
+        now: str,
+    ) -> int:
+        """Remove the edges of these beads that the file no longer lists; returns how many."""
+        wanted: dict[str, set[tuple[str, str]]] = {}
+        for dep in deps:
+            wanted.setdefault(dep["bead_id"], set()).add((dep["depends_on"], dep["type"]))
+        removed = 0
+        for bid in bead_ids:
+            keep = wanted.get(bid, set())
+            for depends_on, dep_type in conn.execute(
+                "SELECT depends_on, type FROM deps WHERE bead_id=?", (bid,)
+            ).fetchall():
+                if (depends_on, dep_type) in keep:
+                    continue
+                conn.execute(
+                    "DELETE FROM deps WHERE bead_id=? AND depends_on=? AND type=?",
+                    (bid, depends_on, dep_type),
+                )
+                record_event(
+                    conn,
+                    bid,
+                    "dep_removed",
+                    actor,
+                    now,
+                    {"depends_on": depends_on, "type": dep_type, "by": "import"},
+                )
+                removed += 1
+        return removed
 
     def export_records(
         self, *, rig: str | None = None
@@ -193,3 +273,47 @@ def _route(bead_id: str, prefixes: dict[str, str]) -> str | None:
         if bead_id.startswith(prefix + "-") and (best is None or len(prefix) > len(best[0])):
             best = (prefix, name)
     return best[1] if best else None
+
+
+_STATUS = _COLUMNS.index("status")
+_ASSIGNEE = _COLUMNS.index("assignee")
+_UPDATED = _COLUMNS.index("updated_at")
+_LIVE = (vocab.HOOKED, vocab.IN_PROGRESS, vocab.IN_REVIEW)
+
+
+def _keep_reason(cur: Any, values: tuple[Any, ...], holder: str | None) -> str | None:
+    """Why the ledger's copy of a bead must stay as it is, or None when the file may win."""
+    status = cur[_STATUS]
+    if status in _LIVE or holder:
+        who = holder or (cur[_ASSIGNEE] or "").rsplit("/", 1)[-1]
+        return (
+            f"it is {status}" + (f" by {who}" if who else "") + "; import never changes live work"
+        )
+    ours, theirs = cur[_UPDATED], values[_UPDATED]
+    if _newer(ours, theirs):
+        return f"the ledger's copy is newer (updated {ours}; the file's record " + (
+            f"{theirs})" if theirs else "has no updated_at)"
+        )
+    return None
+
+
+def _newer(ours: str, theirs: str) -> bool:
+    """Is the ledger's timestamp later than the file's? A copy without a readable time has
+    no age: the file wins over it, and it never wins over one that has a time."""
+    mine, other = epoch_or_none(ours), epoch_or_none(theirs)
+    if mine is None:
+        return False
+    if other is None:
+        return True
+    return mine > other
+
+
+def _edges(conn: Any, bead_id: str) -> set[tuple[str, str]]:
+    return {
+        (r[0], r[1])
+        for r in conn.execute("SELECT depends_on, type FROM deps WHERE bead_id=?", (bead_id,))
+    }
+
+
+def _file_edges(deps: list[dict[str, Any]], bead_id: str) -> set[tuple[str, str]]:
+    return {(d["depends_on"], d["type"]) for d in deps if d["bead_id"] == bead_id}

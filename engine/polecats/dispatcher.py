@@ -26,7 +26,17 @@ class Started(NamedTuple):
 
 
 class DispatchError(Exception):
-    """Starting the work failed; the message says why in one line."""
+    """Starting the work failed; the message says why in one line.
+
+    `fault` says whose fault it is: "bead" when the bead itself can never be started as
+    it is (an invalid id, a file or commit it names that does not exist): that fails the
+    bead at once and never counts towards the town-wide circuit breaker. "town" (the
+    default) is the runtime's or the machine's, and is retried with backoff and counted.
+    """
+
+    def __init__(self, message: str = "", *, fault: str = "town") -> None:
+        super().__init__(message)
+        self.fault = fault
 
 
 class NotYet(Exception):

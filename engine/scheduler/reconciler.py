@@ -3,6 +3,11 @@
 1. apply the inbox; 2. check agents (dead sessions, idle sessions, idle too long);
 3. dispatch hooked-but-not-started work, then assign ready beads while capacity allows;
 4. check invariants. A missed wake-up is never fatal: the next tick sees the same state.
+
+No single bad row stops the engine: an unexpected error on one bead parks that bead
+(engine.scheduler.parking) and the reconcile goes on with the rest. A bead that can never
+be dispatched as it is (its own fault: an invalid id, a file it names that is missing) is
+failed at once without counting towards the town-wide circuit breaker.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from engine import vocab
 from engine.errors import Conflict, GtError
 from engine.polecats.dispatcher import Assignment, DispatchError, NotYet
-from engine.scheduler.breaker import Breaker
+from engine.scheduler.breaker import BEAD_FAULT, Breaker
 from engine.scheduler.names import next_name
+from engine.scheduler.parking import Parking, describe
 from engine.scheduler.placement import choose_rig
 from engine.timeutil import iso
 
@@ -50,6 +56,7 @@ class Scheduler:
         self.config = config
         self.settings = config.scheduler
         self.breaker = Breaker(ledger, config.scheduler)
+        self.parking = Parking(ledger)
         self._reported: set[str] = set()
 
     # ---- assignment ----------------------------------------------------------------------
@@ -64,6 +71,9 @@ class Scheduler:
         agents = ledger.agents
         out: list[Assignment] = []
         reasons: dict[str, str] = {}
+        parked = self.parking.all()
+        faults: list[tuple[str, str]] = []  # (bead, why): the bead's own fault
+        trouble: list[tuple[str, BaseException]] = []  # (bead, error): to be parked
         with ledger.db.write(durable=True) as conn:
             total, per_rig = agents.busy_counts(conn)
             town_cap = self.settings.max_polecats
@@ -81,6 +91,14 @@ class Scheduler:
                 page = ledger.beads.dispatch_candidates(conn, after=after, limit=PAGE, only=only)
                 for row in page:
                     bid = row["id"]
+                    if bid in parked:
+                        reasons[bid] = f"parked after an error: {parked[bid].get('reason')}"
+                        continue
+                    fault = bead_fault(bid)
+                    if fault:
+                        faults.append((bid, fault))
+                        reasons[bid] = f"it cannot be dispatched: {fault}"
+                        continue
                     if row["not_before"] > now:
                         reasons[bid] = f"backing off after a failure until {iso(row['not_before'])}"
                         continue
@@ -101,14 +119,27 @@ class Scheduler:
                             f"{cap(rig)} polecats working)"
                         )
                         continue
-                    agent = self._preferred(row, rig) or agents.idle_in_rig(conn, rig)
-                    if agent is None:
-                        self._make_room(conn, rig, len(live))
+                    try:
+                        # all or nothing per bead: one bad row must not undo the others
+                        with ledger.db.savepoint():
+                            agent = self._preferred(row, rig) or agents.idle_in_rig(conn, rig)
+                            if agent is None:
+                                self._make_room(conn, rig, len(live))
+                                live = agents.live_names(conn)
+                                name = next_name(live)
+                                agent = agents.allocate(
+                                    conn, rig, name, self.config.runtime_for(rig)
+                                )
+                            # resolved afresh: a reused idle polecat runs what town.toml
+                            # names now, not what it named when the polecat was made
+                            runtime = self.config.runtime_for(rig)
+                            attempt = agents.assign(conn, agent, bid, rig=rig, runtime=runtime)
+                    except Exception as exc:
+                        trouble.append((bid, exc))
+                        reasons[bid] = f"parked after an error: {describe(exc)}"
                         live = agents.live_names(conn)
-                        name = next_name(live)
-                        agent = agents.allocate(conn, rig, name, self.config.runtime_for(rig))
-                        live.add(name)
-                    attempt = agents.assign(conn, agent, bid, rig=rig)
+                        continue
+                    live.add(agent["name"])
                     out.append(
                         Assignment(
                             agent["id"],
@@ -116,7 +147,7 @@ class Scheduler:
                             rig,
                             bid,
                             attempt,
-                            agent["runtime"] or self.config.runtime_for(rig),
+                            runtime,
                         )
                     )
                     total += 1
@@ -127,9 +158,49 @@ class Scheduler:
                     break
                 last = page[-1]
                 after = (last["priority"], last["created_at"], last["seq"])
+        for bid, why in faults:
+            self.reject(bid, why)
+        for bid, error in trouble:
+            self.park(bid, error, stage="assigning it")
         if out:
             log.info("assigned %s", ", ".join(f"{a.bead_id}→{a.agent_name}" for a in out))
         return ScheduleResult(out, reasons, None)
+
+    def park(self, bead_id: str, exc: BaseException | str, *, stage: str) -> None:
+        """Park one bead after an unexpected error; never raises (the reconcile goes on)."""
+        reason = exc if isinstance(exc, str) else describe(exc)
+        try:
+            self.parking.park(bead_id, reason, stage=stage)
+        except Exception:
+            log.exception("could not park %s after: %s", bead_id, reason)
+
+    def reject(self, bead_id: str, why: str) -> None:
+        """A bead that can never be dispatched as it is: failed at once, with the reason,
+        and an escalation; not an attempt, and not counted towards the breaker."""
+        ledger = self.ledger
+        try:
+            with ledger.db.write(durable=True) as conn:
+                bead = ledger.beads.require(bead_id)
+                if bead["status"] != vocab.OPEN:
+                    return
+                ledger.beads.set_status(
+                    conn,
+                    bead_id,
+                    vocab.FAILED,
+                    actor="scheduler",
+                    kind=BEAD_FAULT,
+                    data={"reason": why},
+                    fields={
+                        "failures": int(bead["failures"]) + 1,
+                        "last_error": why,
+                        "close_reason": f"cannot be dispatched: {why}",
+                    },
+                )
+                self._escalate_failed(bead_id, why, bead_fault=True)
+        except Exception as exc:
+            self.park(bead_id, exc, stage="failing it")
+            return
+        log.warning("%s cannot be dispatched (its own fault, not counted): %s", bead_id, why)
 
     def _preferred(self, row: Any, rig: str) -> dict[str, Any] | None:
         """Work sent back (failed gates, a conflict) goes to the same polecat if it is free."""
@@ -219,23 +290,44 @@ class Scheduler:
         dispatcher: Dispatcher,
         inbox_handlers: dict[str, Callable[[dict[str, Any]], None]] | None = None,
     ) -> ReconcileReport:
+        try:
+            self.parking.lift_changed()
+        except Exception:
+            log.exception("could not review the parked beads; trying again next tick")
         self.apply_inbox(inbox_handlers or {})
         alive = dispatcher.alive()
         recovered = self.check_agents(dispatcher, alive)
         from engine.polecats.witness import Witness
 
-        Witness(self.ledger, self, self.config.witness, dispatcher).patrol(alive)
+        try:
+            Witness(self.ledger, self, self.config.witness, dispatcher).patrol(alive)
+        except Exception:  # the patrol is per tick; dispatch must go on without it
+            log.exception("the witness patrol failed; the reconcile goes on")
         pending = []
+        parked = self.parking.all()
         for a in self.pending_dispatches():
+            if a.bead_id in parked:
+                continue
             agent = self.ledger.agents.get(a.agent_id)
             if agent and agent["status"] == vocab.AGENT_ASSIGNED and alive and a.agent_id in alive:
-                self.adopt(a, dispatcher)  # started before a crash: adopt, never start twice
+                try:
+                    self.adopt(a, dispatcher)  # started before a crash: adopt, never start twice
+                except Exception as exc:
+                    self.park(a.bead_id, exc, stage="adopting its session")
             else:
                 pending.append(a)
         result = self.schedule()
         started, failed = [], []
         for a in [*pending, *result.assignments]:
-            err = self.dispatch(a, dispatcher)
+            try:
+                err = self.dispatch(a, dispatcher)
+            except Exception as exc:
+                err = describe(exc)
+                self.park(a.bead_id, err, stage="dispatching it")
+                try:
+                    dispatcher.stop(a.agent_id)
+                except Exception:
+                    log.exception("could not stop %s after a failed dispatch", a.agent_name)
             if err is None:
                 started.append(a)
             else:
@@ -279,8 +371,21 @@ class Scheduler:
             started = dispatcher.start(a)
         except DispatchError as exc:
             reason = str(exc) or exc.__class__.__name__
-            log.warning("dispatch of %s to %s failed: %s", a.bead_id, a.agent_name, reason)
-            self.fail(a.bead_id, a.attempt, reason=reason, kind="dispatch_failed")
+            own = getattr(exc, "fault", "town") == "bead"
+            log.warning(
+                "dispatch of %s to %s failed%s: %s",
+                a.bead_id,
+                a.agent_name,
+                " (the bead's own fault)" if own else "",
+                reason,
+            )
+            self.fail(
+                a.bead_id,
+                a.attempt,
+                reason=reason,
+                kind=BEAD_FAULT if own else "dispatch_failed",
+                bead_fault=own,
+            )
             dispatcher.stop(a.agent_id)
             return reason
         try:
@@ -303,7 +408,11 @@ class Scheduler:
         log.info("%s is on %s (attempt %d)", a.agent_name, a.bead_id, a.attempt)
         return None
 
-    def fail(self, bead_id: str, attempt: int, *, reason: str, kind: str) -> dict[str, Any] | None:
+    def fail(
+        self, bead_id: str, attempt: int, *, reason: str, kind: str, bead_fault: bool = False
+    ) -> dict[str, Any] | None:
+        """An attempt failed. A town fault backs off and counts towards the breaker; a
+        bead's own fault fails the bead at once and does not count."""
         s = self.settings
         try:
             out = self.ledger.agents.fail_attempt(
@@ -311,25 +420,35 @@ class Scheduler:
                 attempt,
                 reason=reason,
                 kind=kind,
-                max_attempts=s.max_attempts,
+                max_attempts=1 if bead_fault else s.max_attempts,
                 backoff_base=s.backoff_base_seconds,
                 backoff_max=s.backoff_max_seconds,
             )
         except Conflict as exc:
             log.info("ignored a stale failure report: %s", exc)
             return None
-        if self.breaker.record_failure():
-            log.error("circuit breaker tripped: dispatch paused")
+        log.warning("%s attempt %d failed (%s): %s", bead_id, attempt, kind, reason)
+        if not bead_fault and self.breaker.record_failure(bead_id, reason):
+            log.error("circuit breaker tripped, dispatch paused: %s", self.breaker.summary())
         if out["status"] == vocab.FAILED:
-            self.ledger.mail.escalate(
-                title=f"{bead_id} failed after {out['failures']} attempts",
-                body=f"Last failure: {reason}\nReopen it with `gt bead reopen {bead_id}` once "
-                f"the cause is fixed.",
-                severity="high",
-                actor="scheduler",
-                source=bead_id,
-            )
+            self._escalate_failed(bead_id, reason, failures=out["failures"], bead_fault=bead_fault)
         return out
+
+    def _escalate_failed(
+        self, bead_id: str, reason: str, *, failures: int = 1, bead_fault: bool = False
+    ) -> None:
+        if bead_fault:
+            title = f"{bead_id} cannot be dispatched: {reason}"
+        else:
+            title = f"{bead_id} failed after {failures} attempts"
+        self.ledger.mail.escalate(
+            title=title,
+            body=f"Last failure: {reason}\nReopen it with `gt bead reopen {bead_id}` once "
+            f"the cause is fixed.",
+            severity="high",
+            actor="scheduler",
+            source=bead_id,
+        )
 
     def adopt(self, a: Assignment, dispatcher: Dispatcher) -> None:
         describe = getattr(dispatcher, "describe", None)
@@ -352,47 +471,61 @@ class Scheduler:
         recovered = []
         now = self.ledger.now()
         live_ids = set()
+        parked = self.parking.all()
         for agent in self.ledger.agents.list():
             live_ids.add(agent["id"])
-            status, hook = agent["status"], agent["hook"]
-            if (
-                hook
-                and status in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP)
-                and alive is not None
-                and agent["id"] not in alive
-            ):
-                with self.ledger.db.write() as conn:
-                    self.ledger.agents.set_status(
-                        conn, agent["id"], vocab.AGENT_ZOMBIE, reason="session gone"
-                    )
-                out = self.fail(
-                    hook,
-                    agent["attempt"],
-                    reason="the agent's session ended before it finished",
-                    kind="agent_died",
-                )
-                if out is not None:
-                    recovered.append(hook)
-                continue
-            if not hook and status == vocab.AGENT_IDLE:
-                if alive and agent["id"] in alive:
-                    dispatcher.stop(agent["id"])
-                idle_for = now - (agent["idle_since"] or now)
-                if idle_for >= self.settings.idle_retire_seconds:
-                    with self.ledger.db.write() as conn:
-                        self.ledger.agents.retire(conn, agent["id"], reason="idle")
-                    retired = getattr(dispatcher, "on_retire", None)
-                    if retired:
-                        retired(agent)
-            elif not hook and status == vocab.AGENT_ZOMBIE:
-                with self.ledger.db.write() as conn:
-                    self.ledger.agents.set_status(
-                        conn, agent["id"], vocab.AGENT_IDLE, reason="recovered"
-                    )
+            if agent["hook"] and agent["hook"] in parked:
+                continue  # a parked bead waits for a person, and so does its agent
+            try:
+                if self._check_agent(agent, dispatcher, alive, now):
+                    recovered.append(agent["hook"])
+            except Exception as exc:
+                if agent["hook"]:
+                    self.park(agent["hook"], exc, stage=f"checking its agent {agent['name']}")
+                else:
+                    log.exception("checking agent %s failed; the reconcile goes on", agent["id"])
         if alive:
             for orphan in alive - live_ids:
                 dispatcher.stop(orphan)
         return recovered
+
+    def _check_agent(
+        self, agent: dict[str, Any], dispatcher: Dispatcher, alive: set[str] | None, now: float
+    ) -> bool:
+        """One agent's check; True when its dead session's bead was recovered."""
+        status, hook = agent["status"], agent["hook"]
+        if (
+            hook
+            and status in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP)
+            and alive is not None
+            and agent["id"] not in alive
+        ):
+            with self.ledger.db.write() as conn:
+                self.ledger.agents.set_status(
+                    conn, agent["id"], vocab.AGENT_ZOMBIE, reason="session gone"
+                )
+            reason = "the agent's session ended before it finished"
+            words = last_words(dispatcher, agent)
+            if words:
+                reason += f"; its last output: {words}"
+            out = self.fail(hook, agent["attempt"], reason=reason, kind="agent_died")
+            return out is not None
+        if not hook and status == vocab.AGENT_IDLE:
+            if alive and agent["id"] in alive:
+                dispatcher.stop(agent["id"])
+            idle_for = now - (agent["idle_since"] or now)
+            if idle_for >= self.settings.idle_retire_seconds:
+                with self.ledger.db.write() as conn:
+                    self.ledger.agents.retire(conn, agent["id"], reason="idle")
+                retired = getattr(dispatcher, "on_retire", None)
+                if retired:
+                    retired(agent)
+        elif not hook and status == vocab.AGENT_ZOMBIE:
+            with self.ledger.db.write() as conn:
+                self.ledger.agents.set_status(
+                    conn, agent["id"], vocab.AGENT_IDLE, reason="recovered"
+                )
+        return False
 
     def check_invariants(self) -> list[str]:
         found = self.ledger.agents.invariant_violations()
@@ -413,3 +546,48 @@ class Scheduler:
                     )
         self._reported = set(found)
         return found
+
+
+# How much of a dead session's log becomes the failure's reason.
+LAST_WORDS_LINES = 3
+LAST_WORDS_CHARS = 300
+
+
+def last_words(dispatcher: Dispatcher, agent: dict[str, Any]) -> str | None:
+    """The last lines a dead session printed (its log file), as one line: the reason an
+    attempt failed is usually there, not in "the session ended"."""
+    import os
+
+    from engine.polecats import seance
+    from engine.safetext import clip, plain
+
+    # Only dispatchers with session logs (the tmux fleet) have a town to find them in.
+    town = getattr(dispatcher, "town", None)
+    logs_dir = getattr(town, "logs_dir", None)
+    if not logs_dir:
+        return None
+    path = os.path.join(
+        logs_dir, f"{agent['rig']}+{agent['name']}+{agent['hook']}+{agent['attempt']}.log"
+    )
+    try:
+        lines = seance.tail(path, 40)
+    except OSError:
+        return None
+    # A pane log is the terminal's raw bytes: escape sequences and carriage returns go.
+    said = [t for t in (plain(ln).strip() for ln in lines) if t and not t.startswith("--- ")]
+    if not said:
+        return None
+    return clip(" | ".join(said[-LAST_WORDS_LINES:]), LAST_WORDS_CHARS)
+
+
+def bead_fault(bead_id: str) -> str | None:
+    """Why this bead can never be dispatched as it is, or None. The one id rule
+    (engine.ids): an id that is not valid can never become a branch or a file name."""
+    from engine.errors import UsageError
+    from engine.ids import check_bead_id
+
+    try:
+        check_bead_id(bead_id)
+    except UsageError as exc:
+        return exc.message
+    return None

@@ -142,7 +142,8 @@ def merge_queue(ledger: Ledger) -> list[dict[str, Any]]:
 
 
 def problems(ledger: Ledger) -> list[dict[str, Any]]:
-    """Stalled / GUPP / zombie agents, failed beads, open escalations, stranded convoys."""
+    """Stalled / GUPP / zombie agents, failed beads, open escalations, stranded convoys,
+    parked beads, and a tripped breaker with the reasons of the failures that tripped it."""
     out: list[dict[str, Any]] = []
     for a in ledger.agents.list():
         if a["status"] in ("stalled", "gupp", "zombie"):
@@ -179,13 +180,25 @@ def problems(ledger: Ledger) -> list[dict[str, Any]]:
                     "text": f"convoy {c['title']} cannot land: {', '.join(stuck)}",
                 }
             )
+    from engine.scheduler.breaker import summarize
+    from engine.scheduler.parking import parked
+
+    for bead_id, entry in parked(ledger).items():
+        out.append(
+            {
+                "kind": "parked",
+                "id": bead_id,
+                "text": f"{bead_id} parked while {entry.get('stage')}: {entry.get('reason')}",
+            }
+        )
     breaker = ledger.state.get("breaker", {"state": "closed"})
     if breaker["state"] != "closed":
         out.append(
             {
                 "kind": "breaker",
                 "id": "breaker",
-                "text": f"dispatch paused: circuit breaker {breaker['state']}",
+                "text": f"dispatch paused: circuit breaker {breaker['state']} after "
+                f"{summarize(breaker)}",
             }
         )
     return out
