@@ -7,6 +7,7 @@ schedule, dispatch or run the engine read it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from typing import Any, Literal
 
@@ -64,6 +65,8 @@ class RuntimeSettings(_Section):
     default: str = "script"
 
 
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
 DEFAULT_PROTECTED = [".ci/", ".github/", ".gitlab-ci.yml", ".gastown/", "town.toml"]
 
 
@@ -75,8 +78,19 @@ class RigSettings(_Section):
         default_factory=dict, description="setup / lint / test / build commands"
     )
     gate_timeout_seconds: float = Field(900.0, gt=0)
+    # Gates run code from agents' branches: they get the agents' allowlist, plus only the
+    # variables named here (values are taken from the engine's environment).
+    gate_env: list[str] = Field(default_factory=list, description="extra variables for gates")
     protected_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_PROTECTED))
     max_batch: int = Field(32, ge=1)
+
+    @field_validator("gate_env")
+    @classmethod
+    def _env_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not ENV_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return v
 
 
 class EngineSettings(_Section):

@@ -108,6 +108,8 @@ class Engine:
         self.scheduler = Scheduler(self.ledger, self.config)
         self._last_event = self.ledger.state.last_event_id()
         self._data_version = self.ledger.db.data_version()
+        if self.mode == "embedded":  # we hold the town: what an earlier engine left is ours
+            self._take_over()
         startup = getattr(self.dispatcher, "on_engine_start", None)
         if startup:
             startup()
@@ -115,6 +117,17 @@ class Engine:
             from engine.refinery.pool import RefineryPool
 
             self.refineries = RefineryPool(self.town, self.config)
+
+    def _take_over(self) -> None:
+        """Before anything touches a worktree: kill the gates an earlier engine left
+        running (after kill -9 nothing else would), and make the town private again
+        (a town made by an older version or under a loose umask is readable by all)."""
+        from engine.refinery.gates import GateRunner
+        from engine.town import tighten_permissions
+
+        tighten_permissions(self.town)
+        for pid in GateRunner(self.town.state_dir).sweep():
+            log.warning("killed gate process %s left running by an earlier engine", pid)
 
     async def stop(self) -> None:
         if self._executor is None:
@@ -132,7 +145,8 @@ class Engine:
         if self.refineries is not None:
             self.refineries.stop()
         closer = getattr(self.dispatcher, "close", None)
-        if closer:
+        # attached to a headless engine, the fleet is that engine's to close, not ours
+        if closer and self.mode == "embedded":
             closer()
         if self.ledger is not None:
             self.ledger.close()

@@ -27,11 +27,13 @@ async def serve(town: Town) -> None:
     from engine.engine import Engine
 
     engine = Engine(town)
-    await engine.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too (the terminal closed): a stop, so the running gates die with the engine.
+    # Installed before start: a signal during start-up still ends in a clean stop.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
+    await engine.start()
     try:
         await engine.run(stop)
     finally:
@@ -39,6 +41,9 @@ async def serve(town: Town) -> None:
 
 
 def run_engine(town: Town, *, verbose: bool = False) -> int:
+    import os
+
+    os.umask(0o077)  # the town's files are its owner's alone (the ledger, logs, prompts)
     setup_logging(verbose)
     log = logging.getLogger("gastown")
     try:

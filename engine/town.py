@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import stat
 
 from engine.errors import GtError, UsageError
 
@@ -50,6 +52,8 @@ def find_town(explicit: str | None = None, cwd: str | None = None) -> Town:
     ):
         if value:
             path = os.path.abspath(os.path.expanduser(value))
+            if os.path.exists(path) and not os.path.isdir(path):
+                raise GtError(f"no town at {path} ({source}): it is a file, not a directory")
             if not os.path.isdir(path):
                 raise GtError(f"no town at {path} ({source}): the directory does not exist")
             if not os.path.isfile(os.path.join(path, TOWN_FILE)):
@@ -106,7 +110,8 @@ def init_town(path: str) -> Town:
         raise GtError(f"{root} exists and is not a directory")
     parent = os.path.dirname(root)
     if not os.path.isdir(parent):
-        raise GtError(f"cannot create a town at {root}: {parent} does not exist")
+        why = "is a file, not a directory" if os.path.exists(parent) else "does not exist"
+        raise GtError(f"cannot create a town at {root}: {parent} {why}")
     name = re.sub(r"[^A-Za-z0-9_.-]", "-", os.path.basename(root)) or "town"
     town = Town(root)
     for d in (root, town.state_dir, town.logs_dir, town.rigs_dir):
@@ -121,4 +126,67 @@ def init_town(path: str) -> Town:
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(DEFAULT_TOWN_TOML.format(name=name))
     os.replace(tmp, town.config_path)
+    # private whatever the caller's umask (the app's demo and tests create towns in-process)
+    tighten_permissions(town)
     return town
+
+
+def _private(path: str) -> None:
+    """Group and other lose every bit (0755 -> 0700, 0644 -> 0600); the owner's bits are
+    kept (an executable stays executable, and nothing is ever widened)."""
+    with contextlib.suppress(OSError):  # best effort: the town root's 0700 is the real fence
+        mode = stat.S_IMODE(os.lstat(path).st_mode)
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+
+
+def _private_tree(path: str) -> None:
+    _private(path)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path):
+            if entry.is_symlink():
+                continue  # never follow a link out of the town
+            if entry.is_dir():
+                _private_tree(entry.path)
+            else:
+                _private(entry.path)
+
+
+def tighten_permissions(town: Town) -> None:
+    """Make the town its owner's alone: directories 0700, files 0600.
+
+    The ledger (and its -wal/-shm), town.toml, logs, the engine's state and the polecats'
+    PROMPT.md files hold the work and the mail. New files are created private by the
+    umask of `gt` and the engine; this tightens what older versions or a loose umask left.
+    Cheap on purpose (run at `gt init` and at engine start, never on `gt`'s hot path):
+    the rigs' git repositories are the project's own files and are not walked.
+    """
+    _private(town.root)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(town.root):
+            if entry.is_symlink():
+                continue
+            if not entry.is_dir():
+                _private(entry.path)
+            elif entry.path in (town.state_dir, town.logs_dir):
+                _private_tree(entry.path)
+            else:
+                _private(entry.path)
+    with contextlib.suppress(OSError):
+        for rig in os.scandir(town.rigs_dir):
+            if rig.is_symlink() or not rig.is_dir():
+                continue
+            _private(rig.path)
+            with contextlib.suppress(OSError):
+                for sub in os.scandir(rig.path):  # repo/, refinery/, polecats/: the dirs only
+                    if sub.is_dir() and not sub.is_symlink():
+                        _private(sub.path)
+            polecats = os.path.join(rig.path, "polecats")
+            with contextlib.suppress(OSError):
+                for agent in os.scandir(polecats):
+                    if agent.is_symlink() or not agent.is_dir():
+                        continue
+                    _private(agent.path)
+                    state = os.path.join(agent.path, STATE_DIR)
+                    if os.path.isdir(state):
+                        _private_tree(state)  # PROMPT.md: the bead's text

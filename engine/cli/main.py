@@ -44,7 +44,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"gt: usage error: {message} (see `{self.prog} --help`)\n")
+        from engine.safetext import visible  # argparse quotes the bad argument back
+
+        self.exit(2, f"gt: usage error: {visible(message)} (see `{self.prog} --help`)\n")
 
 
 def common() -> argparse.ArgumentParser:
@@ -90,7 +92,29 @@ def build_parser(only: str | None) -> Parser:
     return parser
 
 
+def fill_closed_std_streams() -> None:
+    """`gt ... >&-`: a closed stdout (or stdin/stderr) becomes /dev/null.
+
+    Python leaves sys.stdout None when fd 1 is closed, so the first print failed as an
+    internal error after the work was done. Output nobody can read is discarded, as when
+    the reader of a pipe went away; and the fd is taken, so no file we open lands on it.
+    """
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            # kept open for the life of the process, as the original streams are
+            stream = open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            setattr(sys, name, stream)
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # whatever gt creates in a town is its owner's alone
+    fill_closed_std_streams()
     args_list = sys.argv[1:] if argv is None else argv
     for n, arg in enumerate(args_list, 1):
         try:
@@ -113,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from engine.cli.context import Context
+    from engine.cli.output import error_line
     from engine.errors import GtError
 
     ctx = Context(args)
@@ -120,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         code = args.handler(args, ctx)
     except GtError as exc:
         sys.stdout.flush()
-        sys.stderr.write(f"gt: error: {exc.message}\n")
+        # errors quote ids, titles and paths given to us: shown, never acted on
+        sys.stderr.write(error_line(f"gt: error: {exc.message}"))
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("gt: interrupted\n")
@@ -134,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("GT_DEBUG"):
             raise
         sys.stderr.write(
-            f"gt: internal error: {exc.__class__.__name__}: {exc} "
-            f"(set GT_DEBUG=1 for a traceback)\n"
+            error_line(
+                f"gt: internal error: {exc.__class__.__name__}: {exc} "
+                f"(set GT_DEBUG=1 for a traceback)"
+            )
         )
         return 1
     finally:

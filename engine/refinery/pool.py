@@ -24,6 +24,9 @@ class RefineryPool:
         self._wake = threading.Event()
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        from engine.refinery.gates import GateRunner
+
+        self.gates = GateRunner(town.state_dir)
 
     def sync(self, rigs: list[dict[str, str]]) -> None:
         """Make sure every rig has a running refinery (rigs may be added at any time)."""
@@ -51,7 +54,7 @@ class RefineryPool:
         try:
             if ledger.rigs.get(rig) is None:
                 return
-            refinery = Refinery(self.town, ledger, rig, self.config)
+            refinery = Refinery(self.town, ledger, rig, self.config, self.gates)
             while not self._stop.is_set():
                 if ledger.rigs.get(rig) is None:
                     return  # the rig was removed
@@ -70,5 +73,6 @@ class RefineryPool:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
+        self.gates.stop()  # a gate may run for minutes: it must not outlive the engine
         for t in list(self._threads.values()):
             t.join(timeout)

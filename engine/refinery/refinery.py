@@ -16,7 +16,7 @@ from engine import vocab
 from engine.errors import GtError
 from engine.polecats import worktrees
 from engine.refinery import bisect
-from engine.refinery.gates import gate_list, run_gates
+from engine.refinery.gates import GateRunner, GatesStopped, gate_list
 from engine.refinery.workspace import Candidate, Workspace
 from engine.timeutil import iso
 
@@ -33,7 +33,14 @@ class _Moved(Exception):
 
 
 class Refinery:
-    def __init__(self, town: Town, ledger: Ledger, rig: str, config: TownConfig) -> None:
+    def __init__(
+        self,
+        town: Town,
+        ledger: Ledger,
+        rig: str,
+        config: TownConfig,
+        gate_runner: GateRunner | None = None,
+    ) -> None:
         self.town = town
         self.ledger = ledger
         self.rig = rig
@@ -41,6 +48,8 @@ class Refinery:
         self.settings = config.rig(rig)
         rig_row = ledger.rigs.require(rig)
         self.gates = gate_list(rig_row["gates"], self.settings.gates)
+        # the engine's runner (shared by its rigs) kills running gates when it stops
+        self.gate_runner = gate_runner or GateRunner(town.state_dir)
         hooks = os.path.join(town.state_dir, "empty-hooks")
         self.ws = Workspace(rig_row["path"], os.path.join(town.rig_dir(rig), "refinery"), hooks)
         self.logs = os.path.join(town.logs_dir, "refinery", rig)
@@ -148,13 +157,14 @@ class Refinery:
 
         def test(group: list[Candidate]) -> bool:
             label = f"{len(group)} on {base[0][:10]}: " + " ".join(c.id for c in group)
-            result = run_gates(
+            result = self.gate_runner.run(
                 self.gates,
                 self.ws.path,
                 log_path,
                 hooks_dir=self.ws.hooks_dir,
                 timeout=self.settings.gate_timeout_seconds,
                 label=label,
+                env_names=self.settings.gate_env,
             )
             if not result.ok:
                 last["failure"] = result  # what an implied rejection points back to
@@ -215,7 +225,7 @@ class Refinery:
                 prepare=prepare,
                 verify_implied=recent_flake,
             )
-        except _Moved:
+        except (_Moved, GatesStopped):  # stopping: the next engine tests these again
             undecided = [
                 m["id"]
                 for m in picked
