@@ -31,8 +31,8 @@ def subprocess_env(town_root: str | None = None) -> dict[str, str]:
     """The environment for `gt` subprocesses: the repo importable, a fixed town."""
     env = {k: v for k, v in os.environ.items() if k not in ("GASTOWN_TOWN", "GT_TOWN")}
     env["PYTHONPATH"] = str(REPO)
-    env.pop("GT_AGENT_ID", None)
-    env.pop("GT_AGENT", None)
+    for name in ("GT_AGENT_ID", "GT_AGENT", "GT_ROLE", "GT_AGENT_TOKEN", "GT_ATTEMPT"):
+        env.pop(name, None)  # a run inside an agent session still acts as a person
     if town_root:
         env["GASTOWN_TOWN"] = town_root
     return env

@@ -27,6 +27,11 @@ _SCRUBBED = (
     "GT_DEBUG",
     "GT_BUSY_TIMEOUT_MS",
     "GT_RIG",
+    # an agent session's identity: a test run inside one must still act as a person
+    "GT_ROLE",
+    "GT_BEAD",
+    "GT_SESSION",
+    "GT_AGENT_TOKEN",
 )
 
 

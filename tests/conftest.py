@@ -84,8 +84,10 @@ def gt(
     cwd: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `gt` command line in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("GASTOWN_TOWN", None)
+    from tests.cli_support import _SCRUBBED
+
+    full_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED or k == "GT_DEBUG"}
+    full_env.update(env or {})
     cmd = [sys.executable, "-m", "engine.cli.main"]
     if town is not None:
         cmd += ["--town", town.root]

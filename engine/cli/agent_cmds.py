@@ -18,8 +18,9 @@ from engine.errors import Conflict, GtError, UsageError
 def identity_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--agent",
-        default=os.environ.get("GT_AGENT_ID"),
-        help="agent id (default: $GT_AGENT_ID, set in agent sessions)",
+        default=None,
+        help="agent id (default: this session's own, $GT_AGENT_ID; an agent session may "
+        "name only itself)",
     )
     p.add_argument(
         "--bead", default=os.environ.get("GT_BEAD"), help="the hooked bead (default: $GT_BEAD)"
@@ -109,22 +110,31 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_seance)
 
 
-def need_identity(args: argparse.Namespace) -> tuple[str, str, int]:
-    if not args.agent:
+def in_agent_session() -> bool:
+    return any(os.environ.get(k) for k in ("GT_AGENT_ID", "GT_AGENT", "GT_ROLE"))
+
+
+def need_identity(args: argparse.Namespace, ctx: Any) -> tuple[str, str, int]:
+    """The calling agent, its hook and attempt. A stale attempt (a zombie) is refused
+    first, so it hears that; then the identity is checked against the session's token."""
+    if not args.agent and not in_agent_session():
         raise UsageError(
             "this runs inside an agent session ($GT_AGENT_ID is not set); "
             "or pass --agent, --bead and --attempt"
         )
     if not args.bead or args.attempt is None:
         raise UsageError("no hook: $GT_BEAD/$GT_ATTEMPT are not set (pass --bead/--attempt)")
-    return args.agent, args.bead, args.attempt
+    ctx.check_fence(args.bead, args.attempt)
+    agent_id = ctx.agent_identity(args.agent)
+    assert agent_id is not None  # in a session, or --agent was given
+    return agent_id, args.bead, args.attempt
 
 
 def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
     ledger = ctx.ledger
-    if not args.agent:
+    if not args.agent and not in_agent_session():
         raise UsageError("gt prime runs inside an agent session ($GT_AGENT_ID is not set)")
-    agent = ledger.agents.require(args.agent)
+    agent = ledger.agents.require(ctx.agent_identity(args.agent))
     hook = ledger.beads.get(agent["hook"]) if agent["hook"] else None
     if hook and args.attempt is not None and hook["attempt"] != args.attempt:
         raise Conflict(
@@ -185,8 +195,8 @@ def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_done(args: argparse.Namespace, ctx: Any) -> int:
-    agent_id, bead_id, attempt = need_identity(args)
-    ctx.check_fence(bead_id, attempt)  # a zombie is refused before anything else is looked at
+    # a zombie is refused before anything else is looked at (need_identity fences first)
+    agent_id, bead_id, attempt = need_identity(args, ctx)
     branch = commit = None
     if args.status == "completed":
         from engine.polecats import worktrees
@@ -225,10 +235,12 @@ def cmd_done(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_note(args: argparse.Namespace, ctx: Any) -> int:
-    if not args.agent:
+    if not args.agent and not in_agent_session():
         raise UsageError(f"gt {args.kind} runs inside an agent session ($GT_AGENT_ID is not set)")
+    ctx.check_fence(args.bead, args.attempt)  # a zombie hears "stale attempt" first
+    agent_id = ctx.agent_identity(args.agent)
     data = {"text": args.text} if args.kind == "checkpoint" else {}
-    ctx.ledger.agents.record(args.agent, args.kind, attempt=args.attempt, data=data)
+    ctx.ledger.agents.record(agent_id, args.kind, attempt=args.attempt, data=data)
     if args.kind == "checkpoint":
         say("Checkpoint recorded.")
     return 0
@@ -251,10 +263,13 @@ def cmd_escalate(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_nudge(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.safetext import check_typed
+
+    # Typed into the agent's pane: a control character would be a key press (Ctrl-C, ESC,
+    # Enter), not text. Refused before anything is looked up or queued.
+    check_typed(args.message, "a nudge")
     ctx.check_fence()
     agent = ctx.ledger.agents.require(args.agent)
-    if "\n" in args.message or "\r" in args.message:
-        raise UsageError("a nudge is one line")
     ctx.ledger.inbox.put(
         "nudge",
         {
@@ -269,7 +284,7 @@ def cmd_nudge(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_handoff(args: argparse.Namespace, ctx: Any) -> int:
-    agent_id, bead_id, attempt = need_identity(args)
+    agent_id, bead_id, attempt = need_identity(args, ctx)
     ctx.ledger.agents.request_handoff(agent_id, bead_id, attempt, note=args.note)
     say("Handoff requested: a fresh session starts on the same hook with your note.")
     return 0

@@ -6,6 +6,8 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
+from engine.errors import UsageError
+
 if TYPE_CHECKING:
     from engine.config import TownConfig
     from engine.ledger import Ledger
@@ -18,6 +20,7 @@ class Context:
         self._town: Town | None = None
         self._ledger: Ledger | None = None
         self._config: TownConfig | None = None
+        self._actor: str | None = None
 
     @property
     def town(self) -> Town:
@@ -43,8 +46,45 @@ class Context:
 
     @property
     def actor(self) -> str:
-        """Who is acting: the agent from its environment, else the human operator."""
-        return os.environ.get("GT_AGENT_ID") or os.environ.get("GT_AGENT") or "mayor"
+        """Who is acting: the session's agent (checked against its token), else the human
+        operator."""
+        if self._actor is None:
+            self._actor = self.agent_identity() or "mayor"
+        return self._actor
+
+    def agent_identity(self, claimed: str | None = None) -> str | None:
+        """The agent this command acts as, checked by the ledger; None for a person.
+
+        Inside an agent session (GT_ROLE/GT_AGENT/GT_AGENT_ID set) the identity is the
+        session's own: `--agent` may only name it. Whoever acts as an agent — in a session
+        or from a terminal with `--agent` — must hold that agent's current session token
+        ($GT_AGENT_TOKEN). A person without any of this acts as the mayor.
+        """
+        env = os.environ
+        session = env.get("GT_AGENT_ID") or env.get("GT_AGENT") or None
+        in_session = bool(session or env.get("GT_ROLE"))
+        if in_session:
+            if session is None:
+                raise UsageError("this agent session has no $GT_AGENT_ID; nothing was changed")
+            if claimed and not self._same_agent(claimed, session):
+                raise UsageError(
+                    f"this is {session}'s session: --agent {claimed} names another agent "
+                    "(an agent acts only as itself)"
+                )
+            ident = session
+        elif claimed:
+            ident = claimed
+        else:
+            return None
+        agent = self.ledger.agents.authenticate(ident, env.get("GT_AGENT_TOKEN"))
+        return str(agent["id"])
+
+    def _same_agent(self, a: str, b: str) -> bool:
+        if a == b:
+            return True
+        agents = self.ledger.agents
+        found_a, found_b = agents.get(a), agents.get(b)
+        return found_a is not None and found_b is not None and found_a["id"] == found_b["id"]
 
     def close(self) -> None:
         if self._ledger is not None:

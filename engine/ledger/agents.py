@@ -8,7 +8,10 @@ previous session) is refused without effect.
 from __future__ import annotations
 
 import builtins
+import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -116,9 +119,16 @@ class AgentStore:
         return rows.agent(conn.execute("SELECT * FROM agents WHERE id=?", (aid,)).fetchone())
 
     def assign(
-        self, conn: sqlite3.Connection, agent: dict[str, Any], bead_id: str, *, rig: str
+        self,
+        conn: sqlite3.Connection,
+        agent: dict[str, Any],
+        bead_id: str,
+        *,
+        rig: str,
+        runtime: str | None = None,
     ) -> int:
-        """Hook a ready bead to an idle agent; returns the new attempt number."""
+        """Hook a ready bead to an idle agent; returns the new attempt number.
+        `runtime`, when given, replaces the agent's (the config may have changed)."""
         row = conn.execute(
             "SELECT status, attempt, assignee FROM beads WHERE id=?", (bead_id,)
         ).fetchone()
@@ -134,8 +144,8 @@ class AgentStore:
         )
         conn.execute(
             "UPDATE agents SET status='assigned', hook=?, attempt=?, updated_at=?,"
-            " idle_since=NULL, last_activity=? WHERE id=?",
-            (bead_id, attempt, now, now_e, agent["id"]),
+            " idle_since=NULL, last_activity=?, runtime=coalesce(?, runtime) WHERE id=?",
+            (bead_id, attempt, now, now_e, runtime, agent["id"]),
         )
         record_event(
             conn, bead_id, "hooked", agent["id"], now, {"agent": agent["name"], "rig": rig}, attempt
@@ -547,3 +557,49 @@ class AgentStore:
                     {"agent": agent["name"], "status": status},
                     agent["attempt"],
                 )
+
+    # ---- session tokens ------------------------------------------------------------------
+    #
+    # An agent's `gt` calls are trusted as that agent only with the token of its current
+    # dispatch, which the fleet puts in the session's environment. The ledger keeps its
+    # SHA-256 alone: reading the ledger does not yield a token that works.
+
+    def issue_token(self, ident: str, attempt: int) -> str:
+        """A fresh token for the agent's new session; any earlier one stops working."""
+        token = secrets.token_urlsafe(32)
+        with self.db.write(durable=True) as conn:
+            # durable: a session must never hold a token the ledger lost in a crash
+            self.ledger.state.put(
+                conn, TOKEN_KEY + ident, {"attempt": attempt, "sha256": token_hash(token)}
+            )
+        return token
+
+    def authenticate(self, ident: str, token: str | None) -> dict[str, Any]:
+        """The agent `ident`, if `token` is its session's; refused otherwise, with no effect.
+
+        An agent the ledger holds no token for was never started in a session by this
+        ledger's fleet (a test dispatcher, a session from before tokens existed): there is
+        nothing to check it against, so it is taken as named.
+        """
+        agent = self.require(ident)
+        stored = self.ledger.state.get(TOKEN_KEY + agent["id"])
+        if stored is None:
+            return agent
+        if not token:
+            raise Conflict(
+                f"acting as {agent['name']} needs its session token ($GT_AGENT_TOKEN): "
+                "run this inside the agent's own session; nothing was changed"
+            )
+        if not hmac.compare_digest(token_hash(token), str(stored.get("sha256", ""))):
+            raise Conflict(
+                f"the session token is not {agent['name']}'s current one "
+                "(an agent acts only as itself); nothing was changed"
+            )
+        return agent
+
+
+TOKEN_KEY = "agent_token:"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

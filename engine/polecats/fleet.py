@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import GtError
-from engine.polecats import prompt, runtimes, worktrees
+from engine.polecats import launch, prompt, runtimes, worktrees
 from engine.polecats.dispatcher import Assignment, DispatchError, NotYet, Started
 from engine.polecats.tmux import Tmux, socket_name
 from engine.timeutil import iso
@@ -43,9 +43,9 @@ def session_of_agent(agent_id: str) -> str:
     return session_name(rig, name)
 
 
-def gt_bin() -> str:
-    candidate = os.path.join(os.path.dirname(sys.executable), "gt")
-    return candidate if os.access(candidate, os.X_OK) else ""
+def discard(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 class TmuxFleet:
@@ -54,6 +54,10 @@ class TmuxFleet:
         self.config = config
         self.ledger = ledger
         self.tmux = Tmux(socket_name(town.root))
+        # each session's environment file, read and deleted by its launcher
+        self.sessions_dir = os.path.join(town.state_dir, "sessions")
+        # holds only the `gt` shim the launcher puts first on every agent's PATH
+        self.gt_dir = os.path.join(town.state_dir, "bin")
         self.custom_runtimes: dict[str, Any] = {
             k: v for k, v in (config.runtime.model_extra or {}).items() if isinstance(v, dict)
         }
@@ -86,7 +90,6 @@ class TmuxFleet:
             "GT_SESSION": session,
             "GT_LOG": logfile,
             "GT_RUNTIME": runtime_name,
-            "GT_BIN": gt_bin(),
         }
         env = runtimes.agent_env(runtime, identity)
         missing = runtimes.missing_command(runtime, env)
@@ -122,14 +125,32 @@ class TmuxFleet:
             )
         if self.tmux.has_session(session):
             self.tmux.kill_session(session)  # a stale session of this agent: start fresh
-        argv = [sys.executable, "-m", "engine.polecats.launch", prompt_file, "--", *runtime["argv"]]
-        self.tmux.new_session(session, path, argv, env)
+        self._sweep_env_files()
+        # Who this session is, for the ledger: a fresh token per dispatch, stored hashed.
+        env["GT_AGENT_TOKEN"] = self.ledger.agents.issue_token(a.agent_id, a.attempt)
+        # The environment goes by a file only we can read, never on tmux's command line.
+        env_file = launch.write_env_file(self.sessions_dir, session, env, gt_dir=self.gt_dir)
+        argv = [
+            sys.executable,
+            "-m",
+            "engine.polecats.launch",
+            env_file,
+            prompt_file,
+            "--",
+            *runtime["argv"],
+        ]
+        try:
+            self.tmux.new_session(session, path, argv, {})
+        except GtError:
+            discard(env_file)
+            raise
         try:
             self.tmux.pipe_to_file(session, logfile)
         except GtError:
             if self.tmux.has_session(session):
                 raise
             # The agent already exited (an instant failure); the witness sees it gone.
+            discard(env_file)  # if its launcher never ran, the file still holds the secrets
         log.info("started %s in %s on %s", session, path, branch)
         return Started(session=session, worktree=path, branch=branch)
 
@@ -167,6 +188,7 @@ class TmuxFleet:
     # ---- engine hooks --------------------------------------------------------------------
 
     def on_engine_start(self) -> None:
+        self._sweep_env_files()
         for rig in self.ledger.rigs.list():
             if os.path.isdir(rig["path"]):
                 try:
@@ -236,5 +258,22 @@ class TmuxFleet:
         except GtError as exc:
             log.warning("kept the worktree of %s: %s", agent["name"], exc)
 
+    def _sweep_env_files(self, older_than: float = 60.0) -> None:
+        """Files of sessions whose launcher never ran (the pane died at once, a crash
+        between writing and starting): their secrets must not stay on disk."""
+        try:
+            names = os.listdir(self.sessions_dir)
+        except OSError:
+            return
+        now = time.time()
+        for name in names:
+            path = os.path.join(self.sessions_dir, name)
+            with contextlib.suppress(OSError):
+                if now - os.lstat(path).st_mtime > older_than:
+                    os.unlink(path)
+
     def close(self) -> None:
-        """Sessions outlive the engine on purpose: a restart re-adopts them."""
+        """Sessions outlive the engine on purpose: a restart re-adopts them. With none
+        left, the server goes and so does its socket file (tmux leaves it behind)."""
+        if not self.tmux.panes():
+            self.tmux.kill_server()

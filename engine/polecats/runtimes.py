@@ -127,9 +127,10 @@ def agent_env(runtime: dict[str, Any], identity: dict[str, str]) -> dict[str, st
             env[key] = os.environ[key]
     for key, value in (runtime.get("set_env") or {}).items():
         env[str(key)] = str(value)
-    # `gt` must be callable from the session: our interpreter's bin directory first.
-    bindir = os.path.dirname(sys.executable)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    # `gt` reaches the session through the launcher's shim (engine.polecats.launch), not
+    # by putting our interpreter's bin directory first: that would also shadow the agent's
+    # own `python`/`pip` with gastown's venv.
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.update(identity)
     return env
 

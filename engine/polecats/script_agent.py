@@ -34,9 +34,12 @@ BLOCK_RE = re.compile(r"```gt-script[^\n]*\n(.*?)```", re.DOTALL)
 
 
 def gt(*args: str) -> subprocess.CompletedProcess[str]:
-    exe = os.environ.get("GT_BIN") or ""
-    cmd = [exe] if exe else [sys.executable, "-m", "engine.cli.main"]
-    return subprocess.run([*cmd, *args], text=True, capture_output=True)
+    # By its plain name, as any agent calls it: if the session cannot find `gt`, this
+    # runtime fails the same way a real one would, instead of hiding it.
+    try:
+        return subprocess.run(["gt", *args], text=True, capture_output=True)
+    except FileNotFoundError:
+        return subprocess.CompletedProcess(["gt", *args], 127, "", "gt: command not found")
 
 
 def parse_steps(body: str, bead_id: str, title: str) -> list[list[str]]:
@@ -69,7 +72,11 @@ def run_steps(steps: list[list[str]], bead_id: str, hook_note: str | None = None
             say(f"{verb} {args[0]}")
         elif verb == "run":
             say("run " + " ".join(shlex.quote(a) for a in args))
-            proc = subprocess.run(args)
+            try:
+                proc = subprocess.run(args)
+            except OSError as exc:  # a command not found fails the attempt, in one line
+                say(f"cannot run {args[0] if args else '(nothing)'}: {exc.strerror}")
+                return 1
             if proc.returncode != 0:
                 say(f"command failed with exit code {proc.returncode}")
                 return 1
