@@ -33,8 +33,14 @@ def _script(*steps: str) -> str:
     return "```gt-script\n" + "\n".join(steps) + "\n```\n"
 
 
-def demo_plan() -> list[dict[str, object]]:
-    """Eight beads across both rigs; `needs` form a DAG with two independent roots."""
+def demo_plan(run: int = 1) -> list[dict[str, object]]:
+    """Eight beads across both rigs; `needs` form a DAG with two independent roots.
+
+    Every file a bead writes carries the run's number, so a second (third, tenth) demo
+    convoy on the same town changes what the first landed instead of writing the same
+    bytes again: each bead's commit is a real change, and its gate still passes.
+    """
+    tag = f"demo run {run}"
     return [
         {
             "key": "sub",
@@ -43,9 +49,9 @@ def demo_plan() -> list[dict[str, object]]:
             "priority": 1,
             "body": _script(
                 "log 36 0.25",
-                "write sub.py def sub(a, b): return a - b",
-                "write check_sub.py import sub; assert sub.sub(5, 3) == 2",
-                "commit 'calc: subtraction'",
+                f"write sub.py 'def sub(a, b): return a - b  # {tag}'",
+                f"write check_sub.py 'import sub; assert sub.sub(5, 3) == 2  # {tag}'",
+                f"commit 'calc: subtraction ({tag})'",
             ),
         },
         {
@@ -55,9 +61,9 @@ def demo_plan() -> list[dict[str, object]]:
             "priority": 1,
             "body": _script(
                 "log 45 0.2",
-                "write mul.py def mul(a, b): return a * b",
-                "write check_mul.py import mul; assert mul.mul(4, 3) == 12",
-                "commit 'calc: multiplication'",
+                f"write mul.py 'def mul(a, b): return a * b  # {tag}'",
+                f"write check_mul.py 'import mul; assert mul.mul(4, 3) == 12  # {tag}'",
+                f"commit 'calc: multiplication ({tag})'",
             ),
         },
         {
@@ -67,9 +73,9 @@ def demo_plan() -> list[dict[str, object]]:
             "needs": ["mul"],
             "body": _script(
                 "log 30 0.3",
-                "write div.py def div(a, b): return a / b",
-                "write check_div.py import div; assert div.div(8, 2) == 4",
-                "commit 'calc: division'",
+                f"write div.py 'def div(a, b): return a / b  # {tag}'",
+                f"write check_div.py 'import div; assert div.div(8, 2) == 4  # {tag}'",
+                f"commit 'calc: division ({tag})'",
             ),
         },
         {
@@ -78,7 +84,9 @@ def demo_plan() -> list[dict[str, object]]:
             "rig": "web",
             "priority": 1,
             "body": _script(
-                "log 42 0.2", "append index.html <form id=calc></form>", "commit 'web: form'"
+                "log 42 0.2",
+                f"append index.html '<form id=calc></form> <!-- {tag} -->'",
+                f"commit 'web: form ({tag})'",
             ),
         },
         {
@@ -88,8 +96,8 @@ def demo_plan() -> list[dict[str, object]]:
             "needs": ["form", "sub", "mul"],
             "body": _script(
                 "log 48 0.2",
-                "append index.html <button>-</button><button>*</button>",
-                "commit 'web: buttons'",
+                f"append index.html '<button>-</button><button>*</button> <!-- {tag} -->'",
+                f"commit 'web: buttons ({tag})'",
             ),
         },
         {
@@ -98,7 +106,9 @@ def demo_plan() -> list[dict[str, object]]:
             "rig": "calc",
             "needs": ["sub", "div"],
             "body": _script(
-                "log 24 0.3", "append README.md Supports + - * /", "commit 'calc: docs'"
+                "log 24 0.3",
+                f"append README.md 'Supports + - * / ({tag})'",
+                f"commit 'calc: docs ({tag})'",
             ),
         },
         {
@@ -107,7 +117,9 @@ def demo_plan() -> list[dict[str, object]]:
             "rig": "web",
             "priority": 3,
             "body": _script(
-                "log 60 0.15", "write style.css h1 { color: teal; }", "commit 'web: styles'"
+                "log 60 0.15",
+                f"write style.css 'h1 {{ color: teal; }} /* {tag} */'",
+                f"commit 'web: styles ({tag})'",
             ),
         },
         {
@@ -117,8 +129,8 @@ def demo_plan() -> list[dict[str, object]]:
             "needs": ["wire", "docs"],
             "body": _script(
                 "log 18 0.3",
-                "write RELEASE.md calc 1.0: + - * / on the web",
-                "commit 'web: release notes'",
+                f"write RELEASE.md 'calc 1.0: + - * / on the web ({tag})'",
+                f"commit 'web: release notes ({tag})'",
             ),
         },
     ]
@@ -160,6 +172,8 @@ def ensure_demo_town(path: str | None = None, *, announce: Callable[[str], None]
         town = Town(root)
         announce(f"Using the demo town at {root}")
     else:
+        if os.path.exists(root) and not os.path.isdir(root):
+            raise GtError(f"{root} is not a directory; choose another demo path")
         if os.path.exists(root) and os.listdir(root):
             raise GtError(f"{root} exists and is not a town; choose another demo path")
         os.makedirs(os.path.dirname(root), exist_ok=True)
@@ -204,7 +218,7 @@ def ensure_demo_town(path: str | None = None, *, announce: Callable[[str], None]
     try:
         if not any(c["status"] in ("open", "staged") for c in ledger.convoys.list()):
             n = len(ledger.convoys.list()) + 1
-            planned = validate_plan(ledger, demo_plan(), "demo plan")
+            planned = validate_plan(ledger, demo_plan(n), "demo plan")
             convoy = ledger.convoys.create_planned(
                 f"Calculator 1.0 (demo run {n})", planned, staged=False, actor="mayor"
             )

@@ -41,7 +41,36 @@ def cmd_sling(args: argparse.Namespace, ctx: Any) -> int:
     ledger = ctx.ledger
     if not args.ids and not args.title:
         raise UsageError("give bead or convoy ids, or --title to create a new bead")
+    from engine.ids import check_bead_id
+
+    # An id that can never become a branch is refused before anything changes, so it can
+    # neither be hooked nor fail dispatch again and again (ids let in by older versions).
+    for ident in args.ids:
+        check_bead_id(ident)
+        for member in (ledger.convoys.get(ident) or {}).get("beads", []):
+            check_bead_id(member)
     scheduler = Scheduler(ledger, ctx.config)
+    # All or nothing: every bead is created, launched and slung in one transaction, so a
+    # refusal anywhere (a closed bead, an unknown id) leaves the ledger as it was.
+    with ledger.db.write(durable=True):
+        results = _sling_all(args, ctx, scheduler)
+    if args.json:
+        emit_json(results)
+        return 0
+    for r in results:
+        if r["agent"]:
+            say(f"{r['agent']} is on it! ({r['id']} in rig {r['rig']}, attempt {r['attempt']})")
+        else:
+            say(f"{r['id']} is queued: {r['reason']}")
+    from engine.cli.town_cmds import engine_pid
+
+    if any(r["agent"] for r in results) and not engine_pid(ctx.town.root):
+        say("(no engine is running: the work starts when one does — `gastown --engine-only`)")
+    return 0
+
+
+def _sling_all(args: argparse.Namespace, ctx: Any, scheduler: Any) -> list[dict[str, Any]]:
+    ledger = ctx.ledger
     targets: list[str] = []
     if args.title:
         targets.append(create_from_args(args, ctx)["id"])
@@ -54,7 +83,9 @@ def cmd_sling(args: argparse.Namespace, ctx: Any) -> int:
         if convoy["status"] == "staged":
             ledger.convoys.launch(ident, actor=ctx.actor)
         targets.extend(b for b in convoy["beads"] if ledger.beads.require(b)["status"] == "open")
-    results = []
+    results: list[dict[str, Any]] = []
+    # a bead named twice (or also in a named convoy) is slung once
+    targets = list(dict.fromkeys(targets))
     for bid in targets:
         bead = ledger.beads.require(bid)
         if bead["slung"] and bead["status"] == "open" and len(targets) > 1:
@@ -84,19 +115,7 @@ def cmd_sling(args: argparse.Namespace, ctx: Any) -> int:
                 )
             continue
         results.append(scheduler.sling(bid, actor=ctx.actor))
-    if args.json:
-        emit_json(results)
-        return 0
-    for r in results:
-        if r["agent"]:
-            say(f"{r['agent']} is on it! ({r['id']} in rig {r['rig']}, attempt {r['attempt']})")
-        else:
-            say(f"{r['id']} is queued: {r['reason']}")
-    from engine.cli.town_cmds import engine_pid
-
-    if any(r["agent"] for r in results) and not engine_pid(ctx.town.root):
-        say("(no engine is running: the work starts when one does — `gastown --engine-only`)")
-    return 0
+    return results
 
 
 def cmd_agents(args: argparse.Namespace, ctx: Any) -> int:

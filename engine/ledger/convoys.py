@@ -183,7 +183,7 @@ class ConvoyStore:
             convoy = self.require(convoy_id)
             conn = self.db.conn
             beads_out = []
-            per_rig: dict[str, dict[str, int]] = {}
+            per_rig: dict[str, dict[str, Any]] = {}
             graph = self.ledger.graph
             for r in conn.execute(
                 "SELECT b.* FROM deps d JOIN beads b ON b.id=d.depends_on "
@@ -192,10 +192,12 @@ class ConvoyStore:
             ).fetchall():
                 bead = rows.bead(r)
                 rig = bead["rig"] or "(town)"
-                slot = per_rig.setdefault(rig, {"total": 0, "closed": 0})
+                # the same shape as `progress`: statuses under by_status, so a status
+                # named like a counter ("closed") is never counted into it twice
+                slot = per_rig.setdefault(rig, {"total": 0, "closed": 0, "by_status": {}})
                 slot["total"] += 1
                 slot["closed"] += bead["status"] == vocab.CLOSED
-                slot[bead["status"]] = slot.get(bead["status"], 0) + 1
+                slot["by_status"][bead["status"]] = slot["by_status"].get(bead["status"], 0) + 1
                 bead["blocked_by"] = graph.blockers(bead["id"]) if bead["blocked"] else []
                 beads_out.append(bead)
             convoy["progress"] = self.progress(convoy_id)

@@ -1,0 +1,229 @@
+"""The `gastown` command lines the README documents, run as a person would type them.
+
+The commands are read from README.md itself (fenced blocks and inline code), so a form the
+README shows that the program refuses — `gastown --demo --engine-only PATH` once failed with
+"unrecognized arguments" — fails here. `[PATH]` is tried both left out (the default demo
+directory, under a temporary XDG_DATA_HOME) and given (a temporary path). Headless forms run
+until the engine is up and then get SIGTERM; app forms run in a terminal on a private tmux
+server until the screen is drawn, then quit with `q`. Every one must exit 0 with no
+traceback, and the demo forms must really create the demo town and launch its convoy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine.ledger import Ledger
+from engine.polecats.tmux import socket_name
+from engine.town import Town, init_town
+from tests.cli_support import REPO, gt_env
+
+README = REPO / "README.md"
+EXIT_MARK = "__README_EXIT="
+
+
+def _segments(text: str) -> list[str]:
+    """Shell-ish pieces of README code: fenced lines and inline spans, split on && and ;."""
+    pieces: list[str] = []
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            pieces.append(line.split(" #", 1)[0])
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    pieces.extend(re.findall(r"`([^`\n]+)`", prose))
+    return [seg.strip() for piece in pieces for seg in re.split(r"&&|;", piece) if seg.strip()]
+
+
+def readme_gastown_forms() -> list[tuple[str, ...]]:
+    """Each distinct `gastown ...` command line in the README, as its argument words."""
+    forms: dict[tuple[str, ...], None] = {}
+    for seg in _segments(README.read_text(encoding="utf-8")):
+        words = seg.split()
+        if words and os.path.basename(words[0]) == "gastown":
+            forms[tuple(words[1:])] = None
+    return list(forms)
+
+
+def expand(form: tuple[str, ...], path: str) -> list[list[str]]:
+    """`[PATH]` (optional) both left out and given; a bare `PATH` given."""
+    if "[PATH]" in form:
+        without = [w for w in form if w != "[PATH]"]
+        return [without, [path if w == "[PATH]" else w for w in form]]
+    return [[path if w == "PATH" else w for w in form]]
+
+
+FORMS = readme_gastown_forms()
+
+
+def test_the_readme_documents_the_demo_forms() -> None:
+    # guard: the tests below would pass vacuously if the README stopped matching
+    assert ("--demo",) in FORMS
+    assert ("--demo", "--engine-only", "[PATH]") in FORMS
+    assert ("--demo", "[PATH]") in FORMS
+    assert ("--engine-only",) in FORMS and () in FORMS
+
+
+def gastown_argv() -> list[str]:
+    exe = Path(sys.executable).parent / "gastown"
+    if os.access(exe, os.X_OK):
+        return [str(exe)]
+    return [sys.executable, "-m", "gastown_tui.launch"]
+
+
+class Place:
+    """A private home, a plain town to run `gastown` in, and a demo path, all temporary."""
+
+    def __init__(self, root: Path) -> None:
+        self.home = root / "home"
+        (self.home / ".local" / "share").mkdir(parents=True)
+        self.default_demo = self.home / ".local" / "share" / "gastown-demo"
+        self.demo = root / "given-demo"
+        self.town = init_town(str(root / "town"))
+        env = gt_env(
+            {
+                "HOME": str(self.home),
+                "XDG_DATA_HOME": str(self.home / ".local" / "share"),
+                "XDG_CONFIG_HOME": str(self.home / ".config"),
+                "SHELL": "/bin/sh",
+                "TERM": "xterm-256color",
+            }
+        )
+        self.env = {k: v for k, v in env.items() if not k.startswith("TMUX")}
+
+    def demo_town_of(self, argv: list[str]) -> Path:
+        return self.demo if str(self.demo) in argv else self.default_demo
+
+    def cleanup(self) -> None:
+        for root in (self.demo, self.default_demo, Path(self.town.root)):
+            subprocess.run(
+                ["tmux", "-L", socket_name(str(root)), "kill-server"],
+                capture_output=True,
+                timeout=20,
+            )
+
+
+@pytest.fixture
+def place(tmp_path: Path):
+    p = Place(tmp_path)
+    yield p
+    p.cleanup()
+
+
+def _cases(app: bool) -> list[tuple[str, ...]]:
+    return [f for f in FORMS if ("--engine-only" in f) != app]
+
+
+def _check_demo_town(root: Path) -> None:
+    led = Ledger(Town(str(root)).ledger_path)
+    try:
+        convoys = led.convoys.list()
+        rigs = [r["name"] for r in led.rigs.list()]
+    finally:
+        led.close()
+    assert sorted(rigs) == ["calc", "web"]
+    assert convoys and convoys[-1]["progress"]["total"] == 8
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+@pytest.mark.parametrize("form", _cases(app=False), ids=lambda f: " ".join(f) or "(none)")
+def test_a_headless_readme_form_runs(place: Place, form: tuple[str, ...]) -> None:
+    for argv in expand(form, str(place.demo)):
+        proc = subprocess.Popen(
+            [*gastown_argv(), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=place.env,
+            cwd=place.town.root,  # plain forms find the town from the current directory
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                seen.append(line)
+                if "engine started" in line:
+                    break
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                rest, _ = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                rest, _ = proc.communicate()
+        out = "".join(seen) + (rest or "")
+        assert any("engine started" in ln for ln in seen), (argv, out)
+        assert proc.returncode == 0, (argv, out)
+        assert "Traceback" not in out and "unrecognized" not in out, (argv, out)
+        if "--demo" in argv:
+            assert "Launched demo convoy" in out or "Using the demo town" in out, out
+            _check_demo_town(place.demo_town_of(argv))
+
+
+class Terminal:
+    """One tmux pane on a private server, as in the demo-in-tmux test."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.socket = f"gt-readme-{uuid.uuid4().hex[:10]}"
+        self.env = env
+
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            env=self.env,
+            text=True,
+            capture_output=True,
+            check=check,
+            timeout=20,
+        )
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-S", "-", "-t", "app:0.0").stdout
+
+    def wait(self, what: str, needle: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if needle in screen or "Traceback" in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; the screen:\n{screen}")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+@pytest.mark.parametrize("form", _cases(app=True), ids=lambda f: " ".join(f) or "(none)")
+def test_an_app_readme_form_opens_and_quits(place: Place, form: tuple[str, ...]) -> None:
+    for argv in expand(form, str(place.demo)):
+        term = Terminal(place.env)
+        cmd = shlex.join([*gastown_argv(), *argv])
+        try:
+            term.tmux(
+                "new-session", "-d", "-s", "app", "-x", "160", "-y", "45",
+                "-c", place.town.root, "--",
+                "/bin/sh", "-c", f'{cmd}; echo "{EXIT_MARK}$?"; exec sleep 600',
+            )  # fmt: skip
+            screen = term.wait("the app's screen", " q Quit")
+            assert "Traceback" not in screen, screen
+            term.tmux("send-keys", "-t", "app:0.0", "q")
+            screen = term.wait("the app to exit", EXIT_MARK)
+        finally:
+            term.tmux("kill-server", check=False)
+        assert f"{EXIT_MARK}0" in screen, (argv, screen)
+        assert "Traceback" not in screen and "unrecognized" not in screen, screen
+        if "--demo" in argv:
+            _check_demo_town(place.demo_town_of(argv))
