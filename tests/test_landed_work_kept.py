@@ -80,7 +80,7 @@ def test_a_reused_polecat_switches_to_a_branch_whose_files_match_its_commit(tmp_
     assert status == "", f"the files are out of step with the branch: {status!r}"
     start = git_out(path, "rev-parse", "HEAD")
     assert start == b, "the branch starts where its files came from"
-    assert worktrees.recorded_base(repo, branch) == b
+    assert worktrees.recorded_bases(repo).get(branch) == b
     # The agent's `git add -A` now commits only its own work.
     Path(path, "mine.txt").write_text("mine\n")
     git_out(path, "add", "-A")
@@ -98,7 +98,7 @@ def test_a_new_polecat_worktree_starts_from_one_resolved_commit(tmp_path):
     path, branch = worktrees.ensure(repo, str(tmp_path / "polecats"), "Maple", "gt-9")
 
     assert git_out(path, "status", "--porcelain") == ""
-    assert git_out(path, "rev-parse", "HEAD") == worktrees.recorded_base(repo, branch)
+    assert git_out(path, "rev-parse", "HEAD") == worktrees.recorded_bases(repo).get(branch)
 
 
 def test_the_refinery_refuses_a_request_that_would_revert_work_landed_after_its_base(

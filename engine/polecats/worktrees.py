@@ -100,15 +100,17 @@ def base_ref(branch: str) -> str:
     return f"refs/gastown/base/{branch}"
 
 
-def recorded_base(repo: str, branch: str) -> str | None:
-    proc = git.run(
-        ["rev-parse", "--verify", "--quiet", f"{base_ref(branch)}^{{commit}}"],
-        cwd=repo,
-        check=False,
-    )
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.strip() or None
+def recorded_bases(repo: str) -> dict[str, str]:
+    """Every recorded starting commit, by branch, in one git call (the refinery's batch)."""
+    prefix = base_ref("")
+    out = git.run(
+        ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=repo, check=False
+    ).stdout
+    return {
+        ref[len(prefix) :]: sha
+        for sha, _, ref in (line.partition(" ") for line in out.splitlines())
+        if ref.startswith(prefix)
+    }
 
 
 def record_base(repo: str, branch: str, commit: str) -> None:

@@ -140,10 +140,10 @@ class GateRecords:
         path = self._path(record["token"])
         tmp = f"{path}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # No fsync: the record must outlive the engine's process (page cache does), not the
+        # machine — a reboot takes the gates with it.
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(record, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
 
     def remove(self, token: str) -> None:

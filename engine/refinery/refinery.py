@@ -132,13 +132,9 @@ class Refinery:
         ids = [m["id"] for m in picked]
         self.ledger.mq.set_state(ids, "testing", batch=batch_id, data={"size": len(ids)})
         by_id = {m["id"]: m for m in picked}
+        bases = worktrees.recorded_bases(self.ws.repo)
         candidates = [
-            Candidate(
-                m["id"],
-                m["commit"],
-                m["source_title"] or m["id"],
-                worktrees.recorded_base(self.ws.repo, m["branch"]) if m["branch"] else None,
-            )
+            Candidate(m["id"], m["commit"], m["source_title"] or m["id"], bases.get(m["branch"]))
             for m in picked
         ]
         base = [self.ws.tip()]

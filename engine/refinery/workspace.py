@@ -71,7 +71,6 @@ class Workspace:
         conflicts: dict[str, list[str]] = {}
         reverts: dict[str, list[str]] = {}
         for c in candidates:
-            before = self.head()
             proc = self.git(
                 "merge",
                 "--no-ff",
@@ -82,11 +81,11 @@ class Workspace:
                 check=False,
             )
             if proc.returncode == 0:
-                foreign = self.foreign_changes(c, before)
+                foreign = self.foreign_changes(c)
                 if not foreign:
                     stacked.append(c)
                     continue
-                self.git("reset", "--quiet", "--hard", before)
+                self.git("reset", "--quiet", "--hard", "HEAD^1")
                 reverts[c.id] = foreign
                 continue
             files = self.git("diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
@@ -95,22 +94,19 @@ class Workspace:
             conflicts[c.id] = files or ["(unknown: the merge failed)"]
         return stacked, conflicts, reverts
 
-    def head(self) -> str:
-        return str(self.git("rev-parse", "HEAD").stdout.strip())
-
     def paths_between(self, a: str, b: str) -> set[str]:
         # --no-renames: a rename must show its deleted side too.
         out = self.git("diff", "--name-only", "--no-renames", a, b, "--").stdout
         return {p for p in out.splitlines() if p}
 
-    def foreign_changes(self, c: Candidate, before: str) -> list[str]:
-        """Paths the merge of `c` changes that its own work (since its recorded base) does
-        not: a request may only change what its own commits change. Anything else is a
-        branch whose files fell out of step with its history, and landing it would silently
-        revert work that landed after its base."""
+    def foreign_changes(self, c: Candidate) -> list[str]:
+        """Paths the merge of `c` (HEAD, whose first parent is the stack before it) changes
+        that its own work since its recorded base does not: a request may only change what
+        its own commits change. Anything else is a branch whose files fell out of step with
+        its history, and landing it would silently revert work landed after its base."""
         if not c.base:
             return []
-        merged = self.paths_between(before, "HEAD")
+        merged = self.paths_between("HEAD^1", "HEAD")
         if not merged:
             return []
         return sorted(merged - self.paths_between(c.base, c.commit))
