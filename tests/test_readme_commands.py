@@ -100,6 +100,10 @@ class Place:
         )
         self.env = {k: v for k, v in env.items() if not k.startswith("TMUX")}
 
+    def path_for(self, form: tuple[str, ...]) -> str:
+        """What a person would give as PATH: a demo path for demo forms, else a town."""
+        return str(self.demo) if "--demo" in form else self.town.root
+
     def demo_town_of(self, argv: list[str]) -> Path:
         return self.demo if str(self.demo) in argv else self.default_demo
 
@@ -137,7 +141,7 @@ def _check_demo_town(root: Path) -> None:
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 @pytest.mark.parametrize("form", _cases(app=False), ids=lambda f: " ".join(f) or "(none)")
 def test_a_headless_readme_form_runs(place: Place, form: tuple[str, ...]) -> None:
-    for argv in expand(form, str(place.demo)):
+    for argv in expand(form, place.path_for(form)):
         proc = subprocess.Popen(
             [*gastown_argv(), *argv],
             stdout=subprocess.PIPE,
@@ -208,7 +212,7 @@ class Terminal:
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 @pytest.mark.parametrize("form", _cases(app=True), ids=lambda f: " ".join(f) or "(none)")
 def test_an_app_readme_form_opens_and_quits(place: Place, form: tuple[str, ...]) -> None:
-    for argv in expand(form, str(place.demo)):
+    for argv in expand(form, place.path_for(form)):
         term = Terminal(place.env)
         cmd = shlex.join([*gastown_argv(), *argv])
         try:
