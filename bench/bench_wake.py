@@ -5,13 +5,20 @@ is not slung. Each trial: slung A blocks slung B in a rig; the engine starts A; 
 closed from ANOTHER connection (a second Ledger on the same file, in a worker thread) or
 from another process (`gt bead close A`), and we measure until B is in the dispatcher's
 started list. The floor is the reconcile that started B, timed inside the engine.
+
+Then the idle phase: the cost of an engine at rest. For IDLE_SECONDS nothing writes; we
+measure the CPU (user + system) of this process (the in-process engine, which the bench
+leaves alone while it sleeps), of a headless engine in a subprocess (tests/engine_runner.py
+on another copy of the town), and of `sleep` (the floor: a process that does nothing).
 Usage: python bench/bench_wake.py [--quick]
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,6 +35,20 @@ if TYPE_CHECKING:
 
 SIZE = 10_000
 RIG = "alpha"
+IDLE_SECONDS = 10.0
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15)
+
+
+def self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -131,6 +152,7 @@ async def run(quick: bool) -> int:
             await trial(closer, other)  # warm-up
             results[name] = [await trial(closer, other) for _ in range(trials)]
         idle = [e - s for s, e, ids in engine.timings if not ids]
+        rest = await idle_cpu(base, tmp)
         stop.set()
         await runner
         other.close()
@@ -159,12 +181,52 @@ async def run(quick: bool) -> int:
             ["measure", "median ms", "p95 ms", "min ms", "vs floor"],
             rows,
         )
+    print_table(
+        f"an engine at rest: CPU over {IDLE_SECONDS:.0f} s with nothing to do "
+        f"({SIZE:,}-bead town); aim: <= 1 % of a core",
+        ["process", "CPU ms", "% of a core"],
+        [(name, f"{cpu * 1000:.0f}", f"{100 * cpu / wall:.2f}") for name, cpu, wall in rest],
+    )
     print(
         f"\n(idle reconciles during the run: {len(idle)}, median {ms(median(idle))} ms)"
         if idle
         else ""
     )
     return 0
+
+
+async def idle_cpu(base: Any, tmp: str) -> list[tuple[str, float, float]]:
+    """(process, CPU seconds, wall seconds) over IDLE_SECONDS of rest, all measured at once."""
+    town = copy_town(base, tmp + "/headless")
+    headless = subprocess.Popen(
+        [PYTHON, str(REPO / "tests" / "engine_runner.py"), town.root],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
+    sleeper = subprocess.Popen(["sleep", str(IDLE_SECONDS * 3)])
+    try:
+        assert headless.stdout is not None
+        ready = await asyncio.to_thread(headless.stdout.readline)
+        if not ready.startswith("ready"):
+            raise RuntimeError(f"the headless engine did not start: {ready!r}")
+        await asyncio.sleep(1.0)  # its first reconcile and start-up are not rest
+        pids = {
+            "headless engine (engine_runner.py)": headless.pid,
+            "`sleep` (the floor)": sleeper.pid,
+        }
+        t0, own0 = time.perf_counter(), self_cpu()
+        cpu0 = {name: proc_cpu(pid) for name, pid in pids.items()}
+        await asyncio.sleep(IDLE_SECONDS)
+        wall, own = time.perf_counter() - t0, self_cpu() - own0
+        rows = [("in-process engine (this bench, idle)", own, wall)]
+        rows += [(name, proc_cpu(pid) - cpu0[name], wall) for name, pid in pids.items()]
+        return rows
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        headless.terminate()
+        headless.communicate(timeout=30)
 
 
 def main() -> int:

@@ -2,9 +2,11 @@
 
 The loop is level-triggered and event-woken: it reconciles when anything in the ledger
 changed (another process committed: `PRAGMA data_version` moves), when something in-process
-asks (`wake()`), and on a safety tick. All ledger work runs on one dedicated thread — the
-same model as aiosqlite, without a second copy of the SQL layer — so an embedding app's
-event loop never blocks on SQLite, git or tmux.
+asks (`wake()`), and on a safety tick. Writers notify the engine after each commit through
+a pipe in the town's state dir (engine/ledger/wake.py), so at rest the loop sleeps and
+checks `data_version` only slowly, for writers that do not notify. All ledger work runs on
+one dedicated thread — the same model as aiosqlite, without a second copy of the SQL layer —
+so an embedding app's event loop never blocks on SQLite, git or tmux.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
     from engine.config import TownConfig
     from engine.ledger import Ledger
+    from engine.ledger.wake import WakeListener
     from engine.polecats.dispatcher import Dispatcher
     from engine.refinery.pool import RefineryPool
     from engine.scheduler.reconciler import ReconcileReport, Scheduler
@@ -30,8 +33,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("gastown.engine")
 T = TypeVar("T")
 
-# The idle check is one PRAGMA: polling often costs next to nothing and is the wake latency.
-POLL_SECONDS = 0.01
+# With the wake pipe open, polling `data_version` is only the safety net for writers that
+# do not notify (an older gt, the sqlite3 shell): slow, so an idle engine costs ~nothing.
+POLL_SECONDS = 0.25
+# Without it (attached to a headless engine, or no FIFO on this filesystem) the poll is the
+# wake latency: one PRAGMA every 10 ms, ~3 % of a core.
+UNNOTIFIED_POLL_SECONDS = 0.01
 
 
 class Engine:
@@ -56,6 +63,7 @@ class Engine:
         self.holder_pid: int | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
+        self._hint = asyncio.Event()  # the wake pipe: another writer committed
         self._subscribers: list[asyncio.Queue[list[dict[str, Any]]]] = []
         self._last_event = 0
         self._data_version = -1
@@ -110,9 +118,7 @@ class Engine:
         self._data_version = self.ledger.db.data_version()
         if self.mode == "embedded":  # we hold the town: what an earlier engine left is ours
             self._take_over()
-        startup = getattr(self.dispatcher, "on_engine_start", None)
-        if startup:
-            startup()
+        self.dispatcher.on_engine_start()
         if self._with_refinery:
             from engine.refinery.pool import RefineryPool
 
@@ -144,10 +150,9 @@ class Engine:
     def _close(self) -> None:
         if self.refineries is not None:
             self.refineries.stop()
-        closer = getattr(self.dispatcher, "close", None)
         # attached to a headless engine, the fleet is that engine's to close, not ours
-        if closer and self.mode == "embedded":
-            closer()
+        if self.dispatcher is not None and self.mode == "embedded":
+            self.dispatcher.close()
         if self.ledger is not None:
             self.ledger.close()
 
@@ -155,10 +160,49 @@ class Engine:
         """Reconcile until `stop` is set: on wake, on ledger change, and every tick."""
         assert self.config is not None
         tick = self.config.scheduler.tick_seconds
+        listener = self._listen()
+        poll = self.poll_seconds if listener else UNNOTIFIED_POLL_SECONDS
+        try:
+            await self._loop(stop, tick, poll)
+        finally:
+            if listener:
+                asyncio.get_running_loop().remove_reader(listener.fileno())
+                listener.close()
+                assert self.ledger is not None
+                self.ledger.db.notify_commits = True
+
+    def _listen(self) -> WakeListener | None:
+        """Open the town's wake pipe, when we hold the town (attached, the holding engine
+        listens; we poll). None when it cannot be opened: then we poll fast, as before."""
+        if self.mode != "embedded":
+            return None
+        from engine.ledger.wake import WakeListener, wake_path
+
+        listener = WakeListener(wake_path(self.town.ledger_path))
+        if not listener.open():
+            log.warning("no wake pipe at %s; polling the ledger instead", listener.path)
+            return None
+
+        def heard() -> None:
+            listener.drain()
+            self._hint.set()
+
+        try:
+            asyncio.get_running_loop().add_reader(listener.fileno(), heard)
+        except NotImplementedError:  # an event loop without add_reader
+            listener.close()
+            return None
+        assert self.ledger is not None
+        self.ledger.db.notify_commits = False
+        return listener
+
+    async def _loop(self, stop: asyncio.Event, tick: float, poll: float) -> None:
         next_tick = 0.0
         while not stop.is_set():
             woke = self._wake.is_set()
             self._wake.clear()
+            # cleared before looking: a commit after the look sends a hint that wakes us again
+            self._hint.clear()
             changed = await self.call(self._ledger_changed)
             if self.mode == "attached":
                 pass  # views only: the holding engine reconciles
@@ -169,12 +213,13 @@ class Engine:
                     log.exception("reconcile failed; retrying on the next tick")
                 next_tick = time.monotonic() + tick
             await self._publish()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait(
-                {waiter, stopper}, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-            for fut in (waiter, stopper):
+            # a hint only makes us look at data_version (it may be our own, already seen)
+            waits = [asyncio.ensure_future(e.wait()) for e in (self._wake, self._hint, stop)]
+            timeout = poll
+            if self.mode == "embedded":  # the tick is due on time, not up to a poll late
+                timeout = max(0.0, min(poll, next_tick - time.monotonic()))
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for fut in waits:
                 fut.cancel()
 
     def _ledger_changed(self) -> bool:
@@ -216,9 +261,7 @@ class Engine:
         handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "stop_agent": lambda p: dispatcher.stop(p["agent_id"]),
         }
-        extra = getattr(dispatcher, "inbox_handlers", None)
-        if extra:
-            handlers.update(extra())
+        handlers.update(dispatcher.inbox_handlers())
         return handlers
 
     def wake(self) -> None:

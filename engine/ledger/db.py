@@ -54,6 +54,10 @@ class Db:
         self._depth = 0
         self._durable = False
         self._savepoints = 0
+        # Every commit tells the town's engine (engine/ledger/wake.py); the engine turns
+        # this off for its own connection: it knows what it wrote, and must not wake itself.
+        self.notify_commits = True
+        self._wake_path = ""
 
     def close(self) -> None:
         self.conn.close()
@@ -96,6 +100,16 @@ class Db:
         finally:
             if durable:
                 self.conn.execute("PRAGMA synchronous=NORMAL")
+        if self.notify_commits:  # after COMMIT: the engine must see the change when it looks
+            self._notify()
+
+    def _notify(self) -> None:
+        # imported on the first commit: read-only `gt` commands never load it
+        from engine.ledger.wake import notify, wake_path
+
+        if not self._wake_path:
+            self._wake_path = wake_path(self.path)
+        notify(self._wake_path)
 
     @contextmanager
     def savepoint(self) -> Iterator[sqlite3.Connection]:
