@@ -11,9 +11,18 @@ import re
 import tomllib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from engine.errors import GtError
+from engine.tomllines import TomlLines
 
 DEFAULT_MAX_POLECATS = 10
 DEFAULT_MAX_PER_RIG = 5
@@ -21,6 +30,12 @@ DEFAULT_MAX_PER_RIG = 5
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _unknown(key: str) -> PydanticCustomError:
+    """An unknown key in a section that keeps some extras (runtime tables, [keys]): the
+    same error pydantic gives for the others, naming the key."""
+    return PydanticCustomError("extra_forbidden", "unknown key {key}", {"key": key})
 
 
 class TownSection(_Section):
@@ -61,8 +76,19 @@ class WitnessSettings(_Section):
 
 
 class RuntimeSettings(_Section):
+    # [runtime.NAME] tables are custom runtimes (read from model_extra by the fleet);
+    # any other unknown key is a typo.
     model_config = ConfigDict(extra="allow")
     default: str = "script"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_runtime_tables(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key not in cls.model_fields and not isinstance(value, dict):
+                    raise _unknown(key)
+        return data
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -98,6 +124,7 @@ class EngineSettings(_Section):
 
 
 class TownConfig(_Section):
+    # [keys] (the app's key remaps, read from model_extra) is the one table kept as is.
     model_config = ConfigDict(extra="allow")
     town: TownSection = TownSection()
     scheduler: SchedulerSettings = SchedulerSettings()
@@ -105,6 +132,22 @@ class TownConfig(_Section):
     engine: EngineSettings = EngineSettings()
     witness: WitnessSettings = WitnessSettings()
     rigs: dict[str, RigSettings] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_tables(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key == "keys":
+                    if not isinstance(value, dict) or not all(
+                        isinstance(v, str) for v in value.values()
+                    ):
+                        raise PydanticCustomError(
+                            "keys_type", "[keys] must map binding names to key strings"
+                        )
+                elif key not in cls.model_fields:
+                    raise _unknown(key)
+        return data
 
     def rig_capacity(self, rig: str) -> int:
         override = self.rigs.get(rig)
@@ -125,12 +168,31 @@ def load_config(path: str) -> TownConfig:
         return TownConfig()
     try:
         with open(path, "rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
+            text = fh.read().decode("utf-8")
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise GtError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise GtError(f"{path}: not UTF-8 text") from None
     try:
         return TownConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise GtError(f"{path}: {where}: {first['msg']}") from None
+        raise GtError(_problem(exc.errors()[0], TomlLines(path, text))) from None
+
+
+def _problem(err: Any, text: TomlLines) -> str:
+    """One line: where in the file, which key, what is wrong with it."""
+    loc = [str(p) for p in err["loc"]]
+    if err["type"] == "extra_forbidden" and "key" in (err.get("ctx") or {}):
+        loc.append(str(err["ctx"]["key"]))  # raised by a section's own check: loc stops short
+    if err["type"] == "keys_type":
+        loc = ["keys"]
+    where = text.locate_path(loc)
+    name = ".".join(loc)
+    if err["type"] == "extra_forbidden":
+        if len(loc) == 1:
+            return f"{where}: unknown table or key {name!r} (a typo?)"
+        return f"{where}: unknown key {loc[-1]!r} in [{'.'.join(loc[:-1])}] (a typo?)"
+    if err["type"] == "keys_type":
+        return f"{where}: {err['msg']}"
+    return f"{where}: {name}: {err['msg']}"

@@ -16,7 +16,6 @@ A plan file (TOML):
 
 from __future__ import annotations
 
-import re
 import tomllib
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from engine import vocab
 from engine.errors import GtError, UsageError
 from engine.ids import check_bead_id
 from engine.ledger.beads import check_priority, check_title, check_type
+from engine.tomllines import TomlLines
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
@@ -55,11 +55,6 @@ class PlanFile(BaseModel):
     bead: list[dict[str, Any]] = []
 
 
-_KEY_LINE = r"""^\s*(?:{k}|"{k}"|'{k}')\s*="""
-_BEAD_HEADER = re.compile(r"^\s*\[\[\s*(?:bead|\"bead\"|'bead')\s*\]\]")
-_HEADER = re.compile(r"^\s*\[")
-
-
 class PlanEntries(list[dict[str, Any]]):
     """A plan file's [[bead]] tables, knowing where each field is written in the file
     (tomllib keeps no positions), so an error can say `plan.toml:7`."""
@@ -67,32 +62,14 @@ class PlanEntries(list[dict[str, Any]]):
     def __init__(self, items: list[dict[str, Any]], path: str, text: str) -> None:
         super().__init__(items)
         self.path = path
-        self.lines = text.splitlines()
+        self.text = TomlLines(path, text)
 
     def locate(self, bead: int | None, field: str | None) -> str:
         """`path:LINE` of `field` in the bead-th [[bead]] table (1-based; None: top level),
         else of the table's header, else just the path."""
-        start, end, seen = 0, len(self.lines), 0
-        if bead is not None:
-            start = end
-            for i, line in enumerate(self.lines):
-                if _BEAD_HEADER.match(line):
-                    seen += 1
-                    if seen == bead:
-                        start = i
-                        break
-            if start == len(self.lines):
-                return self.path  # not written as [[bead]] (an inline array): no line
-        end = next(
-            (i for i in range(start + 1, len(self.lines)) if _HEADER.match(self.lines[i])),
-            len(self.lines),
-        )
-        if field is not None:
-            key = re.compile(_KEY_LINE.format(k=re.escape(field)))
-            for i in range(start, end):
-                if key.match(self.lines[i]):
-                    return f"{self.path}:{i + 1}"
-        return f"{self.path}:{start + 1}" if bead is not None else self.path
+        if bead is None:
+            return self.text.locate((), field)
+        return self.text.locate(("bead",), field, nth=bead)
 
 
 def _problem(err: Any) -> tuple[str, str]:

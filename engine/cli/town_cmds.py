@@ -33,6 +33,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("events", help="the event history of the town", parents=[common])
     p.add_argument("--bead", help="only this bead's events")
     p.add_argument("-n", "--limit", type=count, default=30, help="how many (newest last)")
+    p.add_argument("--kinds", action="store_true", help="list every event kind and its meaning")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_events)
 
@@ -135,6 +136,8 @@ def cmd_breaker(args: argparse.Namespace, ctx: Any) -> int:
 def cmd_events(args: argparse.Namespace, ctx: Any) -> int:
     import json
 
+    if args.kinds:
+        return _event_kinds(args.json)
     events = ctx.ledger.state.recent(bead_id=args.bead, limit=args.limit)
     if args.json:
         emit_json(events)
@@ -152,4 +155,21 @@ def cmd_events(args: argparse.Namespace, ctx: Any) -> int:
         ],
         ["AT", "EVENT", "BEAD", "ACTOR", "DATA"],
     )
+    return 0
+
+
+def _event_kinds(as_json: bool) -> int:
+    from engine.events import REGISTRY, describe
+
+    rows: list[dict[str, Any]] = [
+        {"kind": kind, "event": cls.__name__, "data": list(cls.fields), "meaning": describe(kind)}
+        for kind, cls in sorted(REGISTRY.items())
+    ]
+    if as_json:
+        emit_json(rows)
+    else:
+        table(
+            [[r["kind"], r["event"], ", ".join(r["data"]) or "-", r["meaning"]] for r in rows],
+            ["KIND", "EVENT", "DATA", "MEANING"],
+        )
     return 0

@@ -412,6 +412,11 @@ def record_event(
     data: dict[str, Any] | None = None,
     attempt: int | None = None,
 ) -> None:
+    """Append one event; its kind must be registered in engine/events.py."""
+    # Imported here, not at the top: reads (`gt bead show`, `gt ready`) never pay for it.
+    from engine.events import check_kind
+
+    check_kind(kind)
     conn.execute(
         "INSERT INTO events(at, bead_id, kind, actor, attempt, data) VALUES (?,?,?,?,?,?)",
         (at, bead_id, kind, actor, attempt, json.dumps(data or {})),
