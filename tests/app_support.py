@@ -29,6 +29,7 @@ import engine.timeutil
 from engine.config import SchedulerSettings, TownConfig
 from engine.engine import Engine
 from engine.ledger import Ledger
+from engine.policy import RetryPolicy
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town, init_town
 from gastown_tui.app import GasTownApp
@@ -217,9 +218,7 @@ def _populate(
         ids["mr:style"],
         reason="gate test failed: grep: index.html: no <h1> heading",
         log="$ sh test.sh\nexit 1",
-        max_attempts=1,
-        backoff_base=0,
-        backoff_max=0,
+        retry=RetryPolicy(max_attempts=1, backoff_base=0, backoff_max=0),
     )
 
     clock.advance(300)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engine.polecats.dispatcher import Assignment, DispatchError, Started
+from engine.polecats.dispatcher import Assignment, DispatcherHooks, DispatchError, Started
 
 
-class RecordingDispatcher:
+class RecordingDispatcher(DispatcherHooks):
     def __init__(self) -> None:
         self.started: list[Assignment] = []
         self.stopped: list[str] = []

@@ -92,3 +92,50 @@ def test_the_app_never_touches_the_database_git_or_tmux_directly():
         str(p.relative_to(ROOT)) for p in sources("gastown_tui") if pattern.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_the_witness_does_not_import_the_scheduler():
+    # The witness judges and the scheduler acts: an import back would make a circle.
+    import ast
+
+    tree = ast.parse((ROOT / "engine/polecats/witness.py").read_text())
+    named = [
+        n.module if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    ]
+    assert [m for m in named if m and m.startswith("engine.scheduler")] == []
+    code = (
+        "import sys, engine.polecats.witness\n"
+        "print(','.join(m for m in sys.modules if m.startswith('engine.scheduler')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.strip()
+    assert out == "", f"importing the witness pulled in {out}"
+
+
+def test_every_dispatcher_hook_the_engine_calls_is_declared_in_the_protocol():
+    # No hook is looked up with getattr: the protocol is the whole contract.
+    from engine.polecats.dispatcher import Dispatcher, DispatcherHooks
+    from engine.polecats.fleet import TmuxFleet
+    from tests.recording import RecordingDispatcher
+
+    declared = {
+        name for name, v in vars(Dispatcher).items() if callable(v) and not name.startswith("_")
+    }
+    called: set[str] = set()
+    looked_up = []
+    for p in sources("engine"):
+        text = p.read_text()
+        called |= set(re.findall(r"\bdispatcher\.(\w+)\(", text))
+        if re.search(r"getattr\((self\.)?dispatcher\b", text):
+            looked_up.append(str(p.relative_to(ROOT)))
+    assert looked_up == []
+    assert {"start", "stop", "alive", "describe", "progress_marker"} <= called
+    assert called - declared == set(), "hooks called but not declared"
+    optional = {n for n in vars(DispatcherHooks) if not n.startswith("_")}
+    assert declared - optional == {"start", "stop", "alive"}
+    for cls in (TmuxFleet, RecordingDispatcher):
+        assert all(callable(getattr(cls, name, None)) for name in declared), cls

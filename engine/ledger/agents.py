@@ -23,6 +23,7 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.policy import RetryPolicy
 
 BUSY_SQL = "hook IS NOT NULL AND status != 'retired'"
 
@@ -206,26 +207,26 @@ class AgentStore:
         *,
         reason: str,
         kind: str,
-        max_attempts: int,
-        backoff_base: float,
-        backoff_max: float,
+        retry: RetryPolicy,
     ) -> dict[str, Any]:
         """An attempt ended badly (dispatch failed, session died, stalled out).
 
-        The agent is unhooked; the bead goes back to open after a growing delay, or to
-        failed once its attempts are used up. Fenced: a stale report changes nothing.
+        The agent is unhooked; the bead goes back to open after the delay `retry` decides,
+        or to failed once `retry` says its attempts are used up (the failure count is read
+        here, inside the fenced transaction). Fenced: a stale report changes nothing.
         """
         with self.db.write(durable=True) as conn:
             row = self.fence(conn, bead_id, attempt)
             if row["status"] in vocab.FINAL_STATUSES:
                 raise Conflict(f"{bead_id} is already {row['status']}")
             failures = int(row["failures"]) + 1
+            decision = retry.after(failures)
             now_e = self.ledger.now()
             self.release_hooked_to(conn, bead_id, reason=reason)
             record_event(
                 conn, bead_id, kind, row["assignee"], iso(now_e), {"reason": reason}, attempt
             )
-            if failures >= max_attempts:
+            if decision.give_up:
                 self.ledger.beads.set_status(
                     conn,
                     bead_id,
@@ -241,7 +242,7 @@ class AgentStore:
                     },
                 )
                 return {"status": vocab.FAILED, "failures": failures, "retry_at": None}
-            delay = min(backoff_max, backoff_base * (2 ** (failures - 1)))
+            delay = decision.delay
             self.ledger.beads.set_status(
                 conn,
                 bead_id,

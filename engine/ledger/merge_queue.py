@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from engine import vocab
 from engine.errors import Conflict, NotFound
 from engine.ledger.graph import record_event
+from engine.policy import rejection
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from engine.ledger import Ledger
+    from engine.policy import RetryPolicy
 
 OPEN_STATES = ("queued", "testing", "landing", "awaiting_approval")
 FINAL_STATES = ("landed", "failed", "conflict", "rejected", "dropped")
@@ -168,12 +170,10 @@ class MergeQueueStore:
         *,
         reason: str,
         log: str | None,
-        max_attempts: int,
-        backoff_base: float,
-        backoff_max: float,
+        retry: RetryPolicy,
     ) -> dict[str, Any]:
         """Gates failed: the bead goes back to open with the failure attached (preferring
-        the same polecat), or fails once its attempts are used up."""
+        the same polecat), or fails once `retry` says its attempts are used up."""
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             now_e = self.ledger.now()
@@ -196,9 +196,7 @@ class MergeQueueStore:
                 conn,
                 mr,
                 reason=f"the gates failed: {reason}",
-                max_attempts=max_attempts,
-                backoff_base=backoff_base,
-                backoff_max=backoff_max,
+                retry=retry,
             )
 
     def _send_back(
@@ -207,18 +205,17 @@ class MergeQueueStore:
         mr: dict[str, Any],
         *,
         reason: str,
-        max_attempts: int,
-        backoff_base: float,
-        backoff_max: float,
+        retry: RetryPolicy,
     ) -> dict[str, Any]:
         beads = self.ledger.beads
         source = conn.execute("SELECT * FROM beads WHERE id=?", (mr["source_bead"],)).fetchone()
         if source is None or source["status"] != vocab.IN_REVIEW:
             return {"status": source["status"] if source else None}
         failures = int(source["failures"]) + 1
+        decision = retry.after(failures)
         meta = {**json.loads(source["metadata"]), "prefer_agent": mr["agent"]}
         now_e = self.ledger.now()
-        if failures >= max_attempts:
+        if decision.give_up:
             beads.set_status(
                 conn,
                 source["id"],
@@ -240,7 +237,7 @@ class MergeQueueStore:
                 body=reason[:4000],
             )
             return {"status": vocab.FAILED}
-        delay = min(backoff_max, backoff_base * (2 ** (failures - 1)))
+        delay = decision.delay
         beads.set_status(
             conn,
             source["id"],
@@ -400,9 +397,7 @@ class MergeQueueStore:
                 conn,
                 mr,
                 reason=f"rejected by {actor}: {reason}",
-                max_attempts=max_attempts,
-                backoff_base=0,
-                backoff_max=0,
+                retry=rejection(max_attempts),
             )
             return self.require(mr_id)
 

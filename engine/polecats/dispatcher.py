@@ -7,7 +7,10 @@ recording dispatcher; the engine uses the one named in town.toml.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Assignment(NamedTuple):
@@ -44,6 +47,13 @@ class NotYet(Exception):
 
 
 class Dispatcher(Protocol):
+    """Every hook the scheduler, the witness and the engine call on a dispatcher.
+
+    `start`, `stop` and `alive` are the dispatcher's job; the rest are hooks a dispatcher
+    without sessions on disk has nothing to do for (DispatcherHooks gives them no-op
+    defaults).
+    """
+
     def start(self, assignment: Assignment) -> Started:
         """Start the agent's session on its hooked bead (idempotent per agent)."""
         ...
@@ -55,3 +65,64 @@ class Dispatcher(Protocol):
     def alive(self) -> set[str] | None:
         """Agent ids whose sessions are alive, in one batched look; None if unknowable."""
         ...
+
+    def describe(self, assignment: Assignment) -> Started:
+        """Where a session started before a crash lives (for adopting it)."""
+        ...
+
+    def progress_marker(self, agent: dict[str, Any]) -> float | None:
+        """The latest sign of progress the dispatcher can see (output, commits), or None."""
+        ...
+
+    def session_log(self, agent: dict[str, Any]) -> str | None:
+        """The path of the log of the agent's session on its current hook, or None."""
+        ...
+
+    def preserve_work(self, agent: dict[str, Any]) -> None:
+        """Before a kill: keep whatever the agent has not committed."""
+        ...
+
+    def on_retire(self, agent: dict[str, Any]) -> None:
+        """A polecat was retired: release what it holds (session, worktree)."""
+        ...
+
+    def on_engine_start(self) -> None:
+        """The engine took the town: clear what an earlier engine left behind."""
+        ...
+
+    def inbox_handlers(self) -> dict[str, Callable[[dict[str, Any]], None]]:
+        """Inbox request kinds this dispatcher applies (e.g. "nudge"), by kind."""
+        ...
+
+    def close(self) -> None:
+        """The engine that holds the town is stopping."""
+        ...
+
+
+class DispatcherHooks:
+    """No-op defaults for the optional hooks: a dispatcher with no sessions on disk (the
+    tests' recording dispatcher) has nothing to describe, preserve or clean up."""
+
+    def describe(self, assignment: Assignment) -> Started:
+        return Started()
+
+    def progress_marker(self, agent: dict[str, Any]) -> float | None:
+        return None
+
+    def session_log(self, agent: dict[str, Any]) -> str | None:
+        return None
+
+    def preserve_work(self, agent: dict[str, Any]) -> None:
+        return None
+
+    def on_retire(self, agent: dict[str, Any]) -> None:
+        return None
+
+    def on_engine_start(self) -> None:
+        return None
+
+    def inbox_handlers(self) -> dict[str, Callable[[dict[str, Any]], None]]:
+        return {}
+
+    def close(self) -> None:
+        return None

@@ -16,11 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import GtError
 from engine.polecats import launch, prompt, runtimes, worktrees
-from engine.polecats.dispatcher import Assignment, DispatchError, NotYet, Started
+from engine.polecats.dispatcher import (
+    Assignment,
+    DispatcherHooks,
+    DispatchError,
+    NotYet,
+    Started,
+)
 from engine.polecats.tmux import Tmux, socket_name
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.town import Town
@@ -48,7 +56,7 @@ def discard(path: str) -> None:
         os.unlink(path)
 
 
-class TmuxFleet:
+class TmuxFleet(DispatcherHooks):
     def __init__(self, town: Town, config: TownConfig, ledger: Ledger) -> None:
         self.town = town
         self.config = config
@@ -196,7 +204,7 @@ class TmuxFleet:
                 except GtError as exc:
                     log.warning("git worktree prune in %s failed: %s", rig["name"], exc)
 
-    def inbox_handlers(self) -> dict[str, Any]:
+    def inbox_handlers(self) -> dict[str, Callable[[dict[str, Any]], None]]:
         return {"nudge": self._nudge}
 
     def _nudge(self, payload: dict[str, Any]) -> None:
@@ -220,11 +228,8 @@ class TmuxFleet:
     def progress_marker(self, agent: dict[str, Any]) -> float | None:
         """Latest sign of progress on disk: session output written, or a commit made."""
         marks = []
-        if agent.get("hook"):
-            logfile = os.path.join(
-                self.town.logs_dir,
-                f"{agent['rig']}+{agent['name']}+{agent['hook']}+{agent['attempt']}.log",
-            )
+        logfile = self.session_log(agent)
+        if logfile:
             with contextlib.suppress(OSError):
                 marks.append(os.path.getmtime(logfile))
         worktree = agent.get("worktree")
@@ -234,6 +239,15 @@ class TmuxFleet:
                     gitdir = fh.read().split("gitdir:", 1)[1].strip()
                 marks.append(os.path.getmtime(os.path.join(gitdir, "logs", "HEAD")))
         return max(marks) if marks else None
+
+    def session_log(self, agent: dict[str, Any]) -> str | None:
+        """The log file of the agent's session on its current hook and attempt."""
+        if not agent.get("hook"):
+            return None
+        return os.path.join(
+            self.town.logs_dir,
+            f"{agent['rig']}+{agent['name']}+{agent['hook']}+{agent['attempt']}.log",
+        )
 
     def preserve_work(self, agent: dict[str, Any]) -> None:
         """Before a kill: whatever is uncommitted is committed to the agent's branch."""

@@ -9,19 +9,24 @@ The ladder for an agent making no progress: nudge it, then restart its session (
 fresh context), then kill it and re-dispatch the bead with the next attempt, keeping the
 old worktree's work committed on its branch. Each rung waits longer than the last; the
 ladder's position lives in the ledger so a restart of the engine does not reset it.
+
+The witness only judges: `patrol` returns verdicts (typed, one per decision) and the
+scheduler acts on them, so the witness never needs the scheduler.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
+from engine.policy import ladder_wait
 
 if TYPE_CHECKING:
     from engine.config import WitnessSettings
     from engine.ledger import Ledger
-    from engine.scheduler.reconciler import Scheduler
+    from engine.polecats.dispatcher import Dispatcher
 
 log = logging.getLogger("gastown.witness")
 
@@ -32,20 +37,59 @@ NUDGE_TEXT = (
 )
 
 
+@dataclass(frozen=True)
+class HealthChanged:
+    """The agent's label changed (working again, stalled, gupp): record it. `info` is
+    merged into the agent's info (a working agent's ladder is reset)."""
+
+    agent: dict[str, Any]
+    health: str
+    info: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class NudgeDue:
+    """First rung: type a reminder into the agent's session, and remember the rung."""
+
+    agent: dict[str, Any]
+    message: str
+    expires_at: float
+    step: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RestartDue:
+    """Second rung: restart the session on the same hook with a fresh context."""
+
+    agent: dict[str, Any]
+    restarts: int
+    step: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RedispatchDue:
+    """Last rung: keep its work, kill the session, fail this attempt (the next one is
+    dispatched with the bead's backoff)."""
+
+    agent: dict[str, Any]
+    reason: str
+
+
+Verdict = HealthChanged | NudgeDue | RestartDue | RedispatchDue
+
+
 class Witness:
-    def __init__(
-        self, ledger: Ledger, scheduler: Scheduler, settings: WitnessSettings, dispatcher: Any
-    ) -> None:
+    def __init__(self, ledger: Ledger, settings: WitnessSettings, dispatcher: Dispatcher) -> None:
         self.ledger = ledger
-        self.scheduler = scheduler
         self.settings = settings
         self.dispatcher = dispatcher
 
     def progress_at(self, agent: dict[str, Any]) -> float:
-        marks = [agent.get("last_heartbeat") or 0.0, agent.get("last_activity") or 0.0]
-        probe = getattr(self.dispatcher, "progress_marker", None)
-        if probe:
-            marks.append(probe(agent) or 0.0)
+        marks = [
+            agent.get("last_heartbeat") or 0.0,
+            agent.get("last_activity") or 0.0,
+            self.dispatcher.progress_marker(agent) or 0.0,
+        ]
         return max(marks)
 
     def label(
@@ -71,10 +115,12 @@ class Witness:
             return vocab.AGENT_STALLED
         return vocab.AGENT_WORKING
 
-    def patrol(self, alive: set[str] | None) -> list[str]:
-        """Label every working agent; climb the ladder for those making no progress."""
+    def patrol(self, alive: set[str] | None) -> list[Verdict]:
+        """Label every working agent; climb the ladder for those making no progress.
+
+        Writes nothing: the verdicts, in order, are for the scheduler to act on."""
         now = self.ledger.now()
-        acted = []
+        verdicts: list[Verdict] = []
         for agent in self.ledger.agents.list():
             if agent["status"] not in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP):
                 continue
@@ -86,25 +132,20 @@ class Witness:
                 continue  # the scheduler recovers dead sessions
             if health == vocab.AGENT_WORKING:
                 if agent["status"] != vocab.AGENT_WORKING or ladder:
-                    self.ledger.agents.set_health(
-                        agent["id"], vocab.AGENT_WORKING, info={"ladder": {}}
-                    )
+                    verdicts.append(HealthChanged(agent, vocab.AGENT_WORKING, {"ladder": {}}))
                 continue
             if agent["status"] != health:
-                self.ledger.agents.set_health(agent["id"], health)
-                log.warning("%s is %s on %s", agent["name"], health, agent["hook"])
+                verdicts.append(HealthChanged(agent, health))
             rung = int(ladder.get("rung", 0))
             if ladder.get("attempt") != agent["attempt"]:
                 rung = 0
             last = float(ladder.get("at", 0.0))
-            wait = self.settings.ladder_seconds * (2 ** max(rung - 1, 0))
-            if rung and now - last < wait:
+            if rung and now - last < ladder_wait(self.settings.ladder_seconds, rung):
                 continue
-            acted.append(self.climb(agent, rung, now))
-        return acted
+            verdicts.append(self.climb(agent, rung, now))
+        return verdicts
 
-    def climb(self, agent: dict[str, Any], rung: int, now: float) -> str:
-        bead = agent["hook"]
+    def climb(self, agent: dict[str, Any], rung: int, now: float) -> Verdict:
         step = {
             "attempt": agent["attempt"],
             "rung": rung + 1,
@@ -112,39 +153,19 @@ class Witness:
             "progress": self.progress_at(agent),
         }
         if rung == 0:
-            self.ledger.inbox.put(
-                "nudge",
-                {
-                    "agent_id": agent["id"],
-                    "message": NUDGE_TEXT.format(bead=bead),
-                    "expires_at": now + self.settings.ladder_seconds,
-                },
-                actor="witness",
+            return NudgeDue(
+                agent,
+                message=NUDGE_TEXT.format(bead=agent["hook"]),
+                expires_at=now + self.settings.ladder_seconds,
+                step=step,
             )
-            self.ledger.agents.set_health(
-                agent["id"], vocab.AGENT_STALLED, info={"ladder": step}, event="witness_nudged"
-            )
-            return f"nudged {agent['name']}"
-        if rung == 1 and agent["info"].get("restarts", 0) < self.settings.max_restarts:
-            self.ledger.agents.set_health(
-                agent["id"],
-                vocab.AGENT_HANDOFF,
-                event="witness_restarted",
-                info={"ladder": step, "restarts": agent["info"].get("restarts", 0) + 1},
-            )
-            return f"restarting {agent['name']}"
-        # last rung: kill it (and make sure it is dead), then re-dispatch with attempt+1
-        preserve = getattr(self.dispatcher, "preserve_work", None)
-        if preserve:
-            preserve(agent)
-        self.dispatcher.stop(agent["id"])
-        self.scheduler.fail(
-            bead,
-            agent["attempt"],
+        restarts = int(agent["info"].get("restarts", 0))
+        if rung == 1 and restarts < self.settings.max_restarts:
+            return RestartDue(agent, restarts=restarts + 1, step=step)
+        return RedispatchDue(
+            agent,
             reason=(
                 f"{agent['name']} made no progress for {int(now - self.progress_at(agent))}s "
                 f"(nudged and restarted)"
             ),
-            kind="agent_stalled_out",
         )
-        return f"re-dispatching {bead}"

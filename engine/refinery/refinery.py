@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from engine import vocab
 from engine.errors import GtError
 from engine.polecats import worktrees
+from engine.policy import RetryPolicy
 from engine.refinery import bisect
 from engine.refinery.gates import GateRunner, GatesStopped, gate_list
 from engine.refinery.workspace import Candidate, Workspace
@@ -185,14 +186,11 @@ class Refinery:
 
         def reject(c: Candidate) -> None:
             result = last.get("failure")
-            s = self.config.scheduler
             self.ledger.mq.fail(
                 c.id,
                 reason=result.summary if result else "gates failed",
                 log=log_path,
-                max_attempts=s.max_attempts,
-                backoff_base=s.backoff_base_seconds,
-                backoff_max=s.backoff_max_seconds,
+                retry=RetryPolicy.of(self.config.scheduler),
             )
             log.warning("%s: %s failed the gates", self.rig, c.id)
 

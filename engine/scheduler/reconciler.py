@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from engine import vocab
 from engine.errors import Conflict, GtError
 from engine.polecats.dispatcher import Assignment, DispatchError, NotYet
+from engine.polecats.witness import Witness
+from engine.policy import RetryPolicy
 from engine.scheduler.breaker import BEAD_FAULT, Breaker
 from engine.scheduler.names import next_name
 from engine.scheduler.parking import Parking, describe
 from engine.scheduler.placement import choose_rig
+from engine.scheduler.verdicts import act_on
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
@@ -297,10 +300,10 @@ class Scheduler:
         self.apply_inbox(inbox_handlers or {})
         alive = dispatcher.alive()
         recovered = self.check_agents(dispatcher, alive)
-        from engine.polecats.witness import Witness
-
         try:
-            Witness(self.ledger, self, self.config.witness, dispatcher).patrol(alive)
+            witness = Witness(self.ledger, self.config.witness, dispatcher)
+            for verdict in witness.patrol(alive):
+                act_on(self, verdict, dispatcher)
         except Exception:  # the patrol is per tick; dispatch must go on without it
             log.exception("the witness patrol failed; the reconcile goes on")
         pending = []
@@ -371,7 +374,7 @@ class Scheduler:
             started = dispatcher.start(a)
         except DispatchError as exc:
             reason = str(exc) or exc.__class__.__name__
-            own = getattr(exc, "fault", "town") == "bead"
+            own = exc.fault == "bead"
             log.warning(
                 "dispatch of %s to %s failed%s: %s",
                 a.bead_id,
@@ -413,16 +416,13 @@ class Scheduler:
     ) -> dict[str, Any] | None:
         """An attempt failed. A town fault backs off and counts towards the breaker; a
         bead's own fault fails the bead at once and does not count."""
-        s = self.settings
         try:
             out = self.ledger.agents.fail_attempt(
                 bead_id,
                 attempt,
                 reason=reason,
                 kind=kind,
-                max_attempts=1 if bead_fault else s.max_attempts,
-                backoff_base=s.backoff_base_seconds,
-                backoff_max=s.backoff_max_seconds,
+                retry=RetryPolicy.of(self.settings, bead_fault=bead_fault),
             )
         except Conflict as exc:
             log.info("ignored a stale failure report: %s", exc)
@@ -451,16 +451,15 @@ class Scheduler:
         )
 
     def adopt(self, a: Assignment, dispatcher: Dispatcher) -> None:
-        describe = getattr(dispatcher, "describe", None)
-        seen = describe(a) if describe else None
+        seen = dispatcher.describe(a)
         try:
             self.ledger.agents.mark_started(
                 a.agent_id,
                 a.bead_id,
                 a.attempt,
-                session=seen.session if seen else None,
-                worktree=seen.worktree if seen else None,
-                branch=seen.branch if seen else None,
+                session=seen.session,
+                worktree=seen.worktree,
+                branch=seen.branch,
             )
             log.info("adopted the live session of %s on %s", a.agent_name, a.bead_id)
         except GtError as exc:
@@ -517,9 +516,7 @@ class Scheduler:
             if idle_for >= self.settings.idle_retire_seconds:
                 with self.ledger.db.write() as conn:
                     self.ledger.agents.retire(conn, agent["id"], reason="idle")
-                retired = getattr(dispatcher, "on_retire", None)
-                if retired:
-                    retired(agent)
+                dispatcher.on_retire(agent)
         elif not hook and status == vocab.AGENT_ZOMBIE:
             with self.ledger.db.write() as conn:
                 self.ledger.agents.set_status(
@@ -556,19 +553,13 @@ LAST_WORDS_CHARS = 300
 def last_words(dispatcher: Dispatcher, agent: dict[str, Any]) -> str | None:
     """The last lines a dead session printed (its log file), as one line: the reason an
     attempt failed is usually there, not in "the session ended"."""
-    import os
-
     from engine.polecats import seance
     from engine.safetext import clip, plain
 
-    # Only dispatchers with session logs (the tmux fleet) have a town to find them in.
-    town = getattr(dispatcher, "town", None)
-    logs_dir = getattr(town, "logs_dir", None)
-    if not logs_dir:
+    # Only dispatchers with session logs (the tmux fleet) have one to read.
+    path = dispatcher.session_log(agent)
+    if not path:
         return None
-    path = os.path.join(
-        logs_dir, f"{agent['rig']}+{agent['name']}+{agent['hook']}+{agent['attempt']}.log"
-    )
     try:
         lines = seance.tail(path, 40)
     except OSError:

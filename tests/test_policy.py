@@ -1,0 +1,129 @@
+"""The town's failure rules (engine.policy), and proof that the scheduler's and the
+refinery's paths apply the same ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import vocab
+from engine.config import SchedulerSettings, TownConfig
+from engine.ledger import Ledger
+from engine.policy import Retry, RetryPolicy, ladder_wait, rejection
+from engine.scheduler.reconciler import Scheduler
+from tests.conftest import Clock, add_rig
+from tests.recording import RecordingDispatcher
+
+SETTINGS = SchedulerSettings(
+    max_attempts=5, backoff_base_seconds=10, backoff_max_seconds=25, breaker_failures=100
+)
+
+
+def test_backoff_doubles_from_the_base_and_stops_at_the_max():
+    retry = RetryPolicy(max_attempts=10, backoff_base=5, backoff_max=300)
+    assert [retry.backoff(n) for n in range(1, 9)] == [5, 10, 20, 40, 80, 160, 300, 300]
+
+
+def test_attempts_are_used_up_at_max_attempts_and_then_there_is_no_delay():
+    retry = RetryPolicy(max_attempts=3, backoff_base=5, backoff_max=300)
+    assert retry.after(1) == Retry(1, give_up=False, delay=5)
+    assert retry.after(2) == Retry(2, give_up=False, delay=10)
+    assert retry.after(3) == Retry(3, give_up=True, delay=0.0)
+    assert retry.exhausted(4)
+
+
+def test_the_policy_reads_town_toml_and_a_beads_own_fault_gets_one_attempt():
+    assert RetryPolicy.of(SETTINGS) == RetryPolicy(5, 10, 25)
+    own = RetryPolicy.of(SETTINGS, bead_fault=True)
+    assert own.after(1).give_up
+
+
+def test_a_rejection_sends_work_back_at_once_but_still_counts():
+    retry = rejection(2)
+    assert retry.after(1) == Retry(1, give_up=False, delay=0.0)
+    assert retry.after(2).give_up
+
+
+def test_the_witness_waits_twice_as_long_on_each_rung():
+    assert [ladder_wait(120, rung) for rung in (0, 1, 2, 3)] == [120, 120, 240, 480]
+
+
+def _delay(ledger: Ledger, clock: Clock, bead: str) -> float:
+    # not_before is not part of a bead's public shape; read the column itself
+    row = ledger.db.conn.execute("SELECT not_before FROM beads WHERE id=?", (bead,)).fetchone()
+    return float(row[0]) - clock()
+
+
+def dispatch_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], dict]:
+    """Fail a bead's dispatch until it fails for good; the delay after each failure."""
+    sched = Scheduler(ledger, TownConfig(scheduler=SETTINGS))
+    broken = RecordingDispatcher()
+    broken.fail_with = "runtime 'nope' not found"
+    bead = ledger.beads.create("dispatch keeps failing", rig="web", slung=True)["id"]
+    delays = []
+    while True:
+        sched.reconcile(broken)
+        if ledger.beads.get(bead)["status"] == vocab.FAILED:
+            return delays, ledger.beads.get(bead)
+        delays.append(_delay(ledger, clock, bead))
+        clock.advance(delays[-1] + 0.1)
+
+
+def gate_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], dict]:
+    """Submit a bead's work and fail its gates until it fails for good (the refinery's
+    call, without git); the delay after each failure."""
+    sched = Scheduler(ledger, TownConfig(scheduler=SETTINGS))
+    dispatcher = RecordingDispatcher()
+    bead = ledger.beads.create("gates keep failing", rig="web", slung=True)["id"]
+    delays = []
+    while True:
+        sched.reconcile(dispatcher)
+        agent = next(a for a in ledger.agents.list() if a["hook"] == bead)
+        out = ledger.agents.done(
+            agent["id"],
+            bead,
+            agent["attempt"],
+            branch=f"polecat/{agent['name']}/{bead}",
+            commit="a" * 40,
+        )
+        ledger.mq.fail(
+            out["merge_request"], reason="test failed", log=None, retry=RetryPolicy.of(SETTINGS)
+        )
+        if ledger.beads.get(bead)["status"] == vocab.FAILED:
+            return delays, ledger.beads.get(bead)
+        delays.append(_delay(ledger, clock, bead))
+        clock.advance(delays[-1] + 0.1)
+
+
+def test_a_gate_failure_and_a_dispatch_failure_back_off_by_the_same_schedule(ledger, clock):
+    add_rig(ledger, "web", "gt")
+    dispatch, dispatched = dispatch_failure_delays(ledger, clock)
+    gates, gated = gate_failure_delays(ledger, clock)
+    retry = RetryPolicy.of(SETTINGS)
+    assert dispatch == gates == [retry.backoff(n) for n in range(1, 5)] == [10, 20, 25, 25]
+    assert dispatched["failures"] == gated["failures"] == SETTINGS.max_attempts
+
+
+@pytest.mark.parametrize("first", ["gate", "dispatch"])
+def test_gate_and_dispatch_failures_count_towards_one_schedule(ledger, clock, first):
+    # Two failures of either kind: the second waits twice the first, whichever came first.
+    add_rig(ledger, "web", "gt")
+    sched = Scheduler(ledger, TownConfig(scheduler=SETTINGS))
+    ok, broken = RecordingDispatcher(), RecordingDispatcher()
+    broken.fail_with = "runtime 'nope' not found"
+    bead = ledger.beads.create("mixed failures", rig="web", slung=True)["id"]
+    delays = []
+    for kind in (first, "dispatch" if first == "gate" else "gate"):
+        if kind == "dispatch":
+            sched.reconcile(broken)
+        else:
+            sched.reconcile(ok)
+            agent = next(a for a in ledger.agents.list() if a["hook"] == bead)
+            out = ledger.agents.done(
+                agent["id"], bead, agent["attempt"], branch="polecat/x", commit="b" * 40
+            )
+            ledger.mq.fail(
+                out["merge_request"], reason="lint", log=None, retry=RetryPolicy.of(SETTINGS)
+            )
+        delays.append(_delay(ledger, clock, bead))
+        clock.advance(delays[-1] + 0.1)
+    assert delays == [10, 20]
