@@ -1,47 +1,43 @@
-"""The command palette: every key action of the main screen, searchable by name."""
+"""The command palette: every registered action of the main screen, searchable by name."""
 
 from __future__ import annotations
 
 from functools import partial
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-ACTIONS = (
-    ("sling", "Sling work: a new bead, or pick ready beads"),
-    ("convoy", "Create a convoy (plan file or beads)"),
-    ("launch_convoy", "Launch the shown (staged) convoy"),
-    ("cancel_convoy", "Cancel the shown convoy"),
-    ("compose", "Compose mail"),
-    ("reply", "Reply to the selected mail"),
-    ("nudge", "Nudge the selected polecat"),
-    ("attach", "Attach to the selected polecat's tmux pane"),
-    ("peek", "Peek at the selected polecat's output"),
-    ("details", "Details of the selection"),
-    ("retry_mr", "Retry the selected merge request"),
-    ("reject_mr", "Reject the selected merge request"),
-    ("cycle_filter", "Filter beads: all / ready / blocked / in progress / in review"),
-    ("cycle_sort", "Sort beads: priority / age / status / rig"),
-    ("search", "Search beads"),
-    ("tile_logs", "Tile the logs of all working polecats"),
-    ("next_convoy", "Show the next convoy"),
-    ("help", "Keys and help"),
-    ("quit", "Quit"),
-)
+from gastown_tui.action_registry import REGISTRY, AppAction, key_for
+
+# What the palette offers, as (action, description): the registry's actions, all of them
+ACTIONS = tuple((a.action, a.description) for a in REGISTRY)
 
 
 class GasTownCommands(Provider):
+    def help_for(self, action: AppAction) -> str:
+        """Where the action applies and the key that runs it (remapped or not)."""
+        # GasTownApp keeps the [keys] remaps it applied (this module cannot import it: the
+        # app imports the palette)
+        keymap: dict[str, str] = getattr(self.app, "keymap", {})
+        key = self.app.get_key_display(Binding(key_for(action, keymap), action.action, ""))
+        return f"{action.where} · key {key}"
+
     async def discover(self) -> Hits:
-        for action, text in ACTIONS:
-            yield DiscoveryHit(text, partial(self.app.run_action, action), help=action)
+        for action in REGISTRY:
+            yield DiscoveryHit(
+                action.description,
+                partial(self.app.run_action, action.action),
+                help=self.help_for(action),
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for action, text in ACTIONS:
-            score = matcher.match(text)
+        for action in REGISTRY:
+            score = matcher.match(action.description)
             if score > 0:
                 yield Hit(
                     score,
-                    matcher.highlight(text),
-                    partial(self.app.run_action, action),
-                    help=action,
+                    matcher.highlight(action.description),
+                    partial(self.app.run_action, action.action),
+                    help=self.help_for(action),
                 )

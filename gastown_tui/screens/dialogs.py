@@ -50,11 +50,6 @@ class Dialog(ModalScreen[Any]):
             Button(ok, variant="primary", id="ok"), Button("Cancel", id="cancel"), classes="buttons"
         )
 
-    def has_draft(self) -> bool:
-        return any(i.value.strip() for i in self.query(Input)) or any(
-            t.text.strip() for t in self.query(TextArea)
-        )
-
 
 class SlingDialog(Dialog):
     """A new bead (title, rig, priority, labels, dependencies), or ready beads to pick."""

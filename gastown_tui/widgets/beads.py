@@ -69,12 +69,11 @@ class BeadTable(DataTable[Any]):
                 # DataTable.remove_row costs O(rows): a filter switch removing hundreds of
                 # rows one by one is quadratic. Start afresh instead, keeping the cursor on
                 # the same bead when it is still shown.
-                selected, row = self.selected_bead(), self.cursor_row
+                self._reselect = (self.selected_bead(), self.cursor_row)
                 self.clear()
                 changes += len(self._rows)
                 self._rows.clear()
                 self._meta.clear()
-                self._reselect = (selected, row)
                 gone = set()
             for bid in gone:
                 self.remove_row(bid)
@@ -97,12 +96,12 @@ class BeadTable(DataTable[Any]):
             if changes:
                 self.apply_sort()
             if self._reselect is not None:
-                selected, row = self._reselect
+                selected, at = self._reselect
                 self._reselect = None
                 if selected in self._rows:
-                    row = self.get_row_index(selected)
+                    at = self.get_row_index(selected)
                 if self.row_count:
-                    self.move_cursor(row=min(row, self.row_count - 1), scroll=True)
+                    self.move_cursor(row=min(at, self.row_count - 1), scroll=True)
         return changes
 
     def apply_sort(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
@@ -19,7 +20,8 @@ def render_dag(convoy: dict[str, Any]) -> tuple[Text, int, int]:
     for y, row in enumerate(canvas.rows):
         if y:
             text.append("\n")
-        run, style = [], None
+        run: list[str] = []
+        style: str | None = None
         for cell in row:
             st = (
                 STATE_STYLE.get(cell.style[5:], "")
@@ -42,7 +44,7 @@ class DagView(ScrollableContainer):
     BORDER_TITLE = "Convoy"
     _signature: str | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(id="dag-canvas")
 
     def update_convoy(self, convoy: dict[str, Any] | None) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.geometry import Size
 from textual.reactive import Reactive
@@ -39,7 +39,7 @@ class LiveLog(RichLog):
 class LogPane(Vertical):
     BORDER_TITLE = "Live log"
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield LiveLog(
             max_lines=MAX_LINES,
             wrap=False,
@@ -122,14 +122,3 @@ class LogPane(Vertical):
 
     def lines_shown(self) -> int:
         return len(self.query_one("#log-single", RichLog).lines)
-
-
-def tile_sessions(snapshot: dict[str, Any], log_for: Any) -> list[tuple[str, str]]:
-    out = []
-    for rig in snapshot["rigs"]:
-        for p in rig["polecats"]:
-            if p["hook"]:
-                path = log_for(rig["name"], p)
-                if path:
-                    out.append((p["name"], path))
-    return out
