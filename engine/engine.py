@@ -4,9 +4,10 @@ The loop is level-triggered and event-woken: it reconciles when anything in the 
 changed (another process committed: `PRAGMA data_version` moves), when something in-process
 asks (`wake()`), and on a safety tick. Writers notify the engine after each commit through
 a pipe in the town's state dir (engine/ledger/wake.py), so at rest the loop sleeps and
-checks `data_version` only slowly, for writers that do not notify. All ledger work runs on
-one dedicated thread — the same model as aiosqlite, without a second copy of the SQL layer —
-so an embedding app's event loop never blocks on SQLite, git or tmux.
+checks `data_version` only slowly, for writers that do not notify. Ledger writes and the
+reconcile (with its git and tmux calls) run on one dedicated thread, the engine's single
+writer; the app's views read on their own read-only aiosqlite connection
+(engine/ledger/reader.py), so a refresh never waits behind a `git worktree add`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from engine.lock import EngineLock
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from engine.commands.sling import SlingRequest
     from engine.config import TownConfig
     from engine.ledger import Ledger
+    from engine.ledger.reader import LedgerReader
     from engine.ledger.wake import WakeListener
     from engine.polecats.dispatcher import Dispatcher
     from engine.refinery.pool import RefineryPool
@@ -62,6 +65,8 @@ class Engine:
         self.mode = "embedded"  # or "attached" to a headless engine holding the town
         self.holder_pid: int | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._reader: LedgerReader | None = None
+        self._reader_opening = asyncio.Lock()
         self._wake = asyncio.Event()
         self._hint = asyncio.Event()  # the wake pipe: another writer committed
         self._subscribers: list[asyncio.Queue[list[dict[str, Any]]]] = []
@@ -139,6 +144,9 @@ class Engine:
         if self._executor is None:
             return
         try:
+            if self._reader is not None:
+                reader, self._reader = self._reader, None
+                await reader.close()
             await self.call(self._close)
         finally:
             self._executor.shutdown(wait=True)
@@ -293,29 +301,43 @@ class Engine:
                 queue.get_nowait()
             queue.put_nowait(events)
 
-    # ---- commands and views for the app (all through the ledger thread) -----------------
+    # ---- views for the app (on the reader: never behind the ledger thread) --------------
+
+    async def views(self) -> LedgerReader:
+        """The views' own read-only connection, opened on first use (a headless engine
+        never needs one) and after the engine's own, which checked the schema."""
+        async with self._reader_opening:
+            if self._reader is None:
+                from engine.ledger.reader import LedgerReader
+
+                assert self._executor is not None, "engine not started"
+                reader = LedgerReader(self.town.ledger_path, clock=self.clock)
+                await reader.open()
+                self._reader = reader
+            return self._reader
 
     async def snapshot(self, **filters: Any) -> dict[str, Any]:
         from engine.views import town
 
-        assert self.ledger is not None and self.config is not None
-        return await self.call(town.snapshot, self.ledger, self.config, **filters)
+        assert self.config is not None, "engine not started"
+        return await (await self.views()).read(town.snapshot, self.config, **filters)
 
     async def bead_detail(self, bead_id: str) -> dict[str, Any]:
         from engine.views import town
 
-        return await self.call(town.bead_detail, self.ledger, self.town, bead_id)
+        return await (await self.views()).read(town.bead_detail, self.town, bead_id)
 
     async def agent_detail(self, ident: str) -> dict[str, Any]:
         from engine.views import town
 
-        return await self.call(town.agent_detail, self.ledger, self.town, ident)
+        return await (await self.views()).read(town.agent_detail, self.town, ident)
+
+    # ---- commands for the app (through the ledger thread, the one writer) ----------------
 
     async def sling(self, bead_id: str, *, actor: str = "mayor") -> dict[str, Any]:
-        assert self.scheduler is not None
-        result = await self.call(self.scheduler.sling, bead_id, actor=actor)
-        self.wake()
-        return result
+        from engine.commands.sling import SlingRequest
+
+        return await self._sling(SlingRequest(ids=(bead_id,)), actor)
 
     async def create_and_sling(
         self,
@@ -328,19 +350,28 @@ class Engine:
         body: str = "",
         actor: str = "mayor",
     ) -> dict[str, Any]:
-        assert self.ledger is not None
-        ledger = self.ledger
-        bead = await self.call(
-            ledger.beads.create,
+        from engine.commands.sling import NewBead, SlingRequest
+
+        bead = NewBead(
             title,
             rig=rig,
             priority=priority,
-            labels=labels or [],
-            deps=[(d, "blocks") for d in deps or []],
             body=body,
-            created_by=actor,
+            labels=tuple(labels or ()),
+            deps=tuple((d, "blocks") for d in deps or ()),
         )
-        return await self.sling(bead["id"], actor=actor)
+        return await self._sling(SlingRequest(new_bead=bead), actor)
+
+    async def _sling(self, request: SlingRequest, actor: str) -> dict[str, Any]:
+        """The app slings one bead at a time: its placement, as `gt sling --json` shows it."""
+        from engine.commands.sling import sling
+
+        assert self.ledger is not None and self.config is not None
+        result = await self.call(
+            sling, self.ledger, self.config, request, actor=actor, scheduler=self.scheduler
+        )
+        self.wake()
+        return result.placements[0].as_dict()
 
     async def convoy_create(
         self,
@@ -356,7 +387,7 @@ class Engine:
 
         def create() -> dict[str, Any]:
             if plan:
-                from engine.convoys import load_plan, validate_plan
+                from engine.plans import load_plan, validate_plan
 
                 _title, items = load_plan(plan)
                 planned = validate_plan(ledger, items, plan)
@@ -387,7 +418,7 @@ class Engine:
         reply_to: str | None = None,
         sender: str = "mayor",
     ) -> dict[str, Any]:
-        from engine.mail import resolve_address
+        from engine.addresses import resolve_address
 
         assert self.ledger is not None
         ledger = self.ledger
@@ -408,33 +439,36 @@ class Engine:
         return await self.call(self.ledger.mail.mark_read, mail_id, reader=reader)
 
     async def nudge(self, agent: str, message: str, ttl: float = 300, actor: str = "mayor") -> None:
+        from engine.commands.nudge import Nudge, nudge
+
         assert self.ledger is not None
-        ledger = self.ledger
-
-        def put() -> None:
-            target = ledger.agents.require(agent)
-            ledger.inbox.put(
-                "nudge",
-                {"agent_id": target["id"], "message": message, "expires_at": ledger.now() + ttl},
-                actor=actor,
-            )
-
-        await self.call(put)
+        request = Nudge.of(agent, message, ttl)
+        await self.call(nudge, self.ledger, request, actor=actor)
         self.wake()
 
     async def mq_retry(self, mr_id: str, actor: str = "mayor") -> dict[str, Any]:
+        from engine.commands import merge_requests
+
         assert self.ledger is not None
-        return await self.call(self.ledger.mq.retry, mr_id, actor=actor)
+        ledger = self.ledger
+
+        def retry() -> dict[str, Any]:
+            merge_requests.retry(ledger, mr_id, actor=actor)
+            return ledger.mq.require(mr_id)
+
+        return await self.call(retry)
 
     async def mq_reject(self, mr_id: str, reason: str, actor: str = "mayor") -> dict[str, Any]:
+        from engine.commands import merge_requests
+
         assert self.ledger is not None and self.config is not None
-        return await self.call(
-            self.ledger.mq.reject,
-            mr_id,
-            reason=reason,
-            actor=actor,
-            max_attempts=self.config.scheduler.max_attempts,
-        )
+        ledger, config = self.ledger, self.config
+
+        def reject() -> dict[str, Any]:
+            merge_requests.reject(ledger, config, mr_id, reason=reason, actor=actor)
+            return ledger.mq.require(mr_id)
+
+        return await self.call(reject)
 
     def attach(self, agent_id: str) -> int:
         """Run `tmux attach` on the agent's session in this terminal until the person

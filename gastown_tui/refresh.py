@@ -19,11 +19,11 @@ from textual.widgets import Static, TabbedContent
 from engine.engine import Engine
 from engine.errors import GtError
 from engine.town import Town
-from gastown_tui.widgets.beads import FILTERS, BeadTable
-from gastown_tui.widgets.dag import DagView
+from gastown_tui.widgets.bead_table import FILTERS, BeadTable
+from gastown_tui.widgets.dag_view import DagView
 from gastown_tui.widgets.logs import LogPane
 from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
-from gastown_tui.widgets.rigs import RigsTree
+from gastown_tui.widgets.rigs_tree import RigsTree
 
 MAX_REFRESH_HZ = 10
 NOTIFY: dict[str, tuple[str, SeverityLevel]] = {
@@ -105,14 +105,15 @@ class TownView(App[None]):
             self.notify(detail, title=title, severity=severity)
 
     def show_busy(self) -> None:
-        """A slow engine call (a hung git, a busy tmux) shows as progress, never a freeze."""
+        """A slow snapshot shows as progress, never a freeze. It reads on its own connection
+        (engine/ledger/reader.py), so only the ledger itself (a stalled disk) can slow it."""
         if not self.is_running:  # quitting: the screens are being taken down under us
             return
         started = self._refresh_started
         bar = self.query_one("#filter-bar", Static)
         if self._refreshing and started and time.monotonic() - started > 0.5:
             waited = time.monotonic() - started
-            bar.update(f"⧗ waiting for the engine ({waited:.0f}s: git or tmux busy)…")
+            bar.update(f"⧗ waiting for the engine ({waited:.0f}s)…")
             self._busy_shown = True
             self._filter_bar_shown = None
         elif self._busy_shown:
