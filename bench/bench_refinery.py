@@ -264,7 +264,7 @@ def real_once(root: str, k: int, bad_at: int | None) -> dict[str, Any]:
     from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.refinery.refinery import Refinery
-    from engine.rigs import add_rig
+    from engine.rig_setup import add_rig
     from engine.town import init_town
     from tests.conftest import make_source_repo, submit_work
 

@@ -75,6 +75,7 @@ def build_town(root: str) -> tuple[Any, Any, Any, list[str]]:
     """A town with WORKING polecats at work. Returns (town, config, dispatcher, log paths)."""
     from engine.config import SchedulerSettings, TownConfig, WitnessSettings
     from engine.ledger import Ledger
+    from engine.polecats import seance
     from engine.scheduler.reconciler import Scheduler
     from engine.town import init_town
     from engine.views.town import current_log
@@ -149,9 +150,7 @@ def build_town(root: str) -> tuple[Any, Any, Any, list[str]]:
         paths = []
         os.makedirs(town.logs_dir, exist_ok=True)
         for a in agents:
-            path = os.path.join(
-                town.logs_dir, f"{a['rig']}+{a['name']}+{a['hook']}+{a['attempt']}.log"
-            )
+            path = seance.log_path(town.logs_dir, a["rig"], a["name"], a["hook"], a["attempt"])
             with open(path, "w", encoding="utf-8") as fh:
                 for n in range(100):
                     fh.write(log_line(a["name"], n) + "\n")
@@ -319,7 +318,7 @@ class Driver:
 
     async def cycle(self, phase: Phase) -> None:
         from gastown_tui.screens.detail import DetailScreen
-        from gastown_tui.widgets.beads import FILTERS
+        from gastown_tui.widgets.bead_table import FILTERS
 
         app, table = self.app, self.table()
         if app.focused is not table:

@@ -97,7 +97,7 @@ def _b36(n: int) -> str:
 def generate(
     n: int, rigs: list[tuple[str, str]], seed: int, slung_fraction: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """(beads, deps, ids to sling) in the normalised shape of engine.interop."""
+    """(beads, deps, ids to sling) in the normalised shape of engine.beads_jsonl."""
     from engine.timeutil import iso
 
     rng = random.Random(seed)

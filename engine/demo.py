@@ -162,9 +162,9 @@ def _source_repo(path: str, files: dict[str, str], history: list[tuple[str, str,
 
 def ensure_demo_town(path: str | None = None, *, announce: Callable[[str], None] = print):
     """Create the demo town (or reuse it) and make sure a demo convoy is on its way."""
-    from engine.convoys import validate_plan
     from engine.ledger import Ledger
-    from engine.rigs import add_rig
+    from engine.plans import validate_plan
+    from engine.rig_setup import add_rig
     from engine.town import TOWN_FILE, Town, init_town
 
     root = os.path.abspath(os.path.expanduser(path or default_demo_dir()))

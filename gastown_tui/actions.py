@@ -24,10 +24,10 @@ from gastown_tui.screens.dialogs import (
     TextDialog,
 )
 from gastown_tui.theme import ansi
-from gastown_tui.widgets.beads import FILTERS, SORTS, BeadTable
+from gastown_tui.widgets.bead_table import FILTERS, SORTS, BeadTable
 from gastown_tui.widgets.logs import LogPane
 from gastown_tui.widgets.panels import MailTable, MergeQueueTable
-from gastown_tui.widgets.rigs import RigsTree
+from gastown_tui.widgets.rigs_tree import RigsTree
 
 
 class TownActions(TownView):

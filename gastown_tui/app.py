@@ -34,11 +34,11 @@ from gastown_tui.commands import GasTownCommands
 from gastown_tui.refresh import MAX_REFRESH_HZ
 from gastown_tui.screens.dialogs import HelpDialog
 from gastown_tui.theme import InertText
-from gastown_tui.widgets.beads import BeadTable
-from gastown_tui.widgets.dag import DagView
+from gastown_tui.widgets.bead_table import BeadTable
+from gastown_tui.widgets.dag_view import DagView
 from gastown_tui.widgets.logs import LogPane
 from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
-from gastown_tui.widgets.rigs import RigsTree
+from gastown_tui.widgets.rigs_tree import RigsTree
 from styles import APP_TCSS
 
 STYLES = str(APP_TCSS)

@@ -106,8 +106,8 @@ async def make(out: Path, root: str) -> list[Path]:
     from gastown_tui.app import GasTownApp
     from gastown_tui.screens.detail import DetailScreen
     from gastown_tui.screens.dialogs import Dialog
-    from gastown_tui.widgets.beads import BeadTable
-    from gastown_tui.widgets.rigs import RigsTree
+    from gastown_tui.widgets.bead_table import BeadTable
+    from gastown_tui.widgets.rigs_tree import RigsTree
 
     town = ensure_demo_town(os.path.join(root, "demo"), announce=print)
     app = GasTownApp(town)

@@ -29,13 +29,14 @@ import engine.timeutil
 from engine.config import SchedulerSettings, TownConfig
 from engine.engine import Engine
 from engine.ledger import Ledger
+from engine.polecats import seance
 from engine.policy import RetryPolicy
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town, init_town
 from gastown_tui.app import GasTownApp
-from gastown_tui.widgets.beads import BeadTable
+from gastown_tui.widgets.bead_table import BeadTable
 from gastown_tui.widgets.panels import KeyedTable
-from gastown_tui.widgets.rigs import RigsTree
+from gastown_tui.widgets.rigs_tree import RigsTree
 from tests.conftest import Clock, add_rig
 from tests.recording import RecordingDispatcher
 
@@ -251,8 +252,8 @@ def _populate(
     for n, key in enumerate(("mul", "dark")):
         agent = agents[ids[key]]
         ledger.agents.record(agent["id"], "heartbeat", attempt=agent["attempt"], data={})
-        path = os.path.join(
-            town.logs_dir, f"{agent['rig']}+{agent['name']}+{ids[key]}+{agent['attempt']}.log"
+        path = seance.log_path(
+            town.logs_dir, agent["rig"], agent["name"], ids[key], agent["attempt"]
         )
         with open(path, "w", encoding="utf-8") as fh:
             fh.write("\n".join(LOG_LINES[key]) + "\n")

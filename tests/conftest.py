@@ -132,7 +132,7 @@ class RealTown:
 
     def __init__(self, root: Path, config: TownConfig, files: dict[str, str] | None = None) -> None:
         from engine.polecats.fleet import TmuxFleet
-        from engine.rigs import add_rig as clone_rig
+        from engine.rig_setup import add_rig as clone_rig
 
         root.mkdir(parents=True, exist_ok=True)
         self.town = init_town(str(root / "town"))

@@ -33,8 +33,8 @@ from gastown_tui.screens.dialogs import (
     SlingDialog,
     TextDialog,
 )
-from gastown_tui.widgets.beads import FILTERS, BeadTable
-from gastown_tui.widgets.rigs import RigsTree
+from gastown_tui.widgets.bead_table import FILTERS, BeadTable
+from gastown_tui.widgets.rigs_tree import RigsTree
 from tests.app_support import (
     START,
     AppDispatcher,

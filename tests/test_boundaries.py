@@ -139,3 +139,122 @@ def test_every_dispatcher_hook_the_engine_calls_is_declared_in_the_protocol():
     assert declared - optional == {"start", "stop", "alive"}
     for cls in (TmuxFleet, RecordingDispatcher):
         assert all(callable(getattr(cls, name, None)) for name in declared), cls
+
+
+# Same file name in two rooms, known and owned: each says why it is left for now.
+SHARED_FILE_NAMES = {
+    # The app's launcher (`gastown`) and the polecat session launcher: different programs,
+    # each the entry point of its own room.
+    "launch.py": {"gastown_tui/launch.py", "engine/polecats/launch.py"},
+    # The app's command palette provider; engine/commands/ is a package, not a file.
+    "commands.py": {"gastown_tui/commands.py"},
+    # engine/views/town.py is being moved onto the read-only snapshot connection; it is
+    # renamed once that lands, not under the change.
+    "town.py": {"engine/town.py", "engine/views/town.py"},
+}
+
+
+def test_no_two_modules_share_a_file_name():
+    # A reader who finds `rigs.py` in a traceback or a grep must know which room it is in.
+    by_name: dict[str, set[str]] = {}
+    for p in sources("engine") + sources("gastown_tui"):
+        if p.name != "__init__.py":
+            by_name.setdefault(p.name, set()).add(str(p.relative_to(ROOT)))
+    shared = {name: paths for name, paths in by_name.items() if len(paths) > 1}
+    unexpected = {
+        name: sorted(paths)
+        for name, paths in shared.items()
+        if not paths <= SHARED_FILE_NAMES.get(name, set())
+    }
+    assert unexpected == {}
+
+
+# Too big to read in one sitting, and split next (other work is changing them now).
+LONG_MODULES = {"engine/engine.py", "engine/scheduler/reconciler.py"}
+
+
+def test_no_engine_module_is_over_450_lines():
+    lengths = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in sources("engine")}
+    too_long = {path: n for path, n in lengths.items() if n > 450 and path not in LONG_MODULES}
+    assert too_long == {}
+
+
+# ---- one application layer: the rules live in engine/commands/, not in `gt`'s handlers ----
+
+
+def imported_names(tree) -> list[str]:
+    """Every module and name an AST imports (`from a.b import c` gives a.b and a.b.c)."""
+    import ast
+
+    out = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            out += [a.name for a in n.names]
+        elif isinstance(n, ast.ImportFrom) and n.module:
+            out += [n.module] + [f"{n.module}.{a.name}" for a in n.names]
+    return out
+
+
+def handler_source(path: str, name: str) -> str:
+    import ast
+
+    text = (ROOT / path).read_text()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return ast.get_source_segment(text, node) or ""
+    raise AssertionError(f"{path} has no {name}")
+
+
+def test_the_cli_handlers_leave_the_rules_to_the_commands():
+    import ast
+
+    def imports(path: str) -> list[str]:
+        return imported_names(ast.parse((ROOT / path).read_text()))
+
+    # sling: the scheduler (and the rebuilt placement) belong to engine.commands.sling
+    assert [m for m in imports("engine/cli/sling_cmds.py") if "scheduler" in m] == []
+    assert "schedule(" not in (ROOT / "engine/cli/sling_cmds.py").read_text()
+    # the batch size: computed by engine.commands.merge_requests, not in `gt mq list`
+    assert [m for m in imports("engine/cli/mq_cmds.py") if "bisect" in m] == []
+    assert "refinery:" not in (ROOT / "engine/cli/mq_cmds.py").read_text()
+    # done: the commits-ahead rule; nudge: the inbox payload
+    done = handler_source("engine/cli/agent_cmds.py", "cmd_done")
+    assert "commits_ahead" not in done and "worktrees" not in done
+    nudge = handler_source("engine/cli/agent_cmds.py", "cmd_nudge")
+    assert "inbox" not in nudge and "expires_at" not in nudge and "check_typed" not in nudge
+
+
+def test_the_app_facade_calls_the_same_commands():
+    import ast
+
+    tree = ast.parse((ROOT / "engine/engine.py").read_text())
+    engine_cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Engine")
+    methods = {n.name: n for n in engine_cls.body if isinstance(n, ast.AsyncFunctionDef)}
+    for name, command in (
+        ("_sling", "engine.commands.sling"),
+        ("nudge", "engine.commands.nudge"),
+        ("mq_retry", "engine.commands.merge_requests"),
+        ("mq_reject", "engine.commands.merge_requests"),
+    ):
+        assert any(m.startswith(command) for m in imported_names(methods[name])), name
+    assert "_sling" in ast.unparse(methods["sling"]) and "_sling" in ast.unparse(
+        methods["create_and_sling"]
+    )
+
+
+def test_commands_never_import_a_front_end():
+    import ast
+
+    offenders = {
+        str(p.relative_to(ROOT)): bad
+        for p in sources("engine/commands")
+        if (
+            bad := [
+                m
+                for m in imported_names(ast.parse(p.read_text()))
+                if m.startswith(("engine.cli", "gastown_tui", "textual", "rich"))
+            ]
+        )
+    }
+    assert offenders == {}
+    assert len(sources("engine/commands")) >= 5

@@ -1,4 +1,4 @@
-"""engine/interop.py alone: parsing and writing Beads' JSONL layouts, on real and bad data."""
+"""engine/beads_jsonl/ alone: parsing and writing Beads' JSONL layouts, on real and bad data."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from engine.beads_jsonl import ImportBatch, read_beads_jsonl, write_beads_jsonl
 from engine.errors import GtError
-from engine.interop import ImportBatch, read_beads_jsonl, write_beads_jsonl
 from tests.readiness_oracle import blocked_ids, load_backup, load_embedded, ready_ids
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

@@ -23,7 +23,7 @@ from engine.polecats.tmux import Tmux, TmuxError
 from engine.safetext import check_typed, keep_sgr, visible
 from gastown_tui.screens.detail import DetailScreen
 from gastown_tui.screens.dialogs import ComposeDialog, MessageDialog, TextDialog
-from gastown_tui.widgets.beads import BeadTable
+from gastown_tui.widgets.bead_table import BeadTable
 from gastown_tui.widgets.logs import LogPane
 from tests.app_support import (
     AppTown,

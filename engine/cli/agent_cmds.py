@@ -195,38 +195,25 @@ def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_done(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.commands.done import DoneRequest, done
+
     # a zombie is refused before anything else is looked at (need_identity fences first)
     agent_id, bead_id, attempt = need_identity(args, ctx)
-    branch = commit = None
-    if args.status == "completed":
-        from engine.polecats import worktrees
-
-        where = os.environ.get("GT_WORKTREE") or os.getcwd()
-        try:
-            branch = worktrees.current_branch(where)
-            commit = worktrees.head(where)
-            ahead = worktrees.commits_ahead(where)
-        except GtError as exc:
-            raise GtError(f"cannot read the branch in {where}: {exc.message}") from None
-        if ahead == 0:
-            raise Conflict(
-                f"{branch} has no commits beyond main: commit your work first "
-                f"(or `gt done --status deferred` to hand the bead back)"
-            )
-    result = ctx.ledger.agents.done(
-        agent_id,
-        bead_id,
-        attempt,
+    request = DoneRequest(
+        agent_id=agent_id,
+        bead_id=bead_id,
+        attempt=attempt,
+        worktree=os.environ.get("GT_WORKTREE") or os.getcwd(),
         status=args.status,
         summary=args.summary,
-        branch=branch,
-        commit=commit,
     )
+    result = done(ctx.ledger, request)
     if args.json:
-        emit_json(result)
+        emit_json(result.as_dict())
     elif args.status == "completed":
+        commit = result.commit[:10] if result.commit else "?"
         say(
-            f"Submitted {branch} ({commit[:10] if commit else '?'}) as {result['merge_request']}"
+            f"Submitted {result.branch} ({commit}) as {result.merge_request}"
             f"; {bead_id} is in review. You are free."
         )
     else:
@@ -263,23 +250,12 @@ def cmd_escalate(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_nudge(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.safetext import check_typed
+    from engine.commands.nudge import Nudge, nudge
 
-    # Typed into the agent's pane: a control character would be a key press (Ctrl-C, ESC,
-    # Enter), not text. Refused before anything is looked up or queued.
-    check_typed(args.message, "a nudge")
-    ctx.check_fence()
-    agent = ctx.ledger.agents.require(args.agent)
-    ctx.ledger.inbox.put(
-        "nudge",
-        {
-            "agent_id": agent["id"],
-            "message": args.message,
-            "expires_at": ctx.ledger.now() + args.ttl,
-        },
-        actor=ctx.actor,
-    )
-    say(f"Nudge queued for {agent['name']}.")
+    request = Nudge.of(args.agent, args.message, args.ttl)  # refuses bad text first
+    ctx.check_fence()  # then a zombie hears "stale attempt", before any lookup
+    queued = nudge(ctx.ledger, request, actor=ctx.actor)
+    say(f"Nudge queued for {queued.agent_name}.")
     return 0
 
 

@@ -66,7 +66,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def cmd_create(args: argparse.Namespace, ctx: Any) -> int:
     ledger = ctx.ledger
     if args.plan:
-        from engine.convoys import load_plan, validate_plan
+        from engine.plans import load_plan, validate_plan
 
         _plan_title, items = load_plan(args.plan)
         planned = validate_plan(ledger, items, args.plan)

@@ -48,7 +48,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_import(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.interop import read_beads_jsonl
+    from engine.beads_jsonl import read_beads_jsonl
 
     batch = read_beads_jsonl(args.file, skip_bad=args.skip_bad)
     stats = ctx.ledger.interop.import_records(
@@ -75,8 +75,8 @@ def cmd_import(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_export(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.beads_jsonl import write_beads_jsonl
     from engine.errors import UsageError
-    from engine.interop import write_beads_jsonl
 
     beads, deps = ctx.ledger.interop.export_records(rig=args.rig)
     if args.layout == "backup" and not args.file:

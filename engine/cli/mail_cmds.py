@@ -42,7 +42,7 @@ def me(ctx: Any) -> str:
 
 
 def cmd_send(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.mail import check_message, resolve_address
+    from engine.addresses import check_message, resolve_address
 
     subject, body = check_message(args.subject, args.body)
     ctx.check_fence()

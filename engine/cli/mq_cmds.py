@@ -49,28 +49,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.ledger.merge_queue import OPEN_STATES
-    from engine.refinery.bisect import batch_size
+    from engine.commands.merge_requests import list_queue
 
-    ledger = ctx.ledger
-    mrs = ledger.mq.list(
-        rig=args.rig, states=None if args.all else (*OPEN_STATES, "failed", "conflict")
-    )
-    rigs = [r["name"] for r in ledger.rigs.list() if not args.rig or r["name"] == args.rig]
-    sizes = {}
-    for rig in rigs:
-        st = ledger.state.get(f"refinery:{rig}", {"failure_rate": 0.05})
-        sizes[rig] = {
-            "batch_size": min(batch_size(st["failure_rate"]), ctx.config.rig(rig).max_batch),
-            "failure_rate": round(st["failure_rate"], 4),
-            "last_batch": st.get("last_batch"),
-        }
+    listing = list_queue(ctx.ledger, ctx.config, rig=args.rig, include_closed=args.all)
     if args.json:
-        emit_json([{**m, "batch_size": sizes.get(m["rig"], {}).get("batch_size")} for m in mrs])
+        emit_json(listing.as_json())
         return 0
-    for rig in rigs:
-        s = sizes[rig]
-        say(f"{rig}: batch size {s['batch_size']} (observed failure rate {s['failure_rate']:.0%})")
+    for b in listing.rigs:
+        say(f"{b.rig}: batch size {b.batch_size} (observed failure rate {b.failure_rate:.0%})")
+    mrs = listing.requests
     if not mrs:
         say("The queue is empty.")
         return 0
@@ -123,20 +110,24 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_retry(args: argparse.Namespace, ctx: Any) -> int:
-    mr = ctx.ledger.mq.retry(args.id, actor=ctx.actor)
-    say(f"{mr['id']} is queued again")
+    from engine.commands import merge_requests
+
+    mr = merge_requests.retry(ctx.ledger, args.id, actor=ctx.actor)
+    say(f"{mr.mr_id} is queued again")
     return 0
 
 
 def cmd_reject(args: argparse.Namespace, ctx: Any) -> int:
-    mr = ctx.ledger.mq.reject(
-        args.id, reason=args.reason, actor=ctx.actor, max_attempts=ctx.config.scheduler.max_attempts
-    )
-    say(f"Rejected {mr['id']}; {mr['source_bead']} goes back with the reason")
+    from engine.commands import merge_requests
+
+    mr = merge_requests.reject(ctx.ledger, ctx.config, args.id, reason=args.reason, actor=ctx.actor)
+    say(f"Rejected {mr.mr_id}; {mr.source_bead} goes back with the reason")
     return 0
 
 
 def cmd_approve(args: argparse.Namespace, ctx: Any) -> int:
-    mr = ctx.ledger.mq.approve(args.id, actor=ctx.actor)
-    say(f"Approved {mr['id']}: it lands once its gates pass")
+    from engine.commands import merge_requests
+
+    mr = merge_requests.approve(ctx.ledger, args.id, actor=ctx.actor)
+    say(f"Approved {mr.mr_id}: it lands once its gates pass")
     return 0

@@ -59,7 +59,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_add(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.rigs import add_rig
+    from engine.rig_setup import add_rig
 
     rig = add_rig(
         ctx.town,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.cli.bead_cmds import add_create_args, create_from_args
+from engine.cli.bead_cmds import add_create_args, parse_deps, read_body
 from engine.cli.output import emit_json, glyph, say, table
 from engine.errors import UsageError
+
+if TYPE_CHECKING:
+    from engine.commands.sling import NewBead
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -36,86 +39,43 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_sling(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.scheduler.reconciler import Scheduler
+    from engine.commands import sling
 
-    ledger = ctx.ledger
     if not args.ids and not args.title:
         raise UsageError("give bead or convoy ids, or --title to create a new bead")
-    from engine.ids import check_bead_id
-
-    # An id that can never become a branch is refused before anything changes, so it can
-    # neither be hooked nor fail dispatch again and again (ids let in by older versions).
-    for ident in args.ids:
-        check_bead_id(ident)
-        for member in (ledger.convoys.get(ident) or {}).get("beads", []):
-            check_bead_id(member)
-    scheduler = Scheduler(ledger, ctx.config)
-    # All or nothing: every bead is created, launched and slung in one transaction, so a
-    # refusal anywhere (a closed bead, an unknown id) leaves the ledger as it was.
-    with ledger.db.write(durable=True):
-        results = _sling_all(args, ctx, scheduler)
+    ids = tuple(args.ids)
+    sling.check_ids(ids)  # a bad id is refused before the body or deps are even read
+    request = sling.SlingRequest(ids=ids, new_bead=_new_bead(args))
+    result = sling.sling(ctx.ledger, ctx.config, request, actor=ctx.actor)
     if args.json:
-        emit_json(results)
+        emit_json(result.as_json())
         return 0
-    for r in results:
-        if r["agent"]:
-            say(f"{r['agent']} is on it! ({r['id']} in rig {r['rig']}, attempt {r['attempt']})")
+    for p in result.placements:
+        if p.agent:
+            say(f"{p.agent} is on it! ({p.bead_id} in rig {p.rig}, attempt {p.attempt})")
         else:
-            say(f"{r['id']} is queued: {r['reason']}")
+            say(f"{p.bead_id} is queued: {p.reason}")
     from engine.cli.town_cmds import engine_pid
 
-    if any(r["agent"] for r in results) and not engine_pid(ctx.town.root):
+    if result.assigned and not engine_pid(ctx.town.root):
         say("(no engine is running: the work starts when one does — `gastown --engine-only`)")
     return 0
 
 
-def _sling_all(args: argparse.Namespace, ctx: Any, scheduler: Any) -> list[dict[str, Any]]:
-    ledger = ctx.ledger
-    targets: list[str] = []
-    if args.title:
-        targets.append(create_from_args(args, ctx)["id"])
-    for ident in args.ids:
-        convoy = ledger.convoys.get(ident)
-        if convoy is None:
-            ledger.beads.require(ident)
-            targets.append(ident)
-            continue
-        if convoy["status"] == "staged":
-            ledger.convoys.launch(ident, actor=ctx.actor)
-        targets.extend(b for b in convoy["beads"] if ledger.beads.require(b)["status"] == "open")
-    results: list[dict[str, Any]] = []
-    # a bead named twice (or also in a named convoy) is slung once
-    targets = list(dict.fromkeys(targets))
-    for bid in targets:
-        bead = ledger.beads.require(bid)
-        if bead["slung"] and bead["status"] == "open" and len(targets) > 1:
-            # Already queued by its convoy; try to place it without complaining.
-            res = scheduler.schedule(only=bid)
-            if res.assignments:
-                a = res.assignments[0]
-                results.append(
-                    {
-                        "id": bid,
-                        "agent": a.agent_name,
-                        "agent_id": a.agent_id,
-                        "rig": a.rig,
-                        "attempt": a.attempt,
-                        "queued": False,
-                        "reason": None,
-                    }
-                )
-            else:
-                results.append(
-                    {
-                        "id": bid,
-                        "agent": None,
-                        "queued": True,
-                        "reason": res.paused or res.reasons.get(bid) or scheduler.why_waiting(bid),
-                    }
-                )
-            continue
-        results.append(scheduler.sling(bid, actor=ctx.actor))
-    return results
+def _new_bead(args: argparse.Namespace) -> NewBead | None:
+    if not args.title:
+        return None
+    from engine.commands.sling import NewBead
+
+    return NewBead(
+        title=args.title,
+        rig=args.rig,
+        bead_type=args.type,
+        priority=args.priority,
+        body=read_body(args) or "",
+        labels=tuple(args.label),
+        deps=tuple(parse_deps(args.dep)),
+    )
 
 
 def cmd_agents(args: argparse.Namespace, ctx: Any) -> int:

@@ -1,5 +1,8 @@
 """Agents (polecats): identity, hook, attempt, and the fenced transitions of their work.
 
+What agents report (agent_tools.py), their session tokens (agent_tokens.py) and the
+bead/agent invariants (invariants.py) live in their own modules; the store delegates.
+
 Fencing: every dispatch increments the bead's attempt and the agent carries it; anything an
 agent reports later names its attempt, and a report from an earlier attempt (a zombie of a
 previous session) is refused without effect.
@@ -8,16 +11,13 @@ previous session) is refused without effect.
 from __future__ import annotations
 
 import builtins
-import hashlib
-import hmac
 import json
-import secrets
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
 from engine.errors import Conflict, NotFound
-from engine.ledger import rows
+from engine.ledger import agent_tokens, agent_tools, invariants, rows
 from engine.ledger.graph import record_event
 from engine.timeutil import iso
 
@@ -331,58 +331,16 @@ class AgentStore:
                 args.append(json.dumps({**agent["info"], **info}))
             conn.execute(f"UPDATE agents SET {sets} WHERE id=?", (*args, agent["id"]))
 
-    # ---- invariants ----------------------------------------------------------------------
+    # ---- the rest lives in its own room; these keep the store's API -----------------------
 
     def invariant_violations(self) -> builtins.list[str]:
         """Rules that must hold after every tick; each broken one as a sentence."""
-        conn = self.db.conn
-        out = []
-        for r in conn.execute(
-            "SELECT b.id, b.status, b.assignee, a.hook, a.status FROM beads b "
-            "LEFT JOIN agents a ON a.id=b.assignee "
-            "WHERE b.status IN ('hooked','in_progress')"
-        ):
-            if r[2] is None:
-                out.append(f"{r[0]} is {r[1]} but has no assignee")
-            elif r[3] != r[0]:
-                out.append(f"{r[0]} is {r[1]} by {r[2]}, but that agent is hooked to {r[3]}")
-            elif r[4] == "retired":
-                out.append(f"{r[0]} is assigned to retired agent {r[2]}")
-        for r in conn.execute(
-            "SELECT a.id, a.hook, b.status FROM agents a LEFT JOIN beads b ON b.id=a.hook "
-            "WHERE a.hook IS NOT NULL AND a.status != 'retired'"
-        ):
-            if r[2] not in ("hooked", "in_progress"):
-                out.append(f"agent {r[0]} is hooked to {r[1]}, which is {r[2] or 'missing'}")
-        for r in conn.execute(
-            "SELECT id, status FROM agents WHERE hook IS NULL AND status IN "
-            "('assigned','working','stalled')"
-        ):
-            out.append(f"agent {r[0]} is {r[1]} without a hook")
-        for r in conn.execute(
-            "SELECT hook, count(*) FROM agents WHERE hook IS NOT NULL AND "
-            "status != 'retired' GROUP BY hook HAVING count(*) > 1"
-        ):
-            out.append(f"{r[0]} is hooked to {r[1]} agents")
-        return out
-
-    # ---- agent tools ---------------------------------------------------------------------
+        return invariants.invariant_violations(self.db.conn)
 
     def hooked_agent(
         self, conn: sqlite3.Connection, ident: str, bead_id: str, attempt: int
     ) -> dict[str, Any]:
-        """The calling agent, checked: alive, hooked to this bead, on this attempt."""
-        self.fence(conn, bead_id, attempt)
-        agent = self.get(ident)
-        if agent is None:
-            raise NotFound(f"no live agent {ident!r}")
-        if agent["hook"] != bead_id:
-            raise Conflict(
-                f"{agent['name']} is not hooked to {bead_id}"
-                + (f" (its hook is {agent['hook']})" if agent["hook"] else "")
-                + "; nothing was changed"
-            )
-        return agent
+        return agent_tools.hooked_agent(self, conn, ident, bead_id, attempt)
 
     def done(
         self,
@@ -395,141 +353,24 @@ class AgentStore:
         branch: str | None = None,
         commit: str | None = None,
     ) -> dict[str, Any]:
-        """`gt done`: submit the branch (a merge request), or hand the bead back."""
-        with self.db.write(durable=True) as conn:
-            agent = self.hooked_agent(conn, ident, bead_id, attempt)
-            bead = self.ledger.beads.require(bead_id)
-            now = iso(self.ledger.now())
-            result: dict[str, Any] = {"id": bead_id, "status": status, "agent": agent["name"]}
-            beads = self.ledger.beads
-            if status == "completed":
-                if not branch or not commit:
-                    raise Conflict(
-                        "gt done needs the branch and its head commit (run it inside the worktree)"
-                    )
-                mr = beads.insert(
-                    conn,
-                    title=f"Merge {branch}",
-                    rig=bead["rig"],
-                    bead_type="merge-request",
-                    priority=bead["priority"],
-                    body=summary or "",
-                    created_by=agent["id"],
-                    metadata={
-                        "source": bead_id,
-                        "branch": branch,
-                        "commit": commit,
-                        "attempt": attempt,
-                    },
-                )
-                conn.execute(
-                    "INSERT INTO merge_requests(bead_id, source_bead, rig, branch, commit_sha,"
-                    " agent, attempt, priority, created_at, updated_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        mr,
-                        bead_id,
-                        bead["rig"],
-                        branch,
-                        commit,
-                        agent["id"],
-                        attempt,
-                        bead["priority"],
-                        now,
-                        now,
-                    ),
-                )
-                beads.set_status(
-                    conn,
-                    bead_id,
-                    vocab.IN_REVIEW,
-                    actor=agent["id"],
-                    kind="done",
-                    data={
-                        "summary": summary,
-                        "branch": branch,
-                        "commit": commit,
-                        "merge_request": mr,
-                    },
-                    fields={"assignee": None},
-                )
-                result["merge_request"] = mr
-            elif status == "escalated":
-                esc = beads.insert(
-                    conn,
-                    title=f"{agent['name']} escalated {bead_id}: "
-                    f"{(summary or bead['title'])[:120]}",
-                    rig=None,
-                    bead_type="escalation",
-                    priority=1,
-                    body=summary or "",
-                    created_by=agent["id"],
-                    metadata={"source": bead_id, "severity": "medium"},
-                )
-                self.ledger.mail.deliver(
-                    conn,
-                    sender=agent["id"],
-                    to=vocab.MAYOR,
-                    subject=f"Escalation from {agent['name']} on {bead_id}",
-                    body=summary or "",
-                )
-                beads.set_status(
-                    conn,
-                    bead_id,
-                    vocab.OPEN,
-                    actor=agent["id"],
-                    kind="escalated",
-                    data={"summary": summary, "escalation": esc},
-                    fields={"assignee": None, "slung": 0},
-                )
-                result["escalation"] = esc
-            elif status == "deferred":
-                beads.set_status(
-                    conn,
-                    bead_id,
-                    "deferred",
-                    actor=agent["id"],
-                    kind="deferred",
-                    data={"summary": summary},
-                    fields={"assignee": None},
-                )
-            else:
-                raise Conflict(f"unknown done status {status!r}")
-            self.release_hooked_to(conn, bead_id, reason=f"gt done ({status})")
-            return result
+        return agent_tools.done(
+            self,
+            ident,
+            bead_id,
+            attempt,
+            status=status,
+            summary=summary,
+            branch=branch,
+            commit=commit,
+        )
 
     def record(
         self, ident: str, kind: str, *, attempt: int | None, data: dict[str, Any]
     ) -> dict[str, Any]:
-        """An agent's note (checkpoint, heartbeat...) with its identity and attempt, fenced."""
-        with self.db.write() as conn:
-            agent = self.require(ident)
-            bead_id = agent["hook"]
-            if attempt is not None and bead_id:
-                self.fence(conn, bead_id, attempt)
-            now_e = self.ledger.now()
-            conn.execute(
-                "UPDATE agents SET last_activity=?, last_heartbeat=?, updated_at=? WHERE id=?",
-                (now_e, now_e, iso(now_e), agent["id"]),
-            )
-            record_event(conn, bead_id, kind, agent["id"], iso(now_e), data, attempt)
-            return agent
+        return agent_tools.record(self, ident, kind, attempt=attempt, data=data)
 
     def request_handoff(self, ident: str, bead_id: str, attempt: int, *, note: str) -> None:
-        """The agent asks for a fresh session on the same hook; the engine restarts it."""
-        with self.db.write(durable=True) as conn:
-            agent = self.hooked_agent(conn, ident, bead_id, attempt)
-            now = iso(self.ledger.now())
-            bead = self.ledger.beads.require(bead_id)
-            meta = {**bead["metadata"], "handoff_note": note}
-            conn.execute(
-                "UPDATE beads SET metadata=?, updated_at=? WHERE id=?",
-                (json.dumps(meta), now, bead_id),
-            )
-            conn.execute(
-                "UPDATE agents SET status='handoff', updated_at=? WHERE id=?", (now, agent["id"])
-            )
-            record_event(conn, bead_id, "handoff", agent["id"], now, {"note": note}, attempt)
+        agent_tools.request_handoff(self, ident, bead_id, attempt, note=note)
 
     def set_health(
         self,
@@ -539,68 +380,10 @@ class AgentStore:
         info: dict[str, Any] | None = None,
         event: str | None = None,
     ) -> None:
-        """The witness's label (and ladder position) for an agent."""
-        with self.db.write() as conn:
-            agent = self.require(ident)
-            now = iso(self.ledger.now())
-            merged = {**agent["info"], **(info or {})}
-            conn.execute(
-                "UPDATE agents SET status=?, info=?, updated_at=? WHERE id=?",
-                (status, json.dumps(merged), now, agent["id"]),
-            )
-            if event or status != agent["status"]:
-                record_event(
-                    conn,
-                    agent["hook"],
-                    event or f"agent_{status}",
-                    "witness",
-                    now,
-                    {"agent": agent["name"], "status": status},
-                    agent["attempt"],
-                )
-
-    # ---- session tokens ------------------------------------------------------------------
-    #
-    # An agent's `gt` calls are trusted as that agent only with the token of its current
-    # dispatch, which the fleet puts in the session's environment. The ledger keeps its
-    # SHA-256 alone: reading the ledger does not yield a token that works.
+        agent_tools.set_health(self, ident, status, info=info, event=event)
 
     def issue_token(self, ident: str, attempt: int) -> str:
-        """A fresh token for the agent's new session; any earlier one stops working."""
-        token = secrets.token_urlsafe(32)
-        with self.db.write(durable=True) as conn:
-            # durable: a session must never hold a token the ledger lost in a crash
-            self.ledger.state.put(
-                conn, TOKEN_KEY + ident, {"attempt": attempt, "sha256": token_hash(token)}
-            )
-        return token
+        return agent_tokens.issue_token(self, ident, attempt)
 
     def authenticate(self, ident: str, token: str | None) -> dict[str, Any]:
-        """The agent `ident`, if `token` is its session's; refused otherwise, with no effect.
-
-        An agent the ledger holds no token for was never started in a session by this
-        ledger's fleet (a test dispatcher, a session from before tokens existed): there is
-        nothing to check it against, so it is taken as named.
-        """
-        agent = self.require(ident)
-        stored = self.ledger.state.get(TOKEN_KEY + agent["id"])
-        if stored is None:
-            return agent
-        if not token:
-            raise Conflict(
-                f"acting as {agent['name']} needs its session token ($GT_AGENT_TOKEN): "
-                "run this inside the agent's own session; nothing was changed"
-            )
-        if not hmac.compare_digest(token_hash(token), str(stored.get("sha256", ""))):
-            raise Conflict(
-                f"the session token is not {agent['name']}'s current one "
-                "(an agent acts only as itself); nothing was changed"
-            )
-        return agent
-
-
-TOKEN_KEY = "agent_token:"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+        return agent_tokens.authenticate(self, ident, token)

@@ -13,7 +13,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
-from engine.ledger.graph import epoch_or_none, record_event
+from engine.ledger.graph import record_event
+from engine.ledger.readiness import epoch_or_none
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
@@ -218,7 +219,7 @@ class InteropStore:
     def export_records(
         self, *, rig: str | None = None
     ) -> tuple[Iterator[dict[str, Any]], list[dict[str, Any]]]:
-        """(beads, deps) in the shape engine.interop writes; town records included."""
+        """(beads, deps) in the shape engine.beads_jsonl writes; town records included."""
         conn = self.db.conn
         sql = "SELECT * FROM beads"
         args: tuple[Any, ...] = ()

@@ -3,6 +3,7 @@
 States: queued → testing → landing → landed; or failed, conflict, rejected, dropped,
 awaiting_approval. A landing is written before the target branch moves and confirmed after,
 so a crash in between is resolved on restart by looking at the branch: nothing lands twice.
+What a failed or conflicting request sends back to its bead is in mq_send_back.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import vocab
 from engine.errors import Conflict, NotFound
+from engine.ledger import mq_send_back
 from engine.ledger.graph import record_event
 from engine.policy import rejection
 from engine.timeutil import iso
@@ -172,144 +174,14 @@ class MergeQueueStore:
         log: str | None,
         retry: RetryPolicy,
     ) -> dict[str, Any]:
-        """Gates failed: the bead goes back to open with the failure attached (preferring
-        the same polecat), or fails once `retry` says its attempts are used up."""
-        with self.db.write(durable=True) as conn:
-            mr = self.require(mr_id)
-            now_e = self.ledger.now()
-            now = iso(now_e)
-            conn.execute(
-                "UPDATE merge_requests SET state='failed', failure=?, gate_log=?, "
-                "updated_at=? WHERE bead_id=?",
-                (reason, log, now, mr_id),
-            )
-            record_event(conn, mr_id, "mq_failed", "refinery", now, {"reason": reason})
-            self.ledger.beads.set_status(
-                conn,
-                mr_id,
-                vocab.FAILED,
-                actor="refinery",
-                kind="failed",
-                fields={"close_reason": reason[:200]},
-            )
-            return self._send_back(
-                conn,
-                mr,
-                reason=f"the gates failed: {reason}",
-                retry=retry,
-            )
-
-    def _send_back(
-        self,
-        conn: sqlite3.Connection,
-        mr: dict[str, Any],
-        *,
-        reason: str,
-        retry: RetryPolicy,
-    ) -> dict[str, Any]:
-        beads = self.ledger.beads
-        source = conn.execute("SELECT * FROM beads WHERE id=?", (mr["source_bead"],)).fetchone()
-        if source is None or source["status"] != vocab.IN_REVIEW:
-            return {"status": source["status"] if source else None}
-        failures = int(source["failures"]) + 1
-        decision = retry.after(failures)
-        meta = {**json.loads(source["metadata"]), "prefer_agent": mr["agent"]}
-        now_e = self.ledger.now()
-        if decision.give_up:
-            beads.set_status(
-                conn,
-                source["id"],
-                vocab.FAILED,
-                actor="refinery",
-                kind="failed",
-                data={"reason": reason},
-                fields={
-                    "failures": failures,
-                    "last_error": reason[:4000],
-                    "close_reason": f"failed after {failures} attempts",
-                },
-            )
-            self.ledger.mail.deliver(
-                conn,
-                sender="refinery",
-                to=vocab.MAYOR,
-                subject=f"{source['id']} failed after {failures} attempts",
-                body=reason[:4000],
-            )
-            return {"status": vocab.FAILED}
-        delay = decision.delay
-        beads.set_status(
-            conn,
-            source["id"],
-            vocab.OPEN,
-            actor="refinery",
-            kind="requeued",
-            data={"reason": reason[:500]},
-            fields={
-                "failures": failures,
-                "last_error": reason[:4000],
-                "not_before": now_e + delay,
-                "metadata": json.dumps(meta),
-            },
-        )
-        return {"status": vocab.OPEN}
+        return mq_send_back.fail(self, mr_id, reason=reason, log=log, retry=retry)
 
     def conflict(
         self, mr_id: str, *, files: builtins.list[str], base_commit: str, branch: str
     ) -> str:
-        """assign_back: a rework bead for the same polecat, naming the conflicting files."""
-        with self.db.write(durable=True) as conn:
-            mr = self.require(mr_id)
-            now = iso(self.ledger.now())
-            conn.execute(
-                "UPDATE merge_requests SET state='conflict', failure=?, updated_at=? "
-                "WHERE bead_id=?",
-                ("conflict in " + ", ".join(files), now, mr_id),
-            )
-            record_event(conn, mr_id, "mq_conflict", "refinery", now, {"files": files})
-            self.ledger.beads.set_status(
-                conn,
-                mr_id,
-                vocab.FAILED,
-                actor="refinery",
-                kind="conflict",
-                fields={"close_reason": "conflict"},
-            )
-            source = self.ledger.beads.require(mr["source_bead"])
-            original = source["metadata"].get("rework_of") or source["id"]
-            rework = self.ledger.beads.insert(
-                conn,
-                title=f"Rework {original}: merge conflict in {', '.join(files)[:120]}",
-                rig=mr["rig"],
-                bead_type="task",
-                priority=source["priority"],
-                created_by="refinery",
-                slung=True,
-                body=(
-                    f"Your branch {branch} for {original} no longer merges onto main.\n"
-                    f"Conflicting files: {', '.join(files)}\n\nYou start on a branch "
-                    f"holding your previous work. Merge main into it, resolve the "
-                    f"conflicts, commit, and run `gt done`.\n\n" + (source["body"] or "")
-                ),
-                metadata={
-                    "rework_of": original,
-                    "base_commit": base_commit,
-                    "prefer_agent": mr["agent"],
-                    "conflict_files": files,
-                },
-            )
-            # the original waits for its rework to land (it closes with it)
-            record_event(conn, original, "rework_created", "refinery", now, {"rework": rework})
-            if source["id"] != original:
-                self.ledger.beads.set_status(
-                    conn,
-                    source["id"],
-                    vocab.CANCELLED,
-                    actor="refinery",
-                    kind="superseded",
-                    fields={"close_reason": f"superseded by {rework}"},
-                )
-            return rework
+        return mq_send_back.conflict(
+            self, mr_id, files=files, base_commit=base_commit, branch=branch
+        )
 
     def requeue_rebased(self, mr_id: str, commit: str) -> None:
         with self.db.write(durable=True) as conn:
@@ -393,7 +265,8 @@ class MergeQueueStore:
                 kind="rejected",
                 fields={"close_reason": reason},
             )
-            self._send_back(
+            mq_send_back.send_back(
+                self,
                 conn,
                 mr,
                 reason=f"rejected by {actor}: {reason}",

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import GtError
-from engine.polecats import launch, prompt, runtimes, worktrees
+from engine.polecats import launch, prompt, runtimes, seance, worktrees
 from engine.polecats.dispatcher import (
     Assignment,
     DispatcherHooks,
@@ -84,9 +84,7 @@ class TmuxFleet(DispatcherHooks):
         rig = self.ledger.rigs.require(a.rig)
         bead = self.ledger.beads.require(a.bead_id)
         session = session_name(a.rig, a.agent_name)
-        logfile = os.path.join(
-            self.town.logs_dir, f"{a.rig}+{a.agent_name}+{a.bead_id}+{a.attempt}.log"
-        )
+        logfile = seance.log_path(self.town.logs_dir, a.rig, a.agent_name, a.bead_id, a.attempt)
         identity = {
             "GT_TOWN": self.town.root,
             "GT_RIG": a.rig,
@@ -244,9 +242,8 @@ class TmuxFleet(DispatcherHooks):
         """The log file of the agent's session on its current hook and attempt."""
         if not agent.get("hook"):
             return None
-        return os.path.join(
-            self.town.logs_dir,
-            f"{agent['rig']}+{agent['name']}+{agent['hook']}+{agent['attempt']}.log",
+        return seance.log_path(
+            self.town.logs_dir, agent["rig"], agent["name"], agent["hook"], agent["attempt"]
         )
 
     def preserve_work(self, agent: dict[str, Any]) -> None:

@@ -19,6 +19,12 @@ class SessionLog(NamedTuple):
     mtime: float
 
 
+def log_path(logs_dir: str, rig: str, agent: str, bead: str, attempt: int) -> str:
+    """Where a session's log is written: the one place its name is made (find_logs reads it)."""
+    # '+' cannot appear in rig, polecat or bead names, so the four parts split back apart.
+    return os.path.join(logs_dir, f"{rig}+{agent}+{bead}+{attempt}.log")
+
+
 def find_logs(
     logs_dir: str, *, bead: str | None = None, agent: str | None = None, rig: str | None = None
 ) -> list[SessionLog]:

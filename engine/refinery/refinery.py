@@ -17,6 +17,7 @@ from engine.errors import GtError
 from engine.polecats import worktrees
 from engine.policy import RetryPolicy
 from engine.refinery import bisect
+from engine.refinery import stats as refinery_stats
 from engine.refinery.gates import GateRunner, GatesStopped, gate_list
 from engine.refinery.workspace import Candidate, Workspace
 from engine.timeutil import iso
@@ -60,14 +61,13 @@ class Refinery:
     # ---- state kept in the ledger --------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        return self.ledger.state.get(f"refinery:{self.rig}", {"failure_rate": 0.05, "flakes": []})  # type: ignore[no-any-return]
+        return refinery_stats.read(self.ledger, self.rig)
 
     def _save_stats(self, st: dict[str, Any]) -> None:
-        with self.ledger.db.write() as conn:
-            self.ledger.state.put(conn, f"refinery:{self.rig}", st)
+        refinery_stats.write(self.ledger, self.rig, st)
 
     def batch_size(self) -> int:
-        return bisect.batch_size(self.stats()["failure_rate"], largest=self.settings.max_batch)
+        return refinery_stats.batch_size(self.stats(), self.settings.max_batch)
 
     # ---- recovery ------------------------------------------------------------------------
 
@@ -237,7 +237,7 @@ class Refinery:
             self.handle_conflict(by_id[mr_id], files)
         for mr_id, files in reverts.items():
             self.refuse_revert(by_id[mr_id], files)
-        rate = bisect.FailureRate(st.get("failure_rate", 0.05))
+        rate = bisect.FailureRate(st.get("failure_rate", refinery_stats.PRIOR_FAILURE_RATE))
         for _ in outcome.landed:
             rate.observe(False)
         for _ in outcome.rejected:

@@ -258,7 +258,11 @@ class Scheduler:
                     f"launch it with `gt convoy launch {staged}`"
                 )
             ledger.beads.set_slung(conn, bead_id, actor=actor)
-            result = self.schedule(only=bead_id)
+            return self.place(bead_id)
+
+    def place(self, bead_id: str) -> dict[str, Any]:
+        """Try to assign one slung bead now: who took it, or why it waits."""
+        result = self.schedule(only=bead_id)
         if result.assignments:
             a = result.assignments[0]
             return {

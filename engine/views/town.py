@@ -27,7 +27,7 @@ MAX_ROWS = 500
 
 def rigs_tree(ledger: Ledger, config: TownConfig) -> list[dict[str, Any]]:
     """Rigs with their polecats (health, hook, runtime), witness and refinery."""
-    from engine.refinery.bisect import batch_size
+    from engine.refinery import stats as refinery_stats
 
     out = []
     agents = ledger.agents.list()
@@ -36,7 +36,7 @@ def rigs_tree(ledger: Ledger, config: TownConfig) -> list[dict[str, Any]]:
         name = rig["name"]
         polecats = [a for a in agents if a["rig"] == name]
         working = sum(1 for a in polecats if a["hook"])
-        stats = ledger.state.get(f"refinery:{name}", {"failure_rate": 0.05})
+        stats = refinery_stats.read(ledger, name)
         queue = [m for m in mq_open if m["rig"] == name]
         problems = sum(1 for a in polecats if a["status"] in ("stalled", "gupp", "zombie"))
         out.append(
@@ -61,9 +61,7 @@ def rigs_tree(ledger: Ledger, config: TownConfig) -> list[dict[str, Any]]:
                 "refinery": {
                     "queued": len(queue),
                     "testing": sum(1 for m in queue if m["state"] == "testing"),
-                    "batch_size": min(
-                        batch_size(stats["failure_rate"]), config.rig(name).max_batch
-                    ),
+                    "batch_size": refinery_stats.batch_size(stats, config.rig(name).max_batch),
                     "last_batch": stats.get("last_batch"),
                 },
             }
@@ -261,8 +259,8 @@ def current_log(town: Town, agent: dict[str, Any]) -> str | None:
     from engine.polecats import seance
 
     if agent.get("hook"):
-        path = os.path.join(
-            town.logs_dir, f"{agent['rig']}+{agent['name']}+{agent['hook']}+{agent['attempt']}.log"
+        path = seance.log_path(
+            town.logs_dir, agent["rig"], agent["name"], agent["hook"], agent["attempt"]
         )
         if os.path.exists(path):
             return path

@@ -175,7 +175,7 @@ class ComposeDialog(Dialog):
         self.query_one("#body", TextArea).focus()
 
     def submit(self) -> None:
-        from engine.mail import check_message
+        from engine.addresses import check_message
 
         to = self.query_one("#to", Input).value.strip()
         subject = self.query_one("#subject", Input).value.strip()

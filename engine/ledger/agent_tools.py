@@ -1,0 +1,216 @@
+"""What an agent reports about its own work (`gt done`, checkpoints, handoff) and the
+witness's health label: each checked against the agent's hook and attempt (fencing).
+
+Plain functions the AgentStore delegates to; callers use ``ledger.agents``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from engine import vocab
+from engine.errors import Conflict, NotFound
+from engine.ledger.graph import record_event
+from engine.timeutil import iso
+
+if TYPE_CHECKING:
+    from engine.ledger.agents import AgentStore
+
+
+def hooked_agent(
+    agents: AgentStore, conn: sqlite3.Connection, ident: str, bead_id: str, attempt: int
+) -> dict[str, Any]:
+    """The calling agent, checked: alive, hooked to this bead, on this attempt."""
+    agents.fence(conn, bead_id, attempt)
+    agent = agents.get(ident)
+    if agent is None:
+        raise NotFound(f"no live agent {ident!r}")
+    if agent["hook"] != bead_id:
+        raise Conflict(
+            f"{agent['name']} is not hooked to {bead_id}"
+            + (f" (its hook is {agent['hook']})" if agent["hook"] else "")
+            + "; nothing was changed"
+        )
+    return agent
+
+
+def done(
+    agents: AgentStore,
+    ident: str,
+    bead_id: str,
+    attempt: int,
+    *,
+    status: str = "completed",
+    summary: str | None = None,
+    branch: str | None = None,
+    commit: str | None = None,
+) -> dict[str, Any]:
+    """`gt done`: submit the branch (a merge request), or hand the bead back."""
+    with agents.db.write(durable=True) as conn:
+        agent = agents.hooked_agent(conn, ident, bead_id, attempt)
+        bead = agents.ledger.beads.require(bead_id)
+        now = iso(agents.ledger.now())
+        result: dict[str, Any] = {"id": bead_id, "status": status, "agent": agent["name"]}
+        beads = agents.ledger.beads
+        if status == "completed":
+            if not branch or not commit:
+                raise Conflict(
+                    "gt done needs the branch and its head commit (run it inside the worktree)"
+                )
+            mr = beads.insert(
+                conn,
+                title=f"Merge {branch}",
+                rig=bead["rig"],
+                bead_type="merge-request",
+                priority=bead["priority"],
+                body=summary or "",
+                created_by=agent["id"],
+                metadata={
+                    "source": bead_id,
+                    "branch": branch,
+                    "commit": commit,
+                    "attempt": attempt,
+                },
+            )
+            conn.execute(
+                "INSERT INTO merge_requests(bead_id, source_bead, rig, branch, commit_sha,"
+                " agent, attempt, priority, created_at, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    mr,
+                    bead_id,
+                    bead["rig"],
+                    branch,
+                    commit,
+                    agent["id"],
+                    attempt,
+                    bead["priority"],
+                    now,
+                    now,
+                ),
+            )
+            beads.set_status(
+                conn,
+                bead_id,
+                vocab.IN_REVIEW,
+                actor=agent["id"],
+                kind="done",
+                data={
+                    "summary": summary,
+                    "branch": branch,
+                    "commit": commit,
+                    "merge_request": mr,
+                },
+                fields={"assignee": None},
+            )
+            result["merge_request"] = mr
+        elif status == "escalated":
+            esc = beads.insert(
+                conn,
+                title=f"{agent['name']} escalated {bead_id}: {(summary or bead['title'])[:120]}",
+                rig=None,
+                bead_type="escalation",
+                priority=1,
+                body=summary or "",
+                created_by=agent["id"],
+                metadata={"source": bead_id, "severity": "medium"},
+            )
+            agents.ledger.mail.deliver(
+                conn,
+                sender=agent["id"],
+                to=vocab.MAYOR,
+                subject=f"Escalation from {agent['name']} on {bead_id}",
+                body=summary or "",
+            )
+            beads.set_status(
+                conn,
+                bead_id,
+                vocab.OPEN,
+                actor=agent["id"],
+                kind="escalated",
+                data={"summary": summary, "escalation": esc},
+                fields={"assignee": None, "slung": 0},
+            )
+            result["escalation"] = esc
+        elif status == "deferred":
+            beads.set_status(
+                conn,
+                bead_id,
+                "deferred",
+                actor=agent["id"],
+                kind="deferred",
+                data={"summary": summary},
+                fields={"assignee": None},
+            )
+        else:
+            raise Conflict(f"unknown done status {status!r}")
+        agents.release_hooked_to(conn, bead_id, reason=f"gt done ({status})")
+        return result
+
+
+def record(
+    agents: AgentStore, ident: str, kind: str, *, attempt: int | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    """An agent's note (checkpoint, heartbeat...) with its identity and attempt, fenced."""
+    with agents.db.write() as conn:
+        agent = agents.require(ident)
+        bead_id = agent["hook"]
+        if attempt is not None and bead_id:
+            agents.fence(conn, bead_id, attempt)
+        now_e = agents.ledger.now()
+        conn.execute(
+            "UPDATE agents SET last_activity=?, last_heartbeat=?, updated_at=? WHERE id=?",
+            (now_e, now_e, iso(now_e), agent["id"]),
+        )
+        record_event(conn, bead_id, kind, agent["id"], iso(now_e), data, attempt)
+        return agent
+
+
+def request_handoff(
+    agents: AgentStore, ident: str, bead_id: str, attempt: int, *, note: str
+) -> None:
+    """The agent asks for a fresh session on the same hook; the engine restarts it."""
+    with agents.db.write(durable=True) as conn:
+        agent = agents.hooked_agent(conn, ident, bead_id, attempt)
+        now = iso(agents.ledger.now())
+        bead = agents.ledger.beads.require(bead_id)
+        meta = {**bead["metadata"], "handoff_note": note}
+        conn.execute(
+            "UPDATE beads SET metadata=?, updated_at=? WHERE id=?",
+            (json.dumps(meta), now, bead_id),
+        )
+        conn.execute(
+            "UPDATE agents SET status='handoff', updated_at=? WHERE id=?", (now, agent["id"])
+        )
+        record_event(conn, bead_id, "handoff", agent["id"], now, {"note": note}, attempt)
+
+
+def set_health(
+    agents: AgentStore,
+    ident: str,
+    status: str,
+    *,
+    info: dict[str, Any] | None = None,
+    event: str | None = None,
+) -> None:
+    """The witness's label (and ladder position) for an agent."""
+    with agents.db.write() as conn:
+        agent = agents.require(ident)
+        now = iso(agents.ledger.now())
+        merged = {**agent["info"], **(info or {})}
+        conn.execute(
+            "UPDATE agents SET status=?, info=?, updated_at=? WHERE id=?",
+            (status, json.dumps(merged), now, agent["id"]),
+        )
+        if event or status != agent["status"]:
+            record_event(
+                conn,
+                agent["hook"],
+                event or f"agent_{status}",
+                "witness",
+                now,
+                {"agent": agent["name"], "status": status},
+                agent["attempt"],
+            )
