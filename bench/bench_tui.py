@@ -24,6 +24,13 @@ Phases, in one process (the app's):
                     app refreshes at its cap of 10/s)
   loaded            keys, under that load (--minutes, default 10)
   loaded, tiled     keys, with the tiled log view on (v): 50 live panes
+Then a second town, in a second app in the same process, with the real dispatcher:
+  dispatch town, idle   keys; one real rig (a git repository made here), 20 ready beads
+  dispatching           keys; the 20 beads are slung as the phase starts, so the embedded
+                        engine runs 20 `git worktree add` + 20 tmux sessions (script
+                        runtime, each agent logs for the whole phase) while keys are pressed
+The second town's tmux server is private (its own socket, TMUX_TMPDIR in the temp dir) and
+is killed at the end.
 
 Reported: latency median / p95 per phase and per key; frames/s (compositor updates) and
 town refreshes/s (snapshot + widget updates, capped at 10/s by design); the app process's
@@ -34,9 +41,11 @@ The app runs with calm_gc on, as the `gastown` command runs it; --default-gc lea
 Python's collector as it is, to compare.
 
 Usage: python bench/bench_tui.py [--quick] [--minutes N] [--profile] [--default-gc]
-  --quick       ~45 s in all (loaded phase ~12 s)
+                                [--no-dispatch]
+  --quick       ~60 s in all (loaded phase ~12 s, dispatching ~6 s)
   --minutes N   length of the loaded phase (default 10)
   --profile     cProfile the loaded phase; print the top functions
+  --no-dispatch skip the second town (its dispatching phase needs git and tmux)
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ import io
 import os
 import pstats
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +75,7 @@ WORKING = RIGS * PER_RIG
 LINES_PER_SECOND = 50
 EVENTS_PER_SECOND = 25  # each polecat checkpoints every 2 s: ledger events for the app
 CLOSED, OPEN, BLOCKED, CONVOY = 150, 40, 20, 30
+DISPATCH = 20  # polecats the dispatching phase starts for real
 SIZE = (200, 50)
 AIM_P95 = 0.100
 
@@ -172,6 +184,61 @@ def log_line(agent: str, n: int) -> str:
         f"{c}[{agent}]\x1b[0m step {n}: \x1b[1m{WORDS[n % len(WORDS)]}\x1b[0m the "
         f"{NOUNS[n % len(NOUNS)]} … {'ok' if n % 7 else chr(27) + '[31mretry' + chr(27) + '[0m'}"
     )
+
+
+def git(cwd: str, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def build_dispatch_town(root: str, agent_seconds: float) -> tuple[Any, list[str]]:
+    """A town with one real rig (a git repository made here, cloned by add_rig) and
+    DISPATCH ready, unslung beads whose script keeps its agent alive `agent_seconds`.
+    Capacity comes from its town.toml, as a person would set it. Returns (town, bead ids)."""
+    from engine.ledger import Ledger
+    from engine.rig_setup import add_rig
+    from engine.town import init_town
+
+    src = os.path.join(root, "src")
+    os.makedirs(src)
+    git(src, "init", "-q", "-b", "main")
+    with open(os.path.join(src, "README.md"), "w", encoding="utf-8") as fh:
+        fh.write("# demo\n")
+    git(src, "add", "-A")
+    git(src, "commit", "-q", "-m", "initial")
+
+    town = init_town(os.path.join(root, "dtown"))
+    with open(town.config_path, encoding="utf-8") as fh:
+        toml = fh.read()
+    for key in ("max_polecats", "max_polecats_per_rig"):
+        toml, n = re.subn(rf"(?m)^{key} = \d+", f"{key} = {DISPATCH}", toml)
+        assert n == 1, f"town.toml has no {key} line to set"
+    with open(town.config_path, "w", encoding="utf-8") as fh:
+        fh.write(toml)
+    assert town.config().scheduler.max_polecats_per_rig == DISPATCH
+
+    # `log` writes a line every 0.1 s to the session log: live agents, a live log pane
+    body = f'```gt-script\nlog {round(agent_seconds * 10)} 0.1\nwrite x.txt x\ncommit "x"\n```\n'
+    ledger = Ledger(town.ledger_path)
+    try:
+        add_rig(town, ledger, "web", src, prefix="gt", capabilities=[], gates=[])
+        ids = [
+            ledger.beads.create(
+                f"Dispatch {i}: {WORDS[i % len(WORDS)]} the {NOUNS[i % len(NOUNS)]}",
+                rig="web",
+                priority=2,
+                body=body,
+            )["id"]
+            for i in range(DISPATCH)
+        ]
+    finally:
+        ledger.close()
+    return town, ids
 
 
 def writer_main(paths_file: str, rate: float, events: float, town_root: str) -> int:
@@ -438,6 +505,8 @@ async def scenario(args: argparse.Namespace, tmp: str) -> list[Phase]:
         finally:
             writer.kill()
             writer.wait()
+    if not args.no_dispatch:
+        phases += await dispatch_scenario(args, tmp, rng)
     if args.profile and prof:
         out = io.StringIO()
         stats = pstats.Stats(prof, stream=out).sort_stats("cumulative")
@@ -448,6 +517,78 @@ async def scenario(args: argparse.Namespace, tmp: str) -> list[Phase]:
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(20)
         print("\n## cProfile of the loaded phase (top 20 by own time)")
         print(out.getvalue())
+    return phases
+
+
+async def dispatch_scenario(args: argparse.Namespace, tmp: str, rng: random.Random) -> list[Phase]:
+    """The second town: its idle floor, then 20 real dispatches while keys are pressed."""
+    from engine.engine import Engine
+    from engine.polecats.tmux import Tmux, socket_name
+    from gastown_tui.app import GasTownApp
+
+    if shutil.which("tmux") is None or shutil.which("git") is None:
+        print("dispatching: skipped (needs tmux and git)", flush=True)
+        return []
+    quick = args.quick
+    idle_s = 4.0 if quick else 30.0
+    dispatch_s = 6.0 if quick else 30.0
+    # The town's tmux server and its socket live in the temp dir, never the person's
+    # tmux; the agents find `gt` next to this interpreter; /bin/sh keeps shells plain.
+    os.environ["TMUX_TMPDIR"] = os.path.join(tmp, "tmux")
+    os.makedirs(os.environ["TMUX_TMPDIR"], mode=0o700)
+    os.environ["PATH"] = os.path.dirname(PYTHON) + os.pathsep + os.environ.get("PATH", "")
+    os.environ["SHELL"] = "/bin/sh"
+    town, ids = build_dispatch_town(tmp, agent_seconds=dispatch_s + 10.0)
+    tmux = Tmux(socket_name(town.root))
+    phases: list[Phase] = []
+    engine = Engine(town, refinery=False)  # the real dispatcher, from its town.toml
+    app = GasTownApp(town, engine=engine, calm_gc=not args.default_gc)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            clock = FrameClock(app)
+            while app.refreshes < 1:
+                await pilot.pause(0.05)
+            driver = Driver(app, pilot, clock, rng)
+            await driver.run(Phase("warm-up"), 2.0, 60.0)
+            ph = Phase("dispatch town, idle")
+            print(f"{ph.name}: {idle_s:.0f} s ...", flush=True)
+            await driver.run(ph, idle_s, 3.0)
+            phases.append(ph)
+
+            started: list[float] = []
+
+            async def sling_all() -> None:
+                t0 = time.perf_counter()
+                for bead in ids:  # as the app slings: one bead at a time
+                    await engine.sling(bead)
+                # sessions up, as tmux itself lists them
+                while len(await asyncio.to_thread(tmux.panes)) < DISPATCH:
+                    if time.perf_counter() - t0 > 60:
+                        return
+                    await asyncio.sleep(0.1)
+                started.append(time.perf_counter() - t0)
+
+            ph = Phase("dispatching")
+            print(f"{ph.name}: {dispatch_s:.0f} s, {DISPATCH} polecats ...", flush=True)
+            slinging = asyncio.create_task(sling_all())
+            await driver.run(ph, dispatch_s, 3.0)
+            phases.append(ph)
+            live = len(await asyncio.to_thread(tmux.panes))
+            if not slinging.done():
+                slinging.cancel()
+            elif slinging.exception() is not None:
+                print(f"dispatching: slinging failed: {slinging.exception()!r}", flush=True)
+            worktrees = (
+                git(os.path.join(town.rig_dir("web"), "repo"), "worktree", "list").count("\n") + 1
+            )
+            print(
+                f"dispatching: {live} tmux sessions live at the end, {worktrees - 1} polecat "
+                f"worktrees; all {DISPATCH} sessions up "
+                + (f"{started[0]:.1f} s after the first sling" if started else "NOT in time"),
+                flush=True,
+            )
+    finally:
+        tmux.kill_server()  # sessions outlive an engine on purpose: this town is gone
     return phases
 
 
@@ -528,6 +669,17 @@ def report(all_phases: list[Phase]) -> None:
         ["t (s)", "RSS MiB"],
         [[f"{t:.0f}", f"{kib / 1024:.1f}"] for t, kib in loaded.rss],
     )
+    dispatching = next((ph for ph in phases if ph.name == "dispatching"), None)
+    if dispatching is not None:
+        own = next(ph for ph in phases if ph.name == "dispatch town, idle")
+        xs = dispatching.all()
+        print(
+            f"\naims (dispatching {DISPATCH} polecats): p95 {ms(p95(xs))} ms within 2x of "
+            f"idle: {p95(xs) / floor_all_p95:.2f}x the idle town "
+            f"({'yes' if p95(xs) <= 2 * floor_all_p95 else 'NO'}), "
+            f"{p95(xs) / p95(own.all()):.2f}x the same town idle "
+            f"({'yes' if p95(xs) <= 2 * p95(own.all()) else 'NO'})"
+        )
     xs = loaded.all()
     print(
         f"\naims: p95 {ms(p95(xs))} ms < 100 ms: {'yes' if p95(xs) < AIM_P95 else 'NO'}; "
@@ -545,6 +697,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--no-dispatch", action="store_true", help="skip the dispatching phase")
     p.add_argument(
         "--default-gc",
         action="store_true",
