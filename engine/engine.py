@@ -1,12 +1,9 @@
-"""The Engine facade: start/stop, the reconcile loop, commands, and an event stream for views.
+"""The Engine facade: what the app (and a headless `gt engine`) calls.
 
-The loop is level-triggered and event-woken: it reconciles when anything in the ledger
-changed (another process committed: `PRAGMA data_version` moves), when something in-process
-asks (`wake()`), and on a safety tick. Writers notify the engine after each commit through
-a pipe in the town's state dir (engine/ledger/wake.py), so at rest the loop sleeps and
-checks `data_version` only slowly, for writers that do not notify. Ledger writes and the
-reconcile (with its git and tmux calls) run on one dedicated thread, the engine's single
-writer; the app's views read on their own read-only aiosqlite connection
+Start/stop (engine.lifecycle), the reconcile loop and its wake-ups (engine.reconcile_loop),
+the event stream for views (engine.event_stream), views and commands for the app. Ledger
+writes and the reconcile (with its git and tmux calls) run on one dedicated thread, the
+engine's single writer; the app's views read on their own read-only aiosqlite connection
 (engine/ledger/reader.py), so a refresh never waits behind a `git worktree add`.
 """
 
@@ -15,19 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from engine import lifecycle, reconcile_loop
+from engine.event_stream import Batch, EventStream
 from engine.lock import EngineLock
+from engine.reconcile_loop import POLL_SECONDS, UNNOTIFIED_POLL_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from concurrent.futures import ThreadPoolExecutor
 
     from engine.commands.sling import SlingRequest
     from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.ledger.reader import LedgerReader
-    from engine.ledger.wake import WakeListener
     from engine.polecats.dispatcher import Dispatcher
     from engine.refinery.pool import RefineryPool
     from engine.scheduler.reconciler import ReconcileReport, Scheduler
@@ -36,12 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("gastown.engine")
 T = TypeVar("T")
 
-# With the wake pipe open, polling `data_version` is only the safety net for writers that
-# do not notify (an older gt, the sqlite3 shell): slow, so an idle engine costs ~nothing.
-POLL_SECONDS = 0.25
-# Without it (attached to a headless engine, or no FIFO on this filesystem) the poll is the
-# wake latency: one PRAGMA every 10 ms, ~3 % of a core.
-UNNOTIFIED_POLL_SECONDS = 0.01
+__all__ = ["POLL_SECONDS", "UNNOTIFIED_POLL_SECONDS", "Engine"]
 
 
 class Engine:
@@ -69,8 +63,7 @@ class Engine:
         self._reader_opening = asyncio.Lock()
         self._wake = asyncio.Event()
         self._hint = asyncio.Event()  # the wake pipe: another writer committed
-        self._subscribers: list[asyncio.Queue[list[dict[str, Any]]]] = []
-        self._last_event = 0
+        self.stream = EventStream()
         self._data_version = -1
         self.ledger: Ledger | None = None
         self.scheduler: Scheduler | None = None
@@ -80,155 +73,21 @@ class Engine:
         self.reconciles = 0
         self.last_report: ReconcileReport | None = None
 
-    # ---- lifecycle -----------------------------------------------------------------------
+    # ---- lifecycle (engine.lifecycle) -----------------------------------------------------
 
     async def start(self, *, attach_if_running: bool = False) -> None:
         """Take the town's lock and run its engine; or, when `attach_if_running` and a
         headless engine already holds it, attach to that one (views and commands only)."""
-        import os
-
-        from engine.errors import GtError
-        from engine.lock import holder_pid
-
-        if not os.path.isfile(self.town.config_path):
-            raise GtError(f"no town at {self.town.root} (no town.toml); nothing was started")
-        try:
-            self._lock.acquire()
-        except GtError:
-            if not attach_if_running:
-                raise
-            self.mode = "attached"
-            self.holder_pid = holder_pid(self.town.lock_path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
-        try:
-            await self.call(self._open)
-        except BaseException:
-            if self.mode == "embedded":
-                self._lock.release()
-            raise
-        log.info(
-            "engine %s for %s", "started" if self.mode == "embedded" else "attached", self.town.root
-        )
-
-    def _open(self) -> None:
-        from engine.ledger import Ledger
-        from engine.polecats.registry import make_dispatcher
-        from engine.scheduler.reconciler import Scheduler
-
-        self.config = self._config or self.town.config()
-        self.ledger = Ledger(self.town.ledger_path, clock=self.clock)
-        self.dispatcher = self._dispatcher or make_dispatcher(self.town, self.config, self.ledger)
-        self.scheduler = Scheduler(self.ledger, self.config)
-        self._last_event = self.ledger.state.last_event_id()
-        self._data_version = self.ledger.db.data_version()
-        if self.mode == "embedded":  # we hold the town: what an earlier engine left is ours
-            self._take_over()
-        self.dispatcher.on_engine_start()
-        if self._with_refinery:
-            from engine.refinery.pool import RefineryPool
-
-            self.refineries = RefineryPool(self.town, self.config)
-
-    def _take_over(self) -> None:
-        """Before anything touches a worktree: kill the gates an earlier engine left
-        running (after kill -9 nothing else would), and make the town private again
-        (a town made by an older version or under a loose umask is readable by all)."""
-        from engine.refinery.gates import GateRunner
-        from engine.town import tighten_permissions
-
-        tighten_permissions(self.town)
-        for pid in GateRunner(self.town.state_dir).sweep():
-            log.warning("killed gate process %s left running by an earlier engine", pid)
+        await lifecycle.start(self, attach_if_running=attach_if_running)
 
     async def stop(self) -> None:
-        if self._executor is None:
-            return
-        try:
-            if self._reader is not None:
-                reader, self._reader = self._reader, None
-                await reader.close()
-            await self.call(self._close)
-        finally:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-            if self.mode == "embedded":
-                self._lock.release()
-            log.info("engine stopped")
+        await lifecycle.stop(self)
 
-    def _close(self) -> None:
-        if self.refineries is not None:
-            self.refineries.stop()
-        # attached to a headless engine, the fleet is that engine's to close, not ours
-        if self.dispatcher is not None and self.mode == "embedded":
-            self.dispatcher.close()
-        if self.ledger is not None:
-            self.ledger.close()
+    # ---- the loop (engine.reconcile_loop) ------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Reconcile until `stop` is set: on wake, on ledger change, and every tick."""
-        assert self.config is not None
-        tick = self.config.scheduler.tick_seconds
-        listener = self._listen()
-        poll = self.poll_seconds if listener else UNNOTIFIED_POLL_SECONDS
-        try:
-            await self._loop(stop, tick, poll)
-        finally:
-            if listener:
-                asyncio.get_running_loop().remove_reader(listener.fileno())
-                listener.close()
-                assert self.ledger is not None
-                self.ledger.db.notify_commits = True
-
-    def _listen(self) -> WakeListener | None:
-        """Open the town's wake pipe, when we hold the town (attached, the holding engine
-        listens; we poll). None when it cannot be opened: then we poll fast, as before."""
-        if self.mode != "embedded":
-            return None
-        from engine.ledger.wake import WakeListener, wake_path
-
-        listener = WakeListener(wake_path(self.town.ledger_path))
-        if not listener.open():
-            log.warning("no wake pipe at %s; polling the ledger instead", listener.path)
-            return None
-
-        def heard() -> None:
-            listener.drain()
-            self._hint.set()
-
-        try:
-            asyncio.get_running_loop().add_reader(listener.fileno(), heard)
-        except NotImplementedError:  # an event loop without add_reader
-            listener.close()
-            return None
-        assert self.ledger is not None
-        self.ledger.db.notify_commits = False
-        return listener
-
-    async def _loop(self, stop: asyncio.Event, tick: float, poll: float) -> None:
-        next_tick = 0.0
-        while not stop.is_set():
-            woke = self._wake.is_set()
-            self._wake.clear()
-            # cleared before looking: a commit after the look sends a hint that wakes us again
-            self._hint.clear()
-            changed = await self.call(self._ledger_changed)
-            if self.mode == "attached":
-                pass  # views only: the holding engine reconciles
-            elif woke or changed or time.monotonic() >= next_tick:
-                try:
-                    await self.reconcile()
-                except Exception:  # one bad tick must not kill the town
-                    log.exception("reconcile failed; retrying on the next tick")
-                next_tick = time.monotonic() + tick
-            await self._publish()
-            # a hint only makes us look at data_version (it may be our own, already seen)
-            waits = [asyncio.ensure_future(e.wait()) for e in (self._wake, self._hint, stop)]
-            timeout = poll
-            if self.mode == "embedded":  # the tick is due on time, not up to a poll late
-                timeout = max(0.0, min(poll, next_tick - time.monotonic()))
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            for fut in waits:
-                fut.cancel()
+        await reconcile_loop.run(self, stop)
 
     def _ledger_changed(self) -> bool:
         assert self.ledger is not None
@@ -275,31 +134,21 @@ class Engine:
     def wake(self) -> None:
         self._wake.set()
 
-    # ---- the event stream for views ------------------------------------------------------
+    # ---- the event stream for views (engine.event_stream) --------------------------------
 
-    def subscribe(self) -> asyncio.Queue[list[dict[str, Any]]]:
+    def subscribe(self) -> asyncio.Queue[Batch]:
         """A queue receiving batches of new ledger events (whoever wrote them)."""
-        queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue(maxsize=100)
-        self._subscribers.append(queue)
-        return queue
+        return self.stream.subscribe()
 
-    def unsubscribe(self, queue: asyncio.Queue[list[dict[str, Any]]]) -> None:
-        if queue in self._subscribers:
-            self._subscribers.remove(queue)
+    def unsubscribe(self, queue: asyncio.Queue[Batch]) -> None:
+        self.stream.unsubscribe(queue)
 
     async def _publish(self) -> None:
-        if not self._subscribers:
+        if not self.stream.subscribers:
             return
         assert self.ledger is not None
-        ledger = self.ledger
-        events = await self.call(ledger.state.events_after, self._last_event)
-        if not events:
-            return
-        self._last_event = events[-1]["id"]
-        for queue in self._subscribers:
-            if queue.full():  # a slow view gets the newest batches, not an unbounded backlog
-                queue.get_nowait()
-            queue.put_nowait(events)
+        events_after = self.ledger.state.events_after
+        await self.stream.publish(lambda after: self.call(events_after, after))
 
     # ---- views for the app (on the reader: never behind the ledger thread) --------------
 

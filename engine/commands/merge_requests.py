@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from engine.config import TownConfig
     from engine.ledger import Ledger
 
+
 class RigBatch(NamedTuple):
     """How big the refinery's next batch for a rig is, and why."""
 

@@ -1,0 +1,224 @@
+"""Assignment: ready, slung beads hooked to polecats, by priority then age, within capacity.
+
+The placement rules (which rig, which polecat) and the reasons a bead waits live here;
+starting the sessions is engine.scheduler.dispatching's, after the assignments commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from engine import vocab
+from engine.errors import Conflict
+from engine.polecats.dispatcher import Assignment
+from engine.scheduler.names import next_name
+from engine.scheduler.parking import describe
+from engine.scheduler.placement import choose_rig
+from engine.timeutil import iso
+
+if TYPE_CHECKING:
+    from engine.scheduler.reconciler import Scheduler
+
+log = logging.getLogger("gastown.scheduler")
+
+PAGE = 256
+
+
+class ScheduleResult(NamedTuple):
+    assignments: list[Assignment]
+    reasons: dict[str, str]
+    paused: str | None
+
+
+def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult:
+    """Hook ready, slung beads to polecats, by priority then age, within capacity."""
+    paused = scheduler.breaker.blocks_dispatch()
+    if paused:
+        return ScheduleResult([], {}, paused)
+    probe_only = scheduler.breaker.state()["state"] == "half_open"
+    ledger = scheduler.ledger
+    config = scheduler.config
+    agents = ledger.agents
+    out: list[Assignment] = []
+    reasons: dict[str, str] = {}
+    parked = scheduler.parking.all()
+    faults: list[tuple[str, str]] = []  # (bead, why): the bead's own fault
+    trouble: list[tuple[str, BaseException]] = []  # (bead, error): to be parked
+    with ledger.db.write(durable=True) as conn:
+        total, per_rig = agents.busy_counts(conn)
+        town_cap = scheduler.settings.max_polecats
+        if total >= town_cap:
+            return ScheduleResult(
+                [], {}, f"the town is at capacity ({total}/{town_cap} polecats working)"
+            )
+        rigs = ledger.rigs.list()
+        rig_names = {r["name"] for r in rigs}
+        cap = config.rig_capacity
+        live = agents.live_names(conn)
+        now = ledger.now()
+        after: tuple[Any, ...] | None = None
+        while total < town_cap:
+            page = ledger.beads.dispatch_candidates(conn, after=after, limit=PAGE, only=only)
+            for row in page:
+                bid = row["id"]
+                if bid in parked:
+                    reasons[bid] = f"parked after an error: {parked[bid].get('reason')}"
+                    continue
+                fault = bead_fault(bid)
+                if fault:
+                    faults.append((bid, fault))
+                    reasons[bid] = f"it cannot be dispatched: {fault}"
+                    continue
+                if row["not_before"] > now:
+                    reasons[bid] = f"backing off after a failure until {iso(row['not_before'])}"
+                    continue
+                rig = row["rig"]
+                if rig is None:
+                    rig, why = choose_rig(json.loads(row["labels"]), rigs, per_rig, cap)
+                    if rig is None:
+                        reasons[bid] = why
+                        continue
+                elif rig not in rig_names:
+                    reasons[bid] = f"its rig {rig!r} no longer exists"
+                    continue
+                elif per_rig.get(rig, 0) >= cap(rig):
+                    reasons[bid] = (
+                        f"rig {rig} is at capacity ({per_rig.get(rig, 0)}/"
+                        f"{cap(rig)} polecats working)"
+                    )
+                    continue
+                try:
+                    # all or nothing per bead: one bad row must not undo the others
+                    with ledger.db.savepoint():
+                        agent = preferred(scheduler, row, rig) or agents.idle_in_rig(conn, rig)
+                        if agent is None:
+                            make_room(scheduler, conn, rig, len(live))
+                            live = agents.live_names(conn)
+                            name = next_name(live)
+                            agent = agents.allocate(conn, rig, name, config.runtime_for(rig))
+                        # resolved afresh: a reused idle polecat runs what town.toml
+                        # names now, not what it named when the polecat was made
+                        runtime = config.runtime_for(rig)
+                        attempt = agents.assign(conn, agent, bid, rig=rig, runtime=runtime)
+                except Exception as exc:
+                    trouble.append((bid, exc))
+                    reasons[bid] = f"parked after an error: {describe(exc)}"
+                    live = agents.live_names(conn)
+                    continue
+                live.add(agent["name"])
+                out.append(Assignment(agent["id"], agent["name"], rig, bid, attempt, runtime))
+                total += 1
+                per_rig[rig] = per_rig.get(rig, 0) + 1
+                if total >= town_cap or probe_only:
+                    break
+            if len(page) < PAGE or only or probe_only:
+                break
+            last = page[-1]
+            after = (last["priority"], last["created_at"], last["seq"])
+    for bid, why in faults:
+        scheduler.reject(bid, why)
+    for bid, error in trouble:
+        scheduler.park(bid, error, stage="assigning it")
+    if out:
+        log.info("assigned %s", ", ".join(f"{a.bead_id}→{a.agent_name}" for a in out))
+    return ScheduleResult(out, reasons, None)
+
+
+def preferred(scheduler: Scheduler, row: Any, rig: str) -> dict[str, Any] | None:
+    """Work sent back (failed gates, a conflict) goes to the same polecat if it is free."""
+    if row["metadata"] in (None, "{}"):
+        return None
+    wanted = json.loads(row["metadata"]).get("prefer_agent")
+    agent = scheduler.ledger.agents.get(wanted) if wanted else None
+    if agent and agent["rig"] == rig and agent["status"] == vocab.AGENT_IDLE and not agent["hook"]:
+        return agent
+    return None
+
+
+def make_room(scheduler: Scheduler, conn: Any, rig: str, live_count: int) -> None:
+    """Keep live polecats within the town's capacity: retire an idle one elsewhere."""
+    if live_count < scheduler.settings.max_polecats:
+        return
+    agents = scheduler.ledger.agents
+    other = agents.longest_idle_outside(conn, rig)
+    if other:
+        agents.retire(conn, other, reason="room for a polecat in " + rig)
+
+
+def sling(scheduler: Scheduler, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:
+    """Put one bead in motion; assign it inline when it can start now ("Toast is on it!")."""
+    ledger = scheduler.ledger
+    with ledger.db.write(durable=True) as conn:
+        bead = ledger.beads.require(bead_id)
+        if bead["type"] not in vocab.WORK_TYPES:
+            raise Conflict(
+                f"{bead_id} is a {bead['type']}, not work a polecat can take "
+                f"(work types: {', '.join(vocab.WORK_TYPES)})"
+            )
+        if bead["status"] in (vocab.HOOKED, vocab.IN_PROGRESS):
+            agent = ledger.agents.get(bead["assignee"] or "")
+            raise Conflict(
+                f"{bead_id} is already {bead['status']} by "
+                f"{agent['name'] if agent else bead['assignee']}"
+            )
+        if bead["status"] != vocab.OPEN:
+            raise Conflict(
+                f"{bead_id} is {bead['status']}; only an open bead can be slung"
+                + (" (reopen it first)" if bead["status"] in vocab.FINAL_STATUSES else "")
+            )
+        staged = ledger.beads.staged_convoy_of(conn, bead_id)
+        if staged:
+            raise Conflict(
+                f"{bead_id} belongs to staged convoy {staged}; "
+                f"launch it with `gt convoy launch {staged}`"
+            )
+        ledger.beads.set_slung(conn, bead_id, actor=actor)
+        return scheduler.place(bead_id)
+
+
+def place(scheduler: Scheduler, bead_id: str) -> dict[str, Any]:
+    """Try to assign one slung bead now: who took it, or why it waits."""
+    result = scheduler.schedule(only=bead_id)
+    if result.assignments:
+        a = result.assignments[0]
+        return {
+            "id": bead_id,
+            "agent": a.agent_name,
+            "agent_id": a.agent_id,
+            "rig": a.rig,
+            "attempt": a.attempt,
+            "queued": False,
+            "reason": None,
+        }
+    reason = result.paused or result.reasons.get(bead_id) or scheduler.why_waiting(bead_id)
+    return {"id": bead_id, "agent": None, "queued": True, "reason": reason}
+
+
+def why_waiting(scheduler: Scheduler, bead_id: str) -> str:
+    ledger = scheduler.ledger
+    bead = ledger.beads.require(bead_id)
+    if bead["blocked"]:
+        blockers = ledger.graph.blockers(bead_id)
+        return "blocked by " + ", ".join(f"{b['id']} ({b['status']})" for b in blockers)
+    if bead["ephemeral"]:
+        return "it is ephemeral"
+    if bead["defer_until"]:
+        return f"deferred until {bead['defer_until']}"
+    if bead["status"] != vocab.OPEN:
+        return f"it is {bead['status']}"
+    return "waiting for the scheduler"
+
+
+def bead_fault(bead_id: str) -> str | None:
+    """Why this bead can never be dispatched as it is, or None. The one id rule
+    (engine.ids): an id that is not valid can never become a branch or a file name."""
+    from engine.errors import UsageError
+    from engine.ids import check_bead_id
+
+    try:
+        check_bead_id(bead_id)
+    except UsageError as exc:
+        return exc.message
+    return None
