@@ -90,7 +90,7 @@ def build_town(root: str) -> tuple[Any, Any, Any, list[str]]:
     from engine.polecats import seance
     from engine.scheduler.reconciler import Scheduler
     from engine.town import init_town
-    from engine.views.town import current_log
+    from engine.views.town_snapshot import current_log
     from tests.recording import RecordingDispatcher
 
     town = init_town(os.path.join(root, "town"))

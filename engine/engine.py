@@ -166,18 +166,18 @@ class Engine:
             return self._reader
 
     async def snapshot(self, **filters: Any) -> dict[str, Any]:
-        from engine.views import town
+        from engine.views import town_snapshot as town
 
         assert self.config is not None, "engine not started"
         return await (await self.views()).read(town.snapshot, self.config, **filters)
 
     async def bead_detail(self, bead_id: str) -> dict[str, Any]:
-        from engine.views import town
+        from engine.views import town_snapshot as town
 
         return await (await self.views()).read(town.bead_detail, self.town, bead_id)
 
     async def agent_detail(self, ident: str) -> dict[str, Any]:
-        from engine.views import town
+        from engine.views import town_snapshot as town
 
         return await (await self.views()).read(town.agent_detail, self.town, ident)
 

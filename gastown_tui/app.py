@@ -30,7 +30,7 @@ from engine.safetext import visible
 from engine.town import Town
 from gastown_tui.action_registry import bindings, help_rows
 from gastown_tui.actions import TownActions
-from gastown_tui.commands import GasTownCommands
+from gastown_tui.palette import GasTownCommands
 from gastown_tui.refresh import MAX_REFRESH_HZ
 from gastown_tui.screens.dialogs import HelpDialog
 from gastown_tui.theme import InertText

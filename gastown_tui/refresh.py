@@ -205,7 +205,7 @@ class TownView(App[None]):
         return None
 
     def log_for(self, rig: str, agent: dict[str, Any]) -> str | None:
-        from engine.views.town import current_log
+        from engine.views.town_snapshot import current_log
 
         return current_log(self.town, {**agent, "rig": rig})
 

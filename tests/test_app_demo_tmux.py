@@ -43,7 +43,7 @@ def gastown_argv() -> list[str]:
     exe = Path(sys.executable).parent / "gastown"
     if os.access(exe, os.X_OK):
         return [str(exe)]
-    return [sys.executable, "-m", "gastown_tui.launch"]
+    return [sys.executable, "-m", "gastown_tui.start"]
 
 
 def gt_argv() -> list[str]:

@@ -20,9 +20,9 @@ from engine import vocab
 from engine.config import TownConfig
 from engine.errors import GtError
 from engine.town import init_town
-from engine.views.town import BEAD_FILTERS
+from engine.views.town_snapshot import BEAD_FILTERS
 from gastown_tui.app import GasTownApp
-from gastown_tui.commands import ACTIONS
+from gastown_tui.palette import ACTIONS
 from gastown_tui.screens.detail import DetailScreen
 from gastown_tui.screens.dialogs import (
     ComposeDialog,

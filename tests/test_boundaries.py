@@ -141,17 +141,9 @@ def test_every_dispatcher_hook_the_engine_calls_is_declared_in_the_protocol():
         assert all(callable(getattr(cls, name, None)) for name in declared), cls
 
 
-# Same file name in two rooms, known and owned: each says why it is left for now.
-SHARED_FILE_NAMES = {
-    # The app's launcher (`gastown`) and the polecat session launcher: different programs,
-    # each the entry point of its own room.
-    "launch.py": {"gastown_tui/launch.py", "engine/polecats/launch.py"},
-    # The app's command palette provider; engine/commands/ is a package, not a file.
-    "commands.py": {"gastown_tui/commands.py"},
-    # engine/views/town.py is being moved onto the read-only snapshot connection; it is
-    # renamed once that lands, not under the change.
-    "town.py": {"engine/town.py", "engine/views/town.py"},
-}
+# Same file name in two rooms: none left (the app's launcher is gastown_tui/start.py, its
+# palette gastown_tui/palette.py, the town snapshot engine/views/town_snapshot.py).
+SHARED_FILE_NAMES: dict[str, set[str]] = {}
 
 
 def test_no_two_modules_share_a_file_name():

@@ -79,7 +79,7 @@ def test_the_headless_engine_refuses_a_bad_town_toml(town: Town, case: str) -> N
     text, line, key = BAD_CONFIGS[case]
     write_config(town, text)
     gastown = os.path.join(os.path.dirname(sys.executable), "gastown")
-    cmd = [gastown] if os.access(gastown, os.X_OK) else [sys.executable, "-m", "gastown_tui.launch"]
+    cmd = [gastown] if os.access(gastown, os.X_OK) else [sys.executable, "-m", "gastown_tui.start"]
     proc = subprocess.run(
         [*cmd, "--engine-only", "--town", town.root],
         capture_output=True,

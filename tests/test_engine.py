@@ -103,7 +103,7 @@ def test_engine_publishes_ledger_events_to_subscribers(town):
 
 def start_engine(town_root: str, log_path: str) -> subprocess.Popen[bytes]:
     gastown = os.path.join(os.path.dirname(sys.executable), "gastown")
-    cmd = [gastown] if os.access(gastown, os.X_OK) else [sys.executable, "-m", "gastown_tui.launch"]
+    cmd = [gastown] if os.access(gastown, os.X_OK) else [sys.executable, "-m", "gastown_tui.start"]
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, which outlives us
     return subprocess.Popen(
         [*cmd, "--engine-only", "--town", town_root],

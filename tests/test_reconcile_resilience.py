@@ -19,7 +19,7 @@ from engine.ledger import Ledger
 from engine.polecats.dispatcher import Assignment, DispatchError, Started
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town
-from engine.views.town import problems
+from engine.views.town_snapshot import problems
 from tests.cli_support import run_gt, run_json
 from tests.conftest import add_rig, script_body
 from tests.recording import RecordingDispatcher

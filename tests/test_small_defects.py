@@ -46,7 +46,7 @@ def gastown_argv() -> list[str]:
     exe = Path(sys.executable).parent / "gastown"
     if os.access(exe, os.X_OK):
         return [str(exe)]
-    return [sys.executable, "-m", "gastown_tui.launch"]
+    return [sys.executable, "-m", "gastown_tui.start"]
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ ORDERS = [
 
 @pytest.mark.parametrize("order", ORDERS, ids=[" ".join(o) for o in ORDERS])
 def test_gastown_demo_options_work_in_any_order(order: tuple[str, ...]) -> None:
-    from gastown_tui.launch import parse_args, resolve
+    from gastown_tui.start import parse_args, resolve
 
     argv = [a.format(p="/some/demo") for a in order]
     plan = resolve(parse_args(argv))
@@ -102,7 +102,7 @@ def test_gastown_demo_options_work_in_any_order(order: tuple[str, ...]) -> None:
 def test_gastown_paths_and_modes(
     argv: list[str], path: str | None, demo: bool, engine_only: bool
 ) -> None:
-    from gastown_tui.launch import parse_args, resolve
+    from gastown_tui.start import parse_args, resolve
 
     plan = resolve(parse_args(argv))
     assert (plan.path, plan.demo, plan.engine_only) == (path, demo, engine_only)

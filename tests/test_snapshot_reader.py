@@ -15,7 +15,7 @@ from engine.errors import LedgerError
 from engine.ledger import Ledger
 from engine.ledger.reader import LedgerReader
 from engine.polecats.dispatcher import Assignment, Started
-from engine.views import town as town_view
+from engine.views import town_snapshot as town_view
 from tests.conftest import add_rig
 from tests.recording import RecordingDispatcher
 
