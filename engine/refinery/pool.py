@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gastown.refinery")
 
-IDLE_WAIT = 0.2
+# A safety net only: the engine wakes every refinery after each reconcile, and every
+# ledger commit (a `gt done` included) wakes the engine. Polling faster only costs CPU.
+IDLE_WAIT = 5.0
 
 
 class RefineryPool:
@@ -21,7 +23,8 @@ class RefineryPool:
         self.town = town
         self.config = config
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        # one per rig: a shared event cleared by one thread could swallow another's wake-up
+        self._wakes: dict[str, threading.Event] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         from engine.refinery.gates import GateRunner
@@ -37,6 +40,7 @@ class RefineryPool:
                     continue  # no clone on disk (yet): nothing to merge into
                 t = self._threads.get(rig)
                 if t is None or not t.is_alive():
+                    self._wakes.setdefault(rig, threading.Event())
                     t = threading.Thread(
                         target=self._run, args=(rig,), daemon=True, name=f"refinery-{rig}"
                     )
@@ -44,7 +48,8 @@ class RefineryPool:
                     t.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        for event in list(self._wakes.values()):
+            event.set()
 
     def _run(self, rig: str) -> None:
         from engine.ledger import Ledger
@@ -65,14 +70,15 @@ class RefineryPool:
                     busy = False
                     self._stop.wait(2.0)
                 if not busy:
-                    self._wake.wait(IDLE_WAIT)
-                    self._wake.clear()
+                    wake = self._wakes[rig]
+                    wake.wait(IDLE_WAIT)
+                    wake.clear()
         finally:
             ledger.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        self._wake.set()
+        self.wake()
         self.gates.stop()  # a gate may run for minutes: it must not outlive the engine
         for t in list(self._threads.values()):
             t.join(timeout)
