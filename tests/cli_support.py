@@ -124,3 +124,19 @@ def jsonl_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def strict(obj: Any) -> str:
     """A comparable form that tells 0 from false and 1 from 1.0 (dict == does not)."""
     return json.dumps(obj, sort_keys=True, ensure_ascii=False)
+
+
+def gastown_argv() -> list[str]:
+    """The installed `gastown` command, else the module (a checkout without an install)."""
+    exe = os.path.join(os.path.dirname(sys.executable), "gastown")
+    return [exe] if os.access(exe, os.X_OK) else [sys.executable, "-m", "gastown_tui.start"]
+
+
+def hooked_agent(ledger: Any, rig: str = "web") -> tuple[str, str, int]:
+    """A bead hooked to a started polecat Toast: (agent id, bead id, attempt)."""
+    bead = ledger.beads.create("work", rig=rig)["id"]
+    with ledger.db.write() as conn:
+        agent = ledger.agents.allocate(conn, rig, "Toast", "script")
+        attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
+    ledger.agents.mark_started(agent["id"], bead, attempt)
+    return agent["id"], bead, attempt

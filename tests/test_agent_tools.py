@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from tests.cli_support import hooked_agent as hooked
 from tests.conftest import add_rig, gt
 
 
@@ -15,15 +16,6 @@ def agent_env(town, agent_id: str, bead: str, attempt: int) -> dict[str, str]:
         "GT_BEAD": bead,
         "GT_ATTEMPT": str(attempt),
     }
-
-
-def hooked(ledger, rig: str = "web") -> tuple[str, str, int]:
-    bead = ledger.beads.create("work", rig=rig)["id"]
-    with ledger.db.write() as conn:
-        agent = ledger.agents.allocate(conn, rig, "Toast", "script")
-        attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
-    ledger.agents.mark_started(agent["id"], bead, attempt)
-    return agent["id"], bead, attempt
 
 
 def test_prime_tells_the_agent_who_it_is_and_what_is_on_its_hook(town, ledger):

@@ -30,6 +30,7 @@ from engine.ledger import Ledger
 from engine.polecats.fleet import agent_of_session, session_of_agent
 from engine.polecats.tmux import socket_name
 from engine.town import Town
+from tests.cli_support import gastown_argv
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -37,13 +38,6 @@ REPO = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 200, 50
 RIGS_WIDTH = 34  # the Rigs tree's column (styles/app.tcss)
 EXIT_MARK = "__GASTOWN_EXIT="
-
-
-def gastown_argv() -> list[str]:
-    exe = Path(sys.executable).parent / "gastown"
-    if os.access(exe, os.X_OK):
-        return [str(exe)]
-    return [sys.executable, "-m", "gastown_tui.start"]
 
 
 def gt_argv() -> list[str]:

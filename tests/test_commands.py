@@ -10,16 +10,8 @@ from engine.commands import done as done_cmd
 from engine.commands import merge_requests, nudge, sling
 from engine.config import RigSettings, TownConfig
 from engine.errors import Conflict, GtError, UsageError
+from tests.cli_support import hooked_agent as hooked
 from tests.conftest import add_rig, make_source_repo
-
-
-def hooked(ledger, rig: str = "web") -> tuple[str, str, int]:
-    bead = ledger.beads.create("work", rig=rig)["id"]
-    with ledger.db.write() as conn:
-        agent = ledger.agents.allocate(conn, rig, "Toast", "script")
-        attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
-    ledger.agents.mark_started(agent["id"], bead, attempt)
-    return agent["id"], bead, attempt
 
 
 def git(path, *args: str) -> None:

@@ -4,9 +4,7 @@ error naming the key and its line, from `gt` and from the engine alike, before a
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from engine.config import load_config
 from engine.errors import GtError
 from engine.town import Town, init_town
-from tests.cli_support import assert_one_line_error, gt_env, run_gt
+from tests.cli_support import assert_one_line_error, gastown_argv, gt_env, run_gt
 
 # text of town.toml, the line the error must name, words it must contain
 BAD_CONFIGS = {
@@ -78,8 +76,7 @@ def test_gt_status_refuses_a_bad_town_toml(town: Town, case: str) -> None:
 def test_the_headless_engine_refuses_a_bad_town_toml(town: Town, case: str) -> None:
     text, line, key = BAD_CONFIGS[case]
     write_config(town, text)
-    gastown = os.path.join(os.path.dirname(sys.executable), "gastown")
-    cmd = [gastown] if os.access(gastown, os.X_OK) else [sys.executable, "-m", "gastown_tui.start"]
+    cmd = gastown_argv()
     proc = subprocess.run(
         [*cmd, "--engine-only", "--town", town.root],
         capture_output=True,

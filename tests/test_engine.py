@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from engine.config import SchedulerSettings, TownConfig
 from engine.engine import Engine
 from engine.errors import GtError
 from engine.ledger import Ledger
+from tests.cli_support import gastown_argv
 from tests.conftest import add_rig, gt, make_source_repo, script_body
 from tests.recording import RecordingDispatcher
 
@@ -102,8 +102,7 @@ def test_engine_publishes_ledger_events_to_subscribers(town):
 
 
 def start_engine(town_root: str, log_path: str) -> subprocess.Popen[bytes]:
-    gastown = os.path.join(os.path.dirname(sys.executable), "gastown")
-    cmd = [gastown] if os.access(gastown, os.X_OK) else [sys.executable, "-m", "gastown_tui.start"]
+    cmd = gastown_argv()
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, which outlives us
     return subprocess.Popen(
         [*cmd, "--engine-only", "--town", town_root],

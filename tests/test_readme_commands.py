@@ -17,7 +17,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -27,7 +26,7 @@ import pytest
 from engine.ledger import Ledger
 from engine.polecats.tmux import socket_name
 from engine.town import Town, init_town
-from tests.cli_support import REPO, gt_env
+from tests.cli_support import REPO, gastown_argv, gt_env
 
 README = REPO / "README.md"
 EXIT_MARK = "__README_EXIT="
@@ -71,13 +70,6 @@ def test_the_readme_documents_the_demo_forms() -> None:
     assert ("--demo", "--engine-only", "[PATH]") in FORMS
     assert ("--demo", "[PATH]") in FORMS
     assert ("--engine-only",) in FORMS and () in FORMS
-
-
-def gastown_argv() -> list[str]:
-    exe = Path(sys.executable).parent / "gastown"
-    if os.access(exe, os.X_OK):
-        return [str(exe)]
-    return [sys.executable, "-m", "gastown_tui.start"]
 
 
 class Place:

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from engine.town import Town, init_town
 from tests.cli_support import (
     REPO,
     assert_one_line_error,
+    gastown_argv,
     gt_argv,
     gt_env,
     ledger_dump,
@@ -40,13 +40,6 @@ from tests.cli_support import (
 from tests.conftest import add_rig
 
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-
-
-def gastown_argv() -> list[str]:
-    exe = Path(sys.executable).parent / "gastown"
-    if os.access(exe, os.X_OK):
-        return [str(exe)]
-    return [sys.executable, "-m", "gastown_tui.start"]
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from tests.app_support import (
     shown_beads,
     until,
 )
-from tests.cli_support import assert_one_line_error, run_gt
+from tests.cli_support import assert_one_line_error, hooked_agent, run_gt
 from tests.conftest import add_rig
 
 # A window title, an OSC 52 clipboard write, clear screen + cursor home, a bell, an 8-bit
@@ -50,15 +50,6 @@ RAW_BYTES = ("\x1b", "\x07", "\x9b", "\r", "\u202e")
 def assert_inert(text: str) -> None:
     for ch in RAW_BYTES:
         assert ch not in text, (ch, text[:400])
-
-
-def hooked_agent(ledger: Ledger, rig: str = "web") -> tuple[str, str, int]:
-    bead = ledger.beads.create("work", rig=rig)["id"]
-    with ledger.db.write() as conn:
-        agent = ledger.agents.allocate(conn, rig, "Toast", "script")
-        attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
-    ledger.agents.mark_started(agent["id"], bead, attempt)
-    return agent["id"], bead, attempt
 
 
 def nudges(ledger: Ledger) -> list[dict]:
