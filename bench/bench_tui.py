@@ -522,8 +522,8 @@ async def scenario(args: argparse.Namespace, tmp: str) -> list[Phase]:
 
 async def dispatch_scenario(args: argparse.Namespace, tmp: str, rng: random.Random) -> list[Phase]:
     """The second town: its idle floor, then 20 real dispatches while keys are pressed."""
+    from engine.adapters.tmux import Tmux, socket_name
     from engine.engine import Engine
-    from engine.polecats.tmux import Tmux, socket_name
     from gastown_tui.app import GasTownApp
 
     if shutil.which("tmux") is None or shutil.which("git") is None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from engine.adapters import git
 from engine.errors import GtError
-from engine.polecats import git
 
 CALC_FILES = {
     "README.md": "# calc\n\nA tiny calculator, built by polecats.\n",
@@ -146,18 +146,15 @@ def default_demo_dir() -> str:
 def _source_repo(path: str, files: dict[str, str], history: list[tuple[str, str, str]]) -> None:
     """A small repository with a few commits of real history."""
     os.makedirs(path, exist_ok=True)
-    git.run(["init", "-q", "-b", "main"], cwd=path)
-    ident = ["-c", "user.name=Demo", "-c", "user.email=demo@gastown.local"]
     for name, text in files.items():
         with open(os.path.join(path, name), "w", encoding="utf-8") as fh:
             fh.write(text)
-    git.run(["add", "-A"], cwd=path)
-    git.run([*ident, "commit", "-q", "-m", "initial import"], cwd=path)
-    for name, text, message in history:
-        with open(os.path.join(path, name), "a", encoding="utf-8") as fh:
-            fh.write(text)
-        git.run(["add", "-A"], cwd=path)
-        git.run([*ident, "commit", "-q", "-m", message], cwd=path)
+    with git.init(path, branch="main") as r:
+        r.commit_all("initial import", name="Demo", email="demo@gastown.local")
+        for name, text, message in history:
+            with open(os.path.join(path, name), "a", encoding="utf-8") as fh:
+                fh.write(text)
+            r.commit_all(message, name="Demo", email="demo@gastown.local")
 
 
 def ensure_demo_town(path: str | None = None, *, announce: Callable[[str], None] = print):

@@ -29,7 +29,7 @@ def add_rig(
     announce: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Clone SOURCE as the rig's canonical clone and register it; all or nothing."""
-    from engine.polecats import git
+    from engine.adapters import git
 
     check_rig_name(name)
     prefix = check_prefix(prefix or default_prefix(name))
@@ -62,8 +62,10 @@ def add_rig(
         clone = os.path.join(tmp, "repo")
         # The target branch is recorded, and the clone's HEAD detached, so the refinery
         # can move the branch without a checkout of it going stale.
-        git.run(["config", "gastown.main", git.default_branch(clone)], cwd=clone)
-        git.run(["checkout", "--quiet", "--detach"], cwd=clone)
+        main = git.default_branch(clone)
+        with git.opened(clone) as r:
+            r.set_config("gastown.main", main)
+            r.checkout_detached()
         os.replace(tmp, rig_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -211,7 +211,7 @@ def main() -> int:
     p.add_argument("--out", default=str(Path(__file__).resolve().parent))
     p.add_argument("--keep", action="store_true", help="keep the demo town")
     args = p.parse_args()
-    from engine.polecats.tmux import socket_name
+    from engine.adapters.tmux import socket_name
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.adapters.tmux import socket_name
 from engine.ledger import Ledger
 from engine.polecats.fleet import agent_of_session, session_of_agent
-from engine.polecats.tmux import socket_name
 from engine.town import Town
 from tests.cli_support import gastown_argv
 

@@ -139,7 +139,7 @@ def test_headless_engine_stops_cleanly_on_sigterm_and_sigint(tmp_path):
 
 
 def test_kill_9_of_the_engine_mid_dispatch_loses_nothing_and_starts_nothing_twice(tmp_path):
-    from engine.polecats.tmux import Tmux, socket_name
+    from engine.adapters.tmux import Tmux, socket_name
     from engine.rig_setup import add_rig as clone_rig
     from engine.town import init_town
 

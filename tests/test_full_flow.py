@@ -6,8 +6,8 @@ from __future__ import annotations
 import signal
 
 from engine import vocab
+from engine.adapters.tmux import Tmux, socket_name
 from engine.ledger import Ledger
-from engine.polecats.tmux import Tmux, socket_name
 from engine.town import init_town
 from tests.conftest import first_parent_history, gt, make_source_repo
 from tests.test_engine import start_engine, wait_for

@@ -15,8 +15,8 @@ import stat
 from pathlib import Path
 
 from engine import vocab
+from engine.adapters.tmux import Tmux, socket_name
 from engine.ledger import Ledger
-from engine.polecats.tmux import Tmux, socket_name
 from engine.town import Town, init_town
 from tests.conftest import gt, make_source_repo, script_body
 from tests.test_engine import start_engine, wait_for

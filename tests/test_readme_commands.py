@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.adapters.tmux import socket_name
 from engine.ledger import Ledger
-from engine.polecats.tmux import socket_name
 from engine.town import Town, init_town
 from tests.cli_support import REPO, gastown_argv, gt_env
 

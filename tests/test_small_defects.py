@@ -167,7 +167,7 @@ def run_headless_demo(path: Path, env: dict[str, str], timeout: float = 240) -> 
 @needs_tmux
 @pytest.mark.slow
 def test_the_demo_lands_again_and_again_on_the_same_town(tmp_path: Path) -> None:
-    from engine.polecats.tmux import socket_name
+    from engine.adapters.tmux import socket_name
 
     demo = tmp_path / "demo"
     env = gt_env({"HOME": str(tmp_path), "SHELL": "/bin/sh"})
@@ -438,7 +438,7 @@ def test_json_errors_do_not_stutter(world, tmp_path: Path) -> None:
 
 
 def _socket_file(town: Town) -> Path:
-    from engine.polecats.tmux import socket_name
+    from engine.adapters.tmux import socket_name
 
     folder = os.environ.get("TMUX_TMPDIR") or "/tmp"
     return Path(folder, f"tmux-{os.getuid()}", socket_name(town.root))
@@ -448,8 +448,8 @@ def _socket_file(town: Town) -> Path:
 def test_the_engine_removes_its_tmux_socket_when_no_session_is_left(
     world, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from engine.adapters.tmux import Tmux, socket_name
     from engine.engine import Engine
-    from engine.polecats.tmux import Tmux, socket_name
 
     town, _led = world
     monkeypatch.setenv("SHELL", "/bin/sh")
@@ -479,8 +479,8 @@ def test_the_engine_removes_its_tmux_socket_when_no_session_is_left(
 def test_the_engine_keeps_the_tmux_server_while_sessions_live(
     world, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from engine.adapters.tmux import Tmux, socket_name
     from engine.engine import Engine
-    from engine.polecats.tmux import Tmux, socket_name
 
     town, _led = world
     monkeypatch.setenv("SHELL", "/bin/sh")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from engine import vocab
+from engine.adapters.tmux import Tmux, socket_name
 from engine.ledger import Ledger
-from engine.polecats.tmux import Tmux, socket_name
 from engine.town import init_town
 from tests.conftest import git_out, gt, make_source_repo
 from tests.test_engine import start_engine, wait_for

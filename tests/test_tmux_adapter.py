@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from libtmux import Server
 
-from engine.polecats.tmux import Tmux, TmuxError
+from engine.adapters.tmux import Tmux, TmuxError
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -186,9 +186,9 @@ def test_libtmux_loads_only_once_a_tmux_server_is_wanted() -> None:
     # `gt runtime list` and the refinery's gates read the allowlist from this module
     code = (
         "import sys\n"
-        "from engine.polecats.tmux import SERVER_ENV_ALLOW, socket_name\n"
+        "from engine.adapters.tmux import SERVER_ENV_ALLOW, socket_name\n"
         "print('libtmux' in sys.modules)\n"
-        "from engine.polecats.tmux import Tmux\n"
+        "from engine.adapters.tmux import Tmux\n"
         "Tmux('gt-never-started')\n"
         "print('libtmux' in sys.modules)\n"
     )
@@ -205,7 +205,7 @@ def test_a_tmux_server_can_be_made_while_the_app_captures_stdout() -> None:
         "    def flush(self): pass\n"
         "capture = Capture()\n"
         "sys.stdout = capture\n"
-        "from engine.polecats.tmux import Tmux\n"
+        "from engine.adapters.tmux import Tmux\n"
         "tmux = Tmux('gt-never-started')\n"
         "assert sys.stdout is capture\n"
         "sys.__stdout__.write(repr(tmux.panes()))\n"

@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 
 import pytest
 from rich.text import Text
 from textual.widgets import Input, TextArea
 
+from engine.adapters.tmux import Tmux, TmuxError
 from engine.errors import UsageError
 from engine.ledger import Ledger
-from engine.polecats.tmux import Tmux, TmuxError
 from engine.safetext import check_typed, keep_sgr, visible
 from gastown_tui.screens.detail import DetailScreen
 from gastown_tui.screens.dialogs import ComposeDialog, MessageDialog, TextDialog
@@ -113,10 +112,9 @@ def test_gt_nudge_with_a_tab_is_queued(town, ledger):
 
 
 @pytest.fixture
-def tmux_server():
-    tmux = Tmux(f"gastown-test-{uuid.uuid4().hex[:10]}")
-    yield tmux
-    tmux.kill_server()
+def tmux_server(server):
+    # a private tmux server from libtmux's pytest plugin, killed when the test ends
+    return Tmux(str(server.socket_name))
 
 
 def test_the_tmux_adapter_never_types_a_control_character(tmux_server, tmp_path):

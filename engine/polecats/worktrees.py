@@ -16,9 +16,9 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from engine.adapters import git
 from engine.errors import GtError
 from engine.ids import is_bead_id
-from engine.polecats import git
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,7 +40,7 @@ def branch_name(polecat: str, bead_id: str) -> str:
     if not is_bead_id(bead_id):  # the one id rule (engine/ids.py)
         raise GtError(f"bad bead id {bead_id!r} for a branch name")
     branch = f"polecat/{polecat}/{bead_id}"
-    if git.run(["check-ref-format", "--branch", branch], check=False).returncode != 0:
+    if not git.valid_branch_name(branch):
         raise GtError(f"{branch!r} is not a valid branch name")
     return branch
 
@@ -72,24 +72,18 @@ def inside(parent: str, child: str) -> str:
 
 def main_ref(repo: str) -> str:
     """The rig's target branch, recorded at `gt rig add` (the clone's HEAD is detached)."""
-    proc = git.run(["config", "--get", "gastown.main"], cwd=repo, check=False)
-    return proc.stdout.strip() or git.default_branch(repo)
+    return git.target_branch(repo)
 
 
-def resolve_commit(repo: str, ref: str) -> str:
+def resolve_commit(repo: git.Repository, ref: str) -> str:
     """The commit id a ref names now. Work starts from this id, never from the name:
     git resolves a name more than once inside one command (`checkout -b NEW main` moves the
     files to what main was, then creates NEW at what main is), so a landing in between
     would leave the branch and the files out of step and the agent's next `git add -A`
     would commit the newly landed files as deletions."""
-    proc = git.run(
-        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
-        cwd=repo,
-        check=False,
-    )
-    commit = proc.stdout.strip()
-    if proc.returncode != 0 or not commit:
-        raise GtError(f"{ref!r} does not name a commit in {repo}")
+    commit = repo.resolve(ref)
+    if not commit:
+        raise GtError(f"{ref!r} does not name a commit in {repo.repo.working_tree_dir}")
     return commit
 
 
@@ -101,24 +95,22 @@ def base_ref(branch: str) -> str:
 
 
 def recorded_bases(repo: str) -> dict[str, str]:
-    """Every recorded starting commit, by branch, in one git call (the refinery's batch)."""
-    prefix = base_ref("")
-    out = git.run(
-        ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=repo, check=False
-    ).stdout
-    return {
-        ref[len(prefix) :]: sha
-        for sha, _, ref in (line.partition(" ") for line in out.splitlines())
-        if ref.startswith(prefix)
-    }
+    """Every recorded starting commit, by branch, in one read (the refinery's batch)."""
+    with git.opened(repo) as r:
+        return r.refs(base_ref(""))
 
 
 def record_base(repo: str, branch: str, commit: str) -> None:
-    git.run(["update-ref", base_ref(branch), commit], cwd=repo)
+    with git.opened(repo) as r:
+        _record_base(r, branch, commit)
 
 
-def forget_base(repo: str, branch: str) -> None:
-    git.run(["update-ref", "-d", base_ref(branch)], cwd=repo, check=False)
+def _record_base(r: git.Repository, branch: str, commit: str) -> None:
+    r.set_ref(base_ref(branch), commit)
+
+
+def forget_base(r: git.Repository, branch: str) -> None:
+    r.delete_ref(base_ref(branch))
 
 
 def prepare_repo(repo: str) -> None:
@@ -137,8 +129,8 @@ def prepare_repo(repo: str) -> None:
 
 
 def prune(repo: str) -> None:
-    with repo_lock(repo):
-        git.run(["worktree", "prune"], cwd=repo)
+    with repo_lock(repo), git.opened(repo) as r:
+        r.worktree_prune()
 
 
 def ensure(
@@ -152,98 +144,71 @@ def ensure(
     branch = branch_name(polecat, bead_id)
     path = inside(polecats_dir, os.path.join(polecats_dir, check_name("polecat", polecat)))
     prepare_repo(repo)
-    with repo_lock(repo):
+    with repo_lock(repo), git.opened(repo) as r:
         # Resolved once, inside the lock; every git step below uses the id (see
         # resolve_commit). A rework starts from its earlier commit, but its own work is
         # measured from where that commit forked from main.
-        main = resolve_commit(repo, main_ref(repo))
-        base = resolve_commit(repo, start) if start else main
-        own_base = merge_base(repo, base, main) if start else base
+        main = resolve_commit(r, main_ref(repo))
+        base = resolve_commit(r, start) if start else main
+        own_base = (r.merge_base(base, main) or base) if start else base
+        exists = r.branch_exists(branch)
         if os.path.isdir(os.path.join(path, ".git")) or os.path.isfile(os.path.join(path, ".git")):
-            preserve_uncommitted(path, reason=f"before switching to {branch}")
-            previous = current_branch(path)
-            exists = branch_exists(repo, branch)
-            if exists:
-                git.run(["checkout", "--quiet", branch], cwd=path)
-            else:
-                record_base(repo, branch, own_base)
-                git.run(["checkout", "--quiet", "--no-track", "-b", branch, base], cwd=path)
-            if previous.startswith("polecat/") and previous != branch:
-                delete_if_merged(repo, path, previous)
+            with git.opened(path) as wt:
+                preserve_uncommitted_in(wt, reason=f"before switching to {branch}")
+                previous = wt.current_branch()
+                if exists:
+                    wt.checkout(branch)
+                else:
+                    _record_base(r, branch, own_base)
+                    wt.checkout_new(branch, base)
+                if previous.startswith("polecat/") and previous != branch:
+                    delete_if_merged(r, wt, previous)
         else:
             os.makedirs(polecats_dir, exist_ok=True)
             if os.path.exists(path):
                 # Half-made by a crash mid-`worktree add`: set aside, never deleted.
                 os.replace(path, f"{path}.orphan-{os.getpid()}-{int(time.time())}")
-                git.run(["worktree", "prune"], cwd=repo)
-            exists = branch_exists(repo, branch)
+                r.worktree_prune()
             if exists:  # a re-dispatch of the same bead: continue its branch
-                git.run(["worktree", "add", "--quiet", "--", path, branch], cwd=repo)
+                r.worktree_add(path, branch)
             else:
-                record_base(repo, branch, own_base)
-                git.run(
-                    ["worktree", "add", "--quiet", "--no-track", "-b", branch, "--", path, base],
-                    cwd=repo,
-                )
+                _record_base(r, branch, own_base)
+                r.worktree_add(path, base, new_branch=branch)
     return path, branch
 
 
-def delete_if_merged(repo: str, path: str, branch: str) -> None:
+def delete_if_merged(r: git.Repository, wt: git.Repository, branch: str) -> None:
     # `-d` deletes only a branch whose work is merged: unmerged work stays.
-    if git.run(["branch", "-d", "--", branch], cwd=path, check=False).returncode == 0:
-        forget_base(repo, branch)
-
-
-def merge_base(repo: str, a: str, b: str) -> str:
-    proc = git.run(["merge-base", a, b], cwd=repo, check=False)
-    return proc.stdout.strip() or a
-
-
-def branch_exists(repo: str, branch: str) -> bool:
-    proc = git.run(
-        ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo, check=False
-    )
-    return proc.returncode == 0
+    if wt.delete_branch(branch)[0]:
+        forget_base(r, branch)
 
 
 def preserve_uncommitted(path: str, *, reason: str) -> bool:
     """Commit whatever is uncommitted in a worktree onto its current branch."""
-    status = git.run(["status", "--porcelain"], cwd=path).stdout
-    if not status.strip():
+    with git.opened(path) as wt:
+        return preserve_uncommitted_in(wt, reason=reason)
+
+
+def preserve_uncommitted_in(wt: git.Repository, *, reason: str) -> bool:
+    if not wt.is_dirty():
         return False
-    git.run(["add", "-A"], cwd=path)
-    git.run(
-        [
-            "-c",
-            "user.name=Gas Town",
-            "-c",
-            "user.email=gastown@localhost",
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "-m",
-            f"WIP preserved by Gas Town ({reason})",
-        ],
-        cwd=path,
+    wt.commit_all(
+        f"WIP preserved by Gas Town ({reason})", name="Gas Town", email="gastown@localhost"
     )
     return True
 
 
 def head(path: str) -> str:
-    return git.run(["rev-parse", "HEAD"], cwd=path).stdout.strip()
+    return git.head(path)
 
 
 def commits_ahead(path: str) -> int:
     """Commits on this worktree's branch that its repository's main does not have."""
-    common = git.run(["rev-parse", "--git-common-dir"], cwd=path).stdout.strip()
-    repo = os.path.dirname(os.path.abspath(os.path.join(path, common)))
-    base = main_ref(repo)
-    out = git.run(["rev-list", "--count", f"{base}..HEAD"], cwd=path).stdout.strip()
-    return int(out or 0)
+    return git.commits_ahead(path)
 
 
 def current_branch(path: str) -> str:
-    return git.run(["rev-parse", "--abbrev-ref", "HEAD"], cwd=path).stdout.strip()
+    return git.current_branch(path)
 
 
 def remove_if_safe(repo: str, path: str) -> bool:
@@ -251,9 +216,11 @@ def remove_if_safe(repo: str, path: str) -> bool:
     if not os.path.exists(path):
         return True
     with repo_lock(repo):
-        if git.run(["status", "--porcelain"], cwd=path).stdout.strip():
-            return False
+        with git.opened(path) as wt:
+            if wt.is_dirty():
+                return False
         # Its commits live on its branch (the branch is not deleted here), so removing
         # the checkout loses nothing.
-        git.run(["worktree", "remove", "--", path], cwd=repo)
+        with git.opened(repo) as r:
+            r.worktree_remove(path)
         return True
