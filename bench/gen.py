@@ -246,13 +246,13 @@ def make_town(
             )
         stats = ledger.interop.import_records(beads, deps, actor="bench")
         t2 = time.perf_counter()
-        with ledger.db.write() as conn:
+        with ledger.transaction():
             for bid in slung:
-                ledger.beads.set_slung(conn, bid, actor="bench")
+                ledger.beads.set_slung(bid, actor="bench")
         t3 = time.perf_counter()
         counts = ledger.beads.status_counts()
         ready = len(ledger.beads.ready())
-        candidates = len(ledger.beads.dispatch_candidates(ledger.db.conn, after=None, limit=10**9))
+        candidates = len(ledger.beads.dispatch_candidates(after=None, limit=10**9))
     shown = next((d["bead_id"] for d in deps if d["type"] == "blocks"), beads[0]["id"])
     info = {
         "n": n_beads,

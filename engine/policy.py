@@ -2,9 +2,9 @@
 tried again, when its attempts are used up, and how long the witness waits between rungs.
 
 Pure functions of numbers (no ledger, no clock, no I/O) so the scheduler, the refinery and
-the commands ask the same question and get the same answer. The ledger applies a decision
-inside its fenced transaction (only there is the failure count known for certain); it never
-writes the rule itself.
+the commands ask the same question and get the same answer. The caller makes each decision
+inside the ledger transaction that writes it (reading the failure count there) and hands the
+ledger the decided values; the ledger never imports this module.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ class RetryPolicy:
 
     def exhausted(self, failures: int) -> bool:
         return failures >= self.max_attempts
+
+    def retry_in(self, failures: int) -> float | None:
+        """Seconds before the next try after the `failures`-th failure; None: give up."""
+        decision = self.after(failures)
+        return None if decision.give_up else decision.delay
 
     def after(self, failures: int) -> Retry:
         if self.exhausted(failures):

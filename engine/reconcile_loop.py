@@ -43,7 +43,7 @@ async def run(engine: Engine, stop: asyncio.Event) -> None:
             asyncio.get_running_loop().remove_reader(listener.fileno())
             listener.close()
             assert engine.ledger is not None
-            engine.ledger.db.notify_commits = True
+            engine.ledger.notify_commits = True
 
 
 def listen(engine: Engine) -> WakeListener | None:
@@ -68,7 +68,7 @@ def listen(engine: Engine) -> WakeListener | None:
         listener.close()
         return None
     assert engine.ledger is not None
-    engine.ledger.db.notify_commits = False
+    engine.ledger.notify_commits = False
     return listener
 
 

@@ -31,6 +31,7 @@ from engine.engine import Engine
 from engine.ledger import Ledger
 from engine.polecats import seance
 from engine.policy import RetryPolicy
+from engine.refinery import send_back
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town, init_town
 from gastown_tui.app import GasTownApp
@@ -215,7 +216,8 @@ def _populate(
     clock.advance(420)
     ids["mr:form"] = submit("form", "1111111111222222222233333333334444444444")
     ids["mr:style"] = submit("style", "aaaaaaaaaabbbbbbbbbbccccccccccdddddddddd")
-    ledger.mq.fail(
+    send_back.gates_failed(
+        ledger,
         ids["mr:style"],
         reason="gate test failed: grep: index.html: no <h1> heading",
         log="$ sh test.sh\nexit 1",

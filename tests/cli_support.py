@@ -135,8 +135,8 @@ def gastown_argv() -> list[str]:
 def hooked_agent(ledger: Any, rig: str = "web") -> tuple[str, str, int]:
     """A bead hooked to a started polecat Toast: (agent id, bead id, attempt)."""
     bead = ledger.beads.create("work", rig=rig)["id"]
-    with ledger.db.write() as conn:
-        agent = ledger.agents.allocate(conn, rig, "Toast", "script")
-        attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
+    with ledger.transaction():
+        agent = ledger.agents.allocate(rig, "Toast", "script")
+        attempt = ledger.agents.assign(agent, bead, rig=rig)
     ledger.agents.mark_started(agent["id"], bead, attempt)
     return agent["id"], bead, attempt

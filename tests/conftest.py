@@ -228,11 +228,9 @@ def submit_work(
     ledger = rt.ledger
     repo = ledger.rigs.require(rig)["path"]
     bead = ledger.beads.create(title, rig=rig, slung=True)["id"]
-    with ledger.db.write() as conn:
-        agent = ledger.agents.allocate(
-            conn, rig, next_name(ledger.agents.live_names(conn)), "script"
-        )
-        attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
+    with ledger.transaction():
+        agent = ledger.agents.allocate(rig, next_name(ledger.agents.live_names()), "script")
+        attempt = ledger.agents.assign(agent, bead, rig=rig)
     ledger.agents.mark_started(agent["id"], bead, attempt)
     branch = f"polecat/{agent['name']}/{bead}"
     wt = tempfile.mkdtemp(prefix="wt-")
@@ -255,8 +253,8 @@ def submit_work(
     commit = git_out(wt, "rev-parse", "HEAD")
     git_out(repo, "worktree", "remove", "--force", wt)
     out = ledger.agents.done(agent["id"], bead, attempt, branch=branch, commit=commit)
-    with ledger.db.write() as conn:  # free the name for the next submission
-        ledger.agents.retire(conn, agent["id"], reason="test")
+    with ledger.transaction():  # free the name for the next submission
+        ledger.agents.retire(agent["id"], reason="test")
     return bead, out["merge_request"]
 
 

@@ -17,9 +17,9 @@ from tests.conftest import add_rig, gt, script_body
 
 def hook(ledger, name: str, rig: str = "web") -> tuple[str, str, int]:
     bead = ledger.beads.create(f"work of {name}", rig=rig)["id"]
-    with ledger.db.write() as conn:
-        agent = ledger.agents.allocate(conn, rig, name, "script")
-        attempt = ledger.agents.assign(conn, agent, bead, rig=rig)
+    with ledger.transaction():
+        agent = ledger.agents.allocate(rig, name, "script")
+        attempt = ledger.agents.assign(agent, bead, rig=rig)
     ledger.agents.mark_started(agent["id"], bead, attempt)
     return agent["id"], bead, attempt
 

@@ -156,10 +156,10 @@ def test_a_plan_file_needing_a_hostile_id_creates_nothing(town, ledger, tmp_path
 
 def legacy_bead(ledger, ident: str) -> str:
     """A bead an older version let in (the ledger's own insert takes any id)."""
-    with ledger.db.write() as conn:
+    with ledger.transaction():
         return str(
             ledger.beads.insert(
-                conn, title="legacy", rig="web", bead_type="task", priority=2, bead_id=ident
+                title="legacy", rig="web", bead_type="task", priority=2, bead_id=ident
             )
         )
 

@@ -9,6 +9,7 @@ from engine import vocab
 from engine.config import SchedulerSettings, TownConfig
 from engine.ledger import Ledger
 from engine.policy import Retry, RetryPolicy, ladder_wait, rejection
+from engine.refinery import send_back
 from engine.scheduler.reconciler import Scheduler
 from tests.conftest import Clock, add_rig
 from tests.recording import RecordingDispatcher
@@ -85,8 +86,12 @@ def gate_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], dict
             branch=f"polecat/{agent['name']}/{bead}",
             commit="a" * 40,
         )
-        ledger.mq.fail(
-            out["merge_request"], reason="test failed", log=None, retry=RetryPolicy.of(SETTINGS)
+        send_back.gates_failed(
+            ledger,
+            out["merge_request"],
+            reason="test failed",
+            log=None,
+            retry=RetryPolicy.of(SETTINGS),
         )
         if ledger.beads.get(bead)["status"] == vocab.FAILED:
             return delays, ledger.beads.get(bead)
@@ -121,8 +126,12 @@ def test_gate_and_dispatch_failures_count_towards_one_schedule(ledger, clock, fi
             out = ledger.agents.done(
                 agent["id"], bead, agent["attempt"], branch="polecat/x", commit="b" * 40
             )
-            ledger.mq.fail(
-                out["merge_request"], reason="lint", log=None, retry=RetryPolicy.of(SETTINGS)
+            send_back.gates_failed(
+                ledger,
+                out["merge_request"],
+                reason="lint",
+                log=None,
+                retry=RetryPolicy.of(SETTINGS),
             )
         delays.append(_delay(ledger, clock, bead))
         clock.advance(delays[-1] + 0.1)

@@ -124,11 +124,10 @@ def test_bead_faults_fail_the_bead_at_once_and_do_not_count_towards_the_breaker(
     settings = SchedulerSettings(breaker_failures=4, breaker_window_seconds=600, max_attempts=3)
     sched = Scheduler(ledger, TownConfig(scheduler=settings))
     bad = []
-    with ledger.db.write() as conn:
+    with ledger.transaction():
         for i in range(4):
             bad.append(
                 ledger.beads.insert(
-                    conn,
                     title=f"bad {i}",
                     rig="web",
                     bead_type="task",

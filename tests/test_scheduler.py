@@ -307,10 +307,10 @@ def test_a_bead_is_never_hooked_to_two_agents(ledger, scheduler, dispatcher):
     add_rig(ledger, "web", "gt")
     bead = ledger.beads.create("one", rig="web", slung=True)["id"]
     scheduler.reconcile(dispatcher)
-    with ledger.db.write() as conn:
-        other = ledger.agents.allocate(conn, "web", "Maple", "script")
-    with pytest.raises(Conflict), ledger.db.write() as conn:
-        ledger.agents.assign(conn, other, bead, rig="web")
+    with ledger.transaction():
+        other = ledger.agents.allocate("web", "Maple", "script")
+    with pytest.raises(Conflict), ledger.transaction():
+        ledger.agents.assign(other, bead, rig="web")
     with pytest.raises(sqlite3.IntegrityError), ledger.db.write() as conn:
         conn.execute("UPDATE agents SET hook=? WHERE name='Maple'", (bead,))
     assert scheduler.check_invariants() == []

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from engine.ledger.db import Db
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from engine.ledger.agents import AgentStore
     from engine.ledger.beads import BeadStore
@@ -60,6 +61,40 @@ class Ledger:
 
     def now(self) -> float:
         return self.clock()
+
+    @contextmanager
+    def transaction(self, *, durable: bool = False) -> Iterator[Ledger]:
+        """One write transaction, owned here: callers use the stores inside it and never
+        see a connection. Nested calls join the outer one; `durable` waits for the disk
+        (claims, merges, mail) before the commit returns."""
+        with self.db.write(durable=durable):
+            yield self
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Ledger]:
+        """One consistent view for several reads (joins an open transaction)."""
+        with self.db.read():
+            yield self
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Ledger]:
+        """Inside a transaction: all or nothing for one part while the rest goes on."""
+        with self.db.savepoint():
+            yield self
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap cross-process wake-up."""
+        return self.db.data_version()
+
+    @property
+    def notify_commits(self) -> bool:
+        """Whether each commit wakes the town's engine (engine/ledger/wake.py); the engine
+        turns it off for its own ledger: it knows what it wrote."""
+        return self.db.notify_commits
+
+    @notify_commits.setter
+    def notify_commits(self, value: bool) -> None:
+        self.db.notify_commits = value
 
     def _store(self, name: str, module: str, cls: str) -> object:
         store = self._stores.get(name)

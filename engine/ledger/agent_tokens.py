@@ -26,10 +26,10 @@ TOKEN_KEY = "agent_token:"
 def issue_token(agents: AgentStore, ident: str, attempt: int) -> str:
     """A fresh token for the agent's new session; any earlier one stops working."""
     token = secrets.token_urlsafe(32)
-    with agents.db.write(durable=True) as conn:
+    with agents.db.write(durable=True):
         # durable: a session must never hold a token the ledger lost in a crash
         agents.ledger.state.put(
-            conn, TOKEN_KEY + ident, {"attempt": attempt, "sha256": token_hash(token)}
+            TOKEN_KEY + ident, {"attempt": attempt, "sha256": token_hash(token)}
         )
     return token
 

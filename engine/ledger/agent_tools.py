@@ -7,7 +7,6 @@ Plain functions the AgentStore delegates to; callers use ``ledger.agents``.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
@@ -19,11 +18,9 @@ if TYPE_CHECKING:
     from engine.ledger.agents import AgentStore
 
 
-def hooked_agent(
-    agents: AgentStore, conn: sqlite3.Connection, ident: str, bead_id: str, attempt: int
-) -> dict[str, Any]:
+def hooked_agent(agents: AgentStore, ident: str, bead_id: str, attempt: int) -> dict[str, Any]:
     """The calling agent, checked: alive, hooked to this bead, on this attempt."""
-    agents.fence(conn, bead_id, attempt)
+    agents.fence(bead_id, attempt)
     agent = agents.get(ident)
     if agent is None:
         raise NotFound(f"no live agent {ident!r}")
@@ -49,7 +46,7 @@ def done(
 ) -> dict[str, Any]:
     """`gt done`: submit the branch (a merge request), or hand the bead back."""
     with agents.db.write(durable=True) as conn:
-        agent = agents.hooked_agent(conn, ident, bead_id, attempt)
+        agent = agents.hooked_agent(ident, bead_id, attempt)
         bead = agents.ledger.beads.require(bead_id)
         now = iso(agents.ledger.now())
         result: dict[str, Any] = {"id": bead_id, "status": status, "agent": agent["name"]}
@@ -60,7 +57,6 @@ def done(
                     "gt done needs the branch and its head commit (run it inside the worktree)"
                 )
             mr = beads.insert(
-                conn,
                 title=f"Merge {branch}",
                 rig=bead["rig"],
                 bead_type="merge-request",
@@ -92,7 +88,6 @@ def done(
                 ),
             )
             beads.set_status(
-                conn,
                 bead_id,
                 vocab.IN_REVIEW,
                 actor=agent["id"],
@@ -108,7 +103,6 @@ def done(
             result["merge_request"] = mr
         elif status == "escalated":
             esc = beads.insert(
-                conn,
                 title=f"{agent['name']} escalated {bead_id}: {(summary or bead['title'])[:120]}",
                 rig=None,
                 bead_type="escalation",
@@ -118,14 +112,12 @@ def done(
                 metadata={"source": bead_id, "severity": "medium"},
             )
             agents.ledger.mail.deliver(
-                conn,
                 sender=agent["id"],
                 to=vocab.MAYOR,
                 subject=f"Escalation from {agent['name']} on {bead_id}",
                 body=summary or "",
             )
             beads.set_status(
-                conn,
                 bead_id,
                 vocab.OPEN,
                 actor=agent["id"],
@@ -136,7 +128,6 @@ def done(
             result["escalation"] = esc
         elif status == "deferred":
             beads.set_status(
-                conn,
                 bead_id,
                 "deferred",
                 actor=agent["id"],
@@ -146,7 +137,7 @@ def done(
             )
         else:
             raise Conflict(f"unknown done status {status!r}")
-        agents.release_hooked_to(conn, bead_id, reason=f"gt done ({status})")
+        agents.release_hooked_to(bead_id, reason=f"gt done ({status})")
         return result
 
 
@@ -158,7 +149,7 @@ def record(
         agent = agents.require(ident)
         bead_id = agent["hook"]
         if attempt is not None and bead_id:
-            agents.fence(conn, bead_id, attempt)
+            agents.fence(bead_id, attempt)
         now_e = agents.ledger.now()
         conn.execute(
             "UPDATE agents SET last_activity=?, last_heartbeat=?, updated_at=? WHERE id=?",
@@ -173,7 +164,7 @@ def request_handoff(
 ) -> None:
     """The agent asks for a fresh session on the same hook; the engine restarts it."""
     with agents.db.write(durable=True) as conn:
-        agent = agents.hooked_agent(conn, ident, bead_id, attempt)
+        agent = agents.hooked_agent(ident, bead_id, attempt)
         now = iso(agents.ledger.now())
         bead = agents.ledger.beads.require(bead_id)
         meta = {**bead["metadata"], "handoff_note": note}

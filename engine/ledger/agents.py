@@ -23,7 +23,6 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
-    from engine.policy import RetryPolicy
 
 BUSY_SQL = "hook IS NOT NULL AND status != 'retired'"
 
@@ -68,17 +67,20 @@ class AgentStore:
             rows.agent(r) for r in self.db.conn.execute(sql + " ORDER BY rig, created_at", args)
         ]
 
-    def busy_counts(self, conn: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+    def busy_counts(self) -> tuple[int, dict[str, int]]:
+        conn = self.db.conn
         per_rig = {
             r[0]: r[1]
             for r in conn.execute(f"SELECT rig, count(*) FROM agents WHERE {BUSY_SQL} GROUP BY rig")
         }
         return sum(per_rig.values()), per_rig
 
-    def live_names(self, conn: sqlite3.Connection) -> set[str]:
+    def live_names(self) -> set[str]:
+        conn = self.db.conn
         return {r[0] for r in conn.execute("SELECT name FROM agents WHERE status != 'retired'")}
 
-    def longest_idle_outside(self, conn: sqlite3.Connection, rig: str) -> str | None:
+    def longest_idle_outside(self, rig: str) -> str | None:
+        conn = self.db.conn
         row = conn.execute(
             "SELECT id FROM agents WHERE status='idle' AND hook IS NULL AND rig != ? "
             "ORDER BY idle_since LIMIT 1",
@@ -86,7 +88,8 @@ class AgentStore:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def idle_in_rig(self, conn: sqlite3.Connection, rig: str) -> dict[str, Any] | None:
+    def idle_in_rig(self, rig: str) -> dict[str, Any] | None:
+        conn = self.db.conn
         row = conn.execute(
             "SELECT * FROM agents WHERE rig=? AND status='idle' AND hook IS NULL "
             "AND role='polecat' ORDER BY idle_since LIMIT 1",
@@ -96,10 +99,9 @@ class AgentStore:
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    def allocate(
-        self, conn: sqlite3.Connection, rig: str, name: str, runtime: str | None
-    ) -> dict[str, Any]:
+    def allocate(self, rig: str, name: str, runtime: str | None) -> dict[str, Any]:
         """A new polecat (or a retired identity of the same rig and name, revived)."""
+        conn = self.db.conn
         now_e = self.ledger.now()
         now = iso(now_e)
         aid = agent_id(rig, name)
@@ -121,7 +123,6 @@ class AgentStore:
 
     def assign(
         self,
-        conn: sqlite3.Connection,
         agent: dict[str, Any],
         bead_id: str,
         *,
@@ -130,6 +131,7 @@ class AgentStore:
     ) -> int:
         """Hook a ready bead to an idle agent; returns the new attempt number.
         `runtime`, when given, replaces the agent's (the config may have changed)."""
+        conn = self.db.conn
         row = conn.execute(
             "SELECT status, attempt, assignee FROM beads WHERE id=?", (bead_id,)
         ).fetchone()
@@ -154,7 +156,8 @@ class AgentStore:
         self.ledger.graph.status_changed(conn, bead_id, vocab.OPEN, vocab.HOOKED)
         return attempt
 
-    def fence(self, conn: sqlite3.Connection, bead_id: str, attempt: int) -> sqlite3.Row:
+    def fence(self, bead_id: str, attempt: int) -> sqlite3.Row:
+        conn = self.db.conn
         row = conn.execute("SELECT * FROM beads WHERE id=?", (bead_id,)).fetchone()
         if row is None:
             raise NotFound(f"no bead {bead_id}")
@@ -178,7 +181,7 @@ class AgentStore:
         # Not durable on purpose: a lost "working" mark comes back as a pending dispatch
         # whose live session is adopted on the next tick.
         with self.db.write() as conn:
-            self.fence(conn, bead_id, attempt)
+            self.fence(bead_id, attempt)
             agent = self.require(agent_ident)
             if agent["hook"] != bead_id:
                 raise Conflict(f"{agent['name']} is not hooked to {bead_id}")
@@ -192,7 +195,6 @@ class AgentStore:
                 (session, worktree, branch, now, now_e, now_e, agent["id"]),
             )
             self.ledger.beads.set_status(
-                conn,
                 bead_id,
                 vocab.IN_PROGRESS,
                 actor=agent["id"],
@@ -207,28 +209,29 @@ class AgentStore:
         *,
         reason: str,
         kind: str,
-        retry: RetryPolicy,
+        failures: int,
+        retry_in: float | None,
     ) -> dict[str, Any]:
         """An attempt ended badly (dispatch failed, session died, stalled out).
 
-        The agent is unhooked; the bead goes back to open after the delay `retry` decides,
-        or to failed once `retry` says its attempts are used up (the failure count is read
-        here, inside the fenced transaction). Fenced: a stale report changes nothing.
+        The agent is unhooked; the bead goes back to open for `retry_in` seconds' wait, or
+        to failed when `retry_in` is None (its attempts are used up). Both are the caller's
+        decision (engine/policy.py) for `failures`, the count this failure makes, read with
+        `ledger.beads.failure_count` in the same transaction. Fenced: a stale report
+        changes nothing.
         """
         with self.db.write(durable=True) as conn:
-            row = self.fence(conn, bead_id, attempt)
+            row = self.fence(bead_id, attempt)
             if row["status"] in vocab.FINAL_STATUSES:
                 raise Conflict(f"{bead_id} is already {row['status']}")
-            failures = int(row["failures"]) + 1
-            decision = retry.after(failures)
+            rows.check_decided_on(row, failures)
             now_e = self.ledger.now()
-            self.release_hooked_to(conn, bead_id, reason=reason)
+            self.release_hooked_to(bead_id, reason=reason)
             record_event(
                 conn, bead_id, kind, row["assignee"], iso(now_e), {"reason": reason}, attempt
             )
-            if decision.give_up:
+            if retry_in is None:
                 self.ledger.beads.set_status(
-                    conn,
                     bead_id,
                     vocab.FAILED,
                     actor="scheduler",
@@ -242,9 +245,8 @@ class AgentStore:
                     },
                 )
                 return {"status": vocab.FAILED, "failures": failures, "retry_at": None}
-            delay = decision.delay
+            delay = retry_in
             self.ledger.beads.set_status(
-                conn,
                 bead_id,
                 vocab.OPEN,
                 actor="scheduler",
@@ -259,8 +261,9 @@ class AgentStore:
             )
             return {"status": vocab.OPEN, "failures": failures, "retry_at": now_e + delay}
 
-    def release_hooked_to(self, conn: sqlite3.Connection, bead_id: str, *, reason: str) -> None:
+    def release_hooked_to(self, bead_id: str, *, reason: str) -> None:
         """Whoever is hooked to this bead is unhooked and goes idle."""
+        conn = self.db.conn
         now_e = self.ledger.now()
         for r in conn.execute("SELECT id FROM agents WHERE hook=?", (bead_id,)).fetchall():
             conn.execute(
@@ -269,16 +272,16 @@ class AgentStore:
             )
             record_event(conn, bead_id, "unhooked", r[0], iso(now_e), {"reason": reason})
 
-    def set_status(
-        self, conn: sqlite3.Connection, ident: str, status: str, reason: str | None = None
-    ) -> None:
+    def set_status(self, ident: str, status: str, reason: str | None = None) -> None:
+        conn = self.db.conn
         now_e = self.ledger.now()
         conn.execute(
             "UPDATE agents SET status=?, updated_at=? WHERE id=?", (status, iso(now_e), ident)
         )
         record_event(conn, None, f"agent_{status}", ident, iso(now_e), {"reason": reason})
 
-    def retire(self, conn: sqlite3.Connection, ident: str, *, reason: str) -> None:
+    def retire(self, ident: str, *, reason: str) -> None:
+        conn = self.db.conn
         now_e = self.ledger.now()
         conn.execute(
             "UPDATE agents SET status='retired', hook=NULL, session=NULL, updated_at=? WHERE id=?",
@@ -286,7 +289,8 @@ class AgentStore:
         )
         record_event(conn, None, "agent_retired", ident, iso(now_e), {"reason": reason})
 
-    def retire_rig(self, conn: sqlite3.Connection, rig: str, *, reason: str) -> None:
+    def retire_rig(self, rig: str, *, reason: str) -> None:
+        conn = self.db.conn
         for r in conn.execute(
             "SELECT id, hook FROM agents WHERE rig=? AND status != 'retired'", (rig,)
         ).fetchall():
@@ -294,7 +298,6 @@ class AgentStore:
                 bead = conn.execute("SELECT status FROM beads WHERE id=?", (r["hook"],)).fetchone()
                 if bead and bead["status"] in (vocab.HOOKED, vocab.IN_PROGRESS):
                     self.ledger.beads.set_status(
-                        conn,
                         r["hook"],
                         vocab.OPEN,
                         actor="scheduler",
@@ -302,7 +305,7 @@ class AgentStore:
                         data={"reason": reason},
                         fields={"assignee": None},
                     )
-            self.retire(conn, r["id"], reason=reason)
+            self.retire(r["id"], reason=reason)
 
     def touch(
         self,
@@ -337,10 +340,8 @@ class AgentStore:
         """Rules that must hold after every tick; each broken one as a sentence."""
         return invariants.invariant_violations(self.db.conn)
 
-    def hooked_agent(
-        self, conn: sqlite3.Connection, ident: str, bead_id: str, attempt: int
-    ) -> dict[str, Any]:
-        return agent_tools.hooked_agent(self, conn, ident, bead_id, attempt)
+    def hooked_agent(self, ident: str, bead_id: str, attempt: int) -> dict[str, Any]:
+        return agent_tools.hooked_agent(self, ident, bead_id, attempt)
 
     def done(
         self,

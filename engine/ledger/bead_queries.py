@@ -141,13 +141,13 @@ class BeadQueries:
 
     def dispatch_candidates(
         self,
-        conn: sqlite3.Connection,
         *,
         after: tuple[Any, ...] | None,
         limit: int,
         only: str | None = None,
     ) -> builtins.list[sqlite3.Row]:
         """Slung, ready, unassigned work in priority-then-age order (keyset pages)."""
+        conn = self.db.conn
         types = ",".join(f"'{t}'" for t in vocab.WORK_TYPES)
         sql = (
             "SELECT id, rig, labels, metadata, priority, created_at, seq, not_before, type "
@@ -167,7 +167,13 @@ class BeadQueries:
         args.append(limit)
         return conn.execute(sql, args).fetchall()
 
-    def staged_convoy_of(self, conn: sqlite3.Connection, bead_id: str) -> str | None:
+    def failure_count(self, bead_id: str) -> int:
+        """Failed attempts so far (0 for no such bead): what a retry decision is made on."""
+        row = self.db.conn.execute("SELECT failures FROM beads WHERE id=?", (bead_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def staged_convoy_of(self, bead_id: str) -> str | None:
+        conn = self.db.conn
         row = conn.execute(
             "SELECT c.bead_id FROM deps d JOIN convoys c ON c.bead_id=d.bead_id "
             "JOIN beads b ON b.id=c.bead_id WHERE d.depends_on=? AND d.type='tracks' "

@@ -124,9 +124,8 @@ class BeadStore(BeadQueries):
         priority = check_priority(priority)
         check_type(bead_type)
         check_defer(defer_until)
-        with self.db.write(durable=durable) as conn:
+        with self.db.write(durable=durable):
             bead_id = self.insert(
-                conn,
                 title=title,
                 rig=rig,
                 bead_type=bead_type,
@@ -147,7 +146,6 @@ class BeadStore(BeadQueries):
 
     def insert(
         self,
-        conn: sqlite3.Connection,
         *,
         title: str,
         rig: str | None,
@@ -164,6 +162,7 @@ class BeadStore(BeadQueries):
         bead_id: str | None = None,
     ) -> str:
         """Insert inside the caller's write transaction; returns the new id."""
+        conn = self.db.conn
         prefix = self.prefix_of_rig(conn, rig)
         bead_id = bead_id or self.new_id(conn, prefix)
         now = iso(self.ledger.now())
@@ -289,7 +288,6 @@ class BeadStore(BeadQueries):
 
     def set_status(
         self,
-        conn: sqlite3.Connection,
         bead_id: str,
         new: str,
         *,
@@ -299,6 +297,7 @@ class BeadStore(BeadQueries):
         fields: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Every status change goes through here: readiness, agents and convoys follow."""
+        conn = self.db.conn
         row = conn.execute("SELECT status FROM beads WHERE id=?", (bead_id,)).fetchone()
         if row is None:
             raise NotFound(self._missing(bead_id))
@@ -313,19 +312,18 @@ class BeadStore(BeadQueries):
         record_event(conn, bead_id, kind, actor, now, {"from": old, "to": new, **(data or {})})
         self.ledger.graph.status_changed(conn, bead_id, old, new)
         if new in vocab.FINAL_STATUSES:
-            self.ledger.agents.release_hooked_to(conn, bead_id, reason=f"bead {new}")
+            self.ledger.agents.release_hooked_to(bead_id, reason=f"bead {new}")
         self.ledger.convoys.bead_status_changed(conn, bead_id, new)
         return {"id": bead_id, "from": old, "to": new}
 
     def close(
         self, bead_id: str, *, reason: str | None = None, actor: str | None = None
     ) -> dict[str, Any]:
-        with self.db.write(durable=True) as conn:
+        with self.db.write(durable=True):
             cur = self.require(bead_id)
             if cur["status"] == vocab.CLOSED:
                 raise Conflict(f"{bead_id} is already closed")
             self.set_status(
-                conn,
                 bead_id,
                 vocab.CLOSED,
                 actor=actor,
@@ -338,12 +336,11 @@ class BeadStore(BeadQueries):
     def cancel(
         self, bead_id: str, *, reason: str | None = None, actor: str | None = None
     ) -> dict[str, Any]:
-        with self.db.write(durable=True) as conn:
+        with self.db.write(durable=True):
             cur = self.require(bead_id)
             if cur["status"] in vocab.FINAL_STATUSES:
                 raise Conflict(f"{bead_id} is already {cur['status']}")
             self.set_status(
-                conn,
                 bead_id,
                 vocab.CANCELLED,
                 actor=actor,
@@ -354,7 +351,7 @@ class BeadStore(BeadQueries):
             return self.require(bead_id)
 
     def reopen(self, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:
-        with self.db.write(durable=True) as conn:
+        with self.db.write(durable=True):
             cur = self.require(bead_id)
             if cur["status"] == vocab.OPEN:
                 raise Conflict(f"{bead_id} is already open")
@@ -365,7 +362,6 @@ class BeadStore(BeadQueries):
                 )
             # Back to the backlog: a reopened bead waits to be slung again.
             self.set_status(
-                conn,
                 bead_id,
                 vocab.OPEN,
                 actor=actor,
@@ -384,7 +380,8 @@ class BeadStore(BeadQueries):
 
     # ---- scheduling ----------------------------------------------------------------------
 
-    def set_slung(self, conn: sqlite3.Connection, bead_id: str, *, actor: str | None) -> bool:
+    def set_slung(self, bead_id: str, *, actor: str | None) -> bool:
+        conn = self.db.conn
         now = iso(self.ledger.now())
         cur = conn.execute(
             "UPDATE beads SET slung=1, updated_at=? WHERE id=? AND slung=0", (now, bead_id)

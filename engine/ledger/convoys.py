@@ -43,7 +43,6 @@ class ConvoyStore:
     ) -> dict[str, Any]:
         beads = self.ledger.beads
         cid = beads.insert(
-            conn,
             title=title,
             rig=None,
             bead_type="convoy",
@@ -78,7 +77,6 @@ class ConvoyStore:
             ids: dict[str, str] = {}
             for item in planned:
                 ids[item["key"]] = beads.insert(
-                    conn,
                     title=item["title"],
                     rig=item.get("rig"),
                     bead_type=item.get("type", "task"),
@@ -213,7 +211,7 @@ class ConvoyStore:
             now = iso(self.ledger.now())
             conn.execute("UPDATE convoys SET launched_at=? WHERE bead_id=?", (now, convoy_id))
             self.ledger.beads.set_status(
-                conn, convoy_id, vocab.CONVOY_OPEN, actor=actor, kind="convoy_launched"
+                convoy_id, vocab.CONVOY_OPEN, actor=actor, kind="convoy_launched"
             )
             self._sling(conn, convoy["beads"], actor)
             return self.require(convoy_id)
@@ -241,7 +239,6 @@ class ConvoyStore:
             if convoy["status"] == vocab.CONVOY_LANDED:
                 conn.execute("UPDATE convoys SET landed_at=NULL WHERE bead_id=?", (convoy_id,))
                 self.ledger.beads.set_status(
-                    conn,
                     convoy_id,
                     vocab.CONVOY_OPEN,
                     actor=actor,
@@ -268,7 +265,6 @@ class ConvoyStore:
                 if status in vocab.FINAL_STATUSES:
                     continue
                 beads.set_status(
-                    conn,
                     bid,
                     vocab.CANCELLED,
                     actor=actor,
@@ -281,7 +277,6 @@ class ConvoyStore:
                 )
                 cancelled.append(bid)
             beads.set_status(
-                conn,
                 convoy_id,
                 vocab.CONVOY_CANCELLED,
                 actor=actor,
@@ -316,7 +311,6 @@ class ConvoyStore:
             now = iso(self.ledger.now())
             conn.execute("UPDATE convoys SET landed_at=? WHERE bead_id=?", (now, convoy_id))
             self.ledger.beads.set_status(
-                conn,
                 convoy_id,
                 vocab.CONVOY_LANDED,
                 actor="town",
@@ -325,7 +319,6 @@ class ConvoyStore:
             )
             title = conn.execute("SELECT title FROM beads WHERE id=?", (convoy_id,)).fetchone()[0]
             self.ledger.mail.deliver(
-                conn,
                 sender="town",
                 to=vocab.MAYOR,
                 subject=f"Convoy landed: {title}",

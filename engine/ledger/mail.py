@@ -5,7 +5,6 @@ A message's `assignee` is its addressee, `created_by` its sender; open means unr
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
@@ -33,14 +32,11 @@ class MailStore:
                 parent = conn.execute("SELECT type FROM beads WHERE id=?", (reply_to,)).fetchone()
                 if parent is None or parent[0] != "message":
                     raise NotFound(f"no message {reply_to} to reply to")
-            mid = self.deliver(
-                conn, sender=sender, to=to, subject=subject, body=body, reply_to=reply_to
-            )
+            mid = self.deliver(sender=sender, to=to, subject=subject, body=body, reply_to=reply_to)
             return self.require(mid)
 
     def deliver(
         self,
-        conn: sqlite3.Connection,
         *,
         sender: str,
         to: str,
@@ -48,8 +44,8 @@ class MailStore:
         body: str = "",
         reply_to: str | None = None,
     ) -> str:
+        conn = self.db.conn
         mid = self.ledger.beads.insert(
-            conn,
             title=subject.strip().splitlines()[0][:200],
             rig=None,
             bead_type="message",
@@ -126,9 +122,8 @@ class MailStore:
         if not title.strip():
             raise UsageError("an escalation needs a title")
         priority = {"critical": 0, "high": 1, "medium": 2, "low": 3}.get(severity, 2)
-        with self.db.write(durable=True) as conn:
+        with self.db.write(durable=True):
             esc = self.ledger.beads.insert(
-                conn,
                 title=title.strip().splitlines()[0][:200],
                 rig=None,
                 bead_type="escalation",
@@ -138,7 +133,6 @@ class MailStore:
                 metadata={"severity": severity, "source": source},
             )
             self.deliver(
-                conn,
                 sender=actor,
                 to=vocab.MAYOR,
                 subject=f"[{severity}] {title.strip()[:150]}",

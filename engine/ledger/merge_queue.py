@@ -17,14 +17,12 @@ from engine import vocab
 from engine.errors import Conflict, NotFound
 from engine.ledger import mq_send_back
 from engine.ledger.graph import record_event
-from engine.policy import rejection
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from engine.ledger import Ledger
-    from engine.policy import RetryPolicy
 
 OPEN_STATES = ("queued", "testing", "landing", "awaiting_approval")
 FINAL_STATES = ("landed", "failed", "conflict", "rejected", "dropped")
@@ -132,7 +130,6 @@ class MergeQueueStore:
                 )
                 record_event(conn, mr_id, "mq_landed", "refinery", now, {"commit": commit})
                 beads.set_status(
-                    conn,
                     mr_id,
                     vocab.CLOSED,
                     actor="refinery",
@@ -145,7 +142,6 @@ class MergeQueueStore:
                     ).fetchone()
                     if status and status[0] not in vocab.FINAL_STATUSES:
                         beads.set_status(
-                            conn,
                             source,
                             vocab.CLOSED,
                             actor="refinery",
@@ -172,15 +168,41 @@ class MergeQueueStore:
         *,
         reason: str,
         log: str | None,
-        retry: RetryPolicy,
+        failures: int,
+        retry_in: float | None,
     ) -> dict[str, Any]:
-        return mq_send_back.fail(self, mr_id, reason=reason, log=log, retry=retry)
+        """Gates failed; `failures` and `retry_in` as decided for the source bead (see
+        `source_failures`)."""
+        return mq_send_back.fail(
+            self, mr_id, reason=reason, log=log, failures=failures, retry_in=retry_in
+        )
+
+    def source_failures(self, mr_id: str) -> int:
+        """How often the request's source bead has failed so far: what a retry decision
+        for it is made on (read it inside the transaction that writes the decision)."""
+        row = self.db.conn.execute(
+            "SELECT b.failures FROM merge_requests m JOIN beads b ON b.id=m.source_bead "
+            "WHERE m.bead_id=?",
+            (mr_id,),
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     def conflict(
-        self, mr_id: str, *, files: builtins.list[str], base_commit: str, branch: str
+        self,
+        mr_id: str,
+        *,
+        files: builtins.list[str],
+        base_commit: str,
+        rework_title: str,
+        rework_body: str,
     ) -> str:
         return mq_send_back.conflict(
-            self, mr_id, files=files, base_commit=base_commit, branch=branch
+            self,
+            mr_id,
+            files=files,
+            base_commit=base_commit,
+            rework_title=rework_title,
+            rework_body=rework_body,
         )
 
     def requeue_rebased(self, mr_id: str, commit: str) -> None:
@@ -195,9 +217,8 @@ class MergeQueueStore:
 
     def drop(self, mr_id: str, reason: str) -> None:
         self.set_state([mr_id], "dropped", data={"reason": reason}, failure=reason)
-        with self.db.write() as conn:
+        with self.db.write():
             self.ledger.beads.set_status(
-                conn,
                 mr_id,
                 vocab.CANCELLED,
                 actor="refinery",
@@ -222,7 +243,6 @@ class MergeQueueStore:
                 (now, mr_id),
             )
             self.ledger.beads.set_status(
-                conn,
                 mr_id,
                 vocab.OPEN,
                 actor=actor,
@@ -234,7 +254,6 @@ class MergeQueueStore:
             ).fetchone()
             if source and source[0] not in (vocab.IN_REVIEW, vocab.CLOSED):
                 self.ledger.beads.set_status(
-                    conn,
                     mr["source_bead"],
                     vocab.IN_REVIEW,
                     actor=actor,
@@ -244,8 +263,10 @@ class MergeQueueStore:
             return self.require(mr_id)
 
     def reject(
-        self, mr_id: str, *, reason: str, actor: str, max_attempts: int = 3
+        self, mr_id: str, *, reason: str, actor: str, failures: int, retry_in: float | None
     ) -> dict[str, Any]:
+        """A person (or the refinery) refused the work; the source bead goes back as
+        decided (`failures`, `retry_in`: see `source_failures`)."""
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             if mr["state"] in ("landed", "landing"):
@@ -258,7 +279,6 @@ class MergeQueueStore:
             )
             record_event(conn, mr_id, "mq_rejected", actor, now, {"reason": reason})
             self.ledger.beads.set_status(
-                conn,
                 mr_id,
                 vocab.FAILED,
                 actor=actor,
@@ -270,7 +290,8 @@ class MergeQueueStore:
                 conn,
                 mr,
                 reason=f"rejected by {actor}: {reason}",
-                retry=rejection(max_attempts),
+                failures=failures,
+                retry_in=retry_in,
             )
             return self.require(mr_id)
 

@@ -1,8 +1,10 @@
 """Work the merge queue sends back: gates that failed and branches that no longer merge.
 
-The source bead returns to open with the failure attached (preferring the same polecat)
-until the retry policy gives up; a conflict becomes a rework bead for that polecat.
-Plain functions MergeQueueStore (``ledger.merge_queue``) delegates to.
+The source bead returns to open with the failure attached (preferring the same polecat),
+or fails when the caller says its attempts are used up; a conflict becomes a rework bead
+for that polecat. Storage only: how many attempts and how long to wait are decided by the
+caller (engine/policy.py), and the rework bead's words are written by the refinery
+(engine/refinery/send_back.py). Plain functions MergeQueueStore (``ledger.mq``) delegates to.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
+from engine.ledger import rows
 from engine.ledger.graph import record_event
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger.merge_queue import MergeQueueStore
-    from engine.policy import RetryPolicy
 
 
 def fail(
@@ -26,10 +28,11 @@ def fail(
     *,
     reason: str,
     log: str | None,
-    retry: RetryPolicy,
+    failures: int,
+    retry_in: float | None,
 ) -> dict[str, Any]:
     """Gates failed: the bead goes back to open with the failure attached (preferring
-    the same polecat), or fails once `retry` says its attempts are used up."""
+    the same polecat), or fails when `retry_in` is None (its attempts are used up)."""
     with queue.db.write(durable=True) as conn:
         mr = queue.require(mr_id)
         now_e = queue.ledger.now()
@@ -41,7 +44,6 @@ def fail(
         )
         record_event(conn, mr_id, "mq_failed", "refinery", now, {"reason": reason})
         queue.ledger.beads.set_status(
-            conn,
             mr_id,
             vocab.FAILED,
             actor="refinery",
@@ -53,7 +55,8 @@ def fail(
             conn,
             mr,
             reason=f"the gates failed: {reason}",
-            retry=retry,
+            failures=failures,
+            retry_in=retry_in,
         )
 
 
@@ -63,19 +66,20 @@ def send_back(
     mr: dict[str, Any],
     *,
     reason: str,
-    retry: RetryPolicy,
+    failures: int,
+    retry_in: float | None,
 ) -> dict[str, Any]:
+    """`failures` is the count this failure makes and `retry_in` the wait before the next
+    try (None: give up), both decided by the caller inside this transaction."""
     beads = queue.ledger.beads
     source = conn.execute("SELECT * FROM beads WHERE id=?", (mr["source_bead"],)).fetchone()
     if source is None or source["status"] != vocab.IN_REVIEW:
         return {"status": source["status"] if source else None}
-    failures = int(source["failures"]) + 1
-    decision = retry.after(failures)
+    rows.check_decided_on(source, failures)
     meta = {**json.loads(source["metadata"]), "prefer_agent": mr["agent"]}
     now_e = queue.ledger.now()
-    if decision.give_up:
+    if retry_in is None:
         beads.set_status(
-            conn,
             source["id"],
             vocab.FAILED,
             actor="refinery",
@@ -88,16 +92,14 @@ def send_back(
             },
         )
         queue.ledger.mail.deliver(
-            conn,
             sender="refinery",
             to=vocab.MAYOR,
             subject=f"{source['id']} failed after {failures} attempts",
             body=reason[:4000],
         )
         return {"status": vocab.FAILED}
-    delay = decision.delay
+    delay = retry_in
     beads.set_status(
-        conn,
         source["id"],
         vocab.OPEN,
         actor="refinery",
@@ -114,9 +116,16 @@ def send_back(
 
 
 def conflict(
-    queue: MergeQueueStore, mr_id: str, *, files: list[str], base_commit: str, branch: str
+    queue: MergeQueueStore,
+    mr_id: str,
+    *,
+    files: list[str],
+    base_commit: str,
+    rework_title: str,
+    rework_body: str,
 ) -> str:
-    """assign_back: a rework bead for the same polecat, naming the conflicting files."""
+    """assign_back: a rework bead for the same polecat (its words written by the caller),
+    recording the conflicting files; returns the rework bead's id."""
     with queue.db.write(durable=True) as conn:
         mr = queue.require(mr_id)
         now = iso(queue.ledger.now())
@@ -126,7 +135,6 @@ def conflict(
         )
         record_event(conn, mr_id, "mq_conflict", "refinery", now, {"files": files})
         queue.ledger.beads.set_status(
-            conn,
             mr_id,
             vocab.FAILED,
             actor="refinery",
@@ -136,19 +144,13 @@ def conflict(
         source = queue.ledger.beads.require(mr["source_bead"])
         original = source["metadata"].get("rework_of") or source["id"]
         rework = queue.ledger.beads.insert(
-            conn,
-            title=f"Rework {original}: merge conflict in {', '.join(files)[:120]}",
+            title=rework_title,
             rig=mr["rig"],
             bead_type="task",
             priority=source["priority"],
             created_by="refinery",
             slung=True,
-            body=(
-                f"Your branch {branch} for {original} no longer merges onto main.\n"
-                f"Conflicting files: {', '.join(files)}\n\nYou start on a branch "
-                f"holding your previous work. Merge main into it, resolve the "
-                f"conflicts, commit, and run `gt done`.\n\n" + (source["body"] or "")
-            ),
+            body=rework_body,
             metadata={
                 "rework_of": original,
                 "base_commit": base_commit,
@@ -160,7 +162,6 @@ def conflict(
         record_event(conn, original, "rework_created", "refinery", now, {"rework": rework})
         if source["id"] != original:
             queue.ledger.beads.set_status(
-                conn,
                 source["id"],
                 vocab.CANCELLED,
                 actor="refinery",

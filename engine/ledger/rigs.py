@@ -147,7 +147,7 @@ class RigStore:
                     f"rig {name!r} has agents at work ({', '.join(busy)}); "
                     f"wait, or use --force to stop them"
                 )
-            self.ledger.agents.retire_rig(conn, name, reason="rig removed")
+            self.ledger.agents.retire_rig(name, reason="rig removed")
             conn.execute("DELETE FROM rigs WHERE name=?", (name,))
             record_event(
                 conn,

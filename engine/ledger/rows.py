@@ -66,3 +66,14 @@ def event(row: sqlite3.Row) -> dict[str, Any]:
     d = dict(row)
     d["data"] = json.loads(d["data"])
     return d
+
+
+def check_decided_on(bead: sqlite3.Row, failures: int) -> None:
+    """A retry decision names the failure count it was made for; one made on a stale read
+    (outside the writing transaction) would skip or repeat a rung, so it is refused."""
+    if failures != int(bead["failures"]) + 1:
+        from engine.errors import Conflict
+
+        raise Conflict(
+            f"{bead['id']} has {bead['failures']} failures, not {failures - 1}; nothing was changed"
+        )

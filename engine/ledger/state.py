@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,12 +18,31 @@ class StateStore:
         row = self.db.conn.execute("SELECT value FROM town_state WHERE key=?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
-    def put(self, conn: sqlite3.Connection, key: str, value: Any) -> None:
-        conn.execute(
-            "INSERT INTO town_state(key, value) VALUES (?,?) "
-            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, json.dumps(value)),
-        )
+    def put(self, key: str, value: Any) -> None:
+        """Joins the caller's `ledger.transaction()`, or is one on its own."""
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO town_state(key, value) VALUES (?,?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    def record_event(
+        self,
+        kind: str,
+        *,
+        bead_id: str | None = None,
+        actor: str | None = None,
+        data: dict[str, Any] | None = None,
+        at: str | None = None,
+    ) -> None:
+        """Append one event (a kind registered in engine/events.py) for code outside the
+        ledger; `at` defaults to the ledger's clock now. Joins an open transaction."""
+        from engine.ledger.graph import record_event
+        from engine.timeutil import iso
+
+        with self.db.write() as conn:
+            record_event(conn, bead_id, kind, actor, at or iso(self.ledger.now()), data)
 
     def recent_events(self, kinds: tuple[str, ...], since_iso: str) -> int:
         marks = ",".join("?" for _ in kinds)

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 from engine import vocab
 from engine.errors import GtError
 from engine.polecats import worktrees
-from engine.policy import RetryPolicy
-from engine.refinery import bisect
+from engine.policy import RetryPolicy, rejection
+from engine.refinery import bisect, send_back
 from engine.refinery import stats as refinery_stats
 from engine.refinery.gates import GateRunner, GatesStopped, gate_list
 from engine.refinery.workspace import Candidate, Workspace
-from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.config import TownConfig
@@ -186,7 +185,8 @@ class Refinery:
 
         def reject(c: Candidate) -> None:
             result = last.get("failure")
-            self.ledger.mq.fail(
+            send_back.gates_failed(
+                self.ledger,
                 c.id,
                 reason=result.summary if result else "gates failed",
                 log=log_path,
@@ -196,17 +196,9 @@ class Refinery:
 
         def flaked(c: Candidate) -> None:
             st.setdefault("flakes", []).append(time.time())
-            with self.ledger.db.write() as conn:
-                from engine.ledger.graph import record_event
-
-                record_event(
-                    conn,
-                    c.id,
-                    "gate_flake",
-                    "refinery",
-                    iso(self.ledger.now()),
-                    {"batch": batch_id},
-                )
+            self.ledger.state.record_event(
+                "gate_flake", bead_id=c.id, actor="refinery", data={"batch": batch_id}
+            )
             log.warning("%s: a gate flaked on %s; it passed when re-run", self.rig, c.id)
 
         try:
@@ -261,8 +253,8 @@ class Refinery:
                 self.ledger.mq.requeue_rebased(mr["id"], rebased)
                 log.info("%s: rebased %s onto the tip and queued it again", self.rig, mr["id"])
                 return
-        rework = self.ledger.mq.conflict(
-            mr["id"], files=files, base_commit=mr["commit"], branch=mr["branch"]
+        rework = send_back.conflicted(
+            self.ledger, mr["id"], files=files, base_commit=mr["commit"], branch=mr["branch"]
         )
         log.info(
             "%s: %s conflicts in %s; rework %s goes back to its polecat",
@@ -280,7 +272,9 @@ class Refinery:
             "do not change (its files are out of step with its history; landing it would "
             "revert work already on the target)"
         )
-        self.ledger.mq.reject(mr["id"], reason=reason, actor="refinery", max_attempts=1)
+        send_back.rejected(
+            self.ledger, mr["id"], reason=reason, actor="refinery", retry=rejection(1)
+        )
         log.error("%s: %s %s", self.rig, mr["id"], reason)
 
     def cleanup(self, landed: list[dict[str, Any]]) -> None:

@@ -30,8 +30,8 @@ def read(ledger: Ledger, rig: str) -> dict[str, Any]:
 
 
 def write(ledger: Ledger, rig: str, stats: dict[str, Any]) -> None:
-    with ledger.db.write() as conn:
-        ledger.state.put(conn, state_key(rig), stats)
+    with ledger.transaction():
+        ledger.state.put(state_key(rig), stats)
 
 
 def batch_size(stats: dict[str, Any], max_batch: int) -> int:

@@ -61,8 +61,8 @@ def check_agent(
         and alive is not None
         and agent["id"] not in alive
     ):
-        with ledger.db.write() as conn:
-            ledger.agents.set_status(conn, agent["id"], vocab.AGENT_ZOMBIE, reason="session gone")
+        with ledger.transaction():
+            ledger.agents.set_status(agent["id"], vocab.AGENT_ZOMBIE, reason="session gone")
         reason = "the agent's session ended before it finished"
         words = last_words(dispatcher, agent)
         if words:
@@ -74,12 +74,12 @@ def check_agent(
             dispatcher.stop(agent["id"])
         idle_for = now - (agent["idle_since"] or now)
         if idle_for >= scheduler.settings.idle_retire_seconds:
-            with ledger.db.write() as conn:
-                ledger.agents.retire(conn, agent["id"], reason="idle")
+            with ledger.transaction():
+                ledger.agents.retire(agent["id"], reason="idle")
             dispatcher.on_retire(agent)
     elif not hook and status == vocab.AGENT_ZOMBIE:
-        with ledger.db.write() as conn:
-            ledger.agents.set_status(conn, agent["id"], vocab.AGENT_IDLE, reason="recovered")
+        with ledger.transaction():
+            ledger.agents.set_status(agent["id"], vocab.AGENT_IDLE, reason="recovered")
     return False
 
 

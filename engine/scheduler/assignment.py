@@ -46,8 +46,8 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
     parked = scheduler.parking.all()
     faults: list[tuple[str, str]] = []  # (bead, why): the bead's own fault
     trouble: list[tuple[str, BaseException]] = []  # (bead, error): to be parked
-    with ledger.db.write(durable=True) as conn:
-        total, per_rig = agents.busy_counts(conn)
+    with ledger.transaction(durable=True):
+        total, per_rig = agents.busy_counts()
         town_cap = scheduler.settings.max_polecats
         if total >= town_cap:
             return ScheduleResult(
@@ -56,11 +56,11 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
         rigs = ledger.rigs.list()
         rig_names = {r["name"] for r in rigs}
         cap = config.rig_capacity
-        live = agents.live_names(conn)
+        live = agents.live_names()
         now = ledger.now()
         after: tuple[Any, ...] | None = None
         while total < town_cap:
-            page = ledger.beads.dispatch_candidates(conn, after=after, limit=PAGE, only=only)
+            page = ledger.beads.dispatch_candidates(after=after, limit=PAGE, only=only)
             for row in page:
                 bid = row["id"]
                 if bid in parked:
@@ -91,21 +91,21 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                     continue
                 try:
                     # all or nothing per bead: one bad row must not undo the others
-                    with ledger.db.savepoint():
-                        agent = preferred(scheduler, row, rig) or agents.idle_in_rig(conn, rig)
+                    with ledger.savepoint():
+                        agent = preferred(scheduler, row, rig) or agents.idle_in_rig(rig)
                         if agent is None:
-                            make_room(scheduler, conn, rig, len(live))
-                            live = agents.live_names(conn)
+                            make_room(scheduler, rig, len(live))
+                            live = agents.live_names()
                             name = next_name(live)
-                            agent = agents.allocate(conn, rig, name, config.runtime_for(rig))
+                            agent = agents.allocate(rig, name, config.runtime_for(rig))
                         # resolved afresh: a reused idle polecat runs what town.toml
                         # names now, not what it named when the polecat was made
                         runtime = config.runtime_for(rig)
-                        attempt = agents.assign(conn, agent, bid, rig=rig, runtime=runtime)
+                        attempt = agents.assign(agent, bid, rig=rig, runtime=runtime)
                 except Exception as exc:
                     trouble.append((bid, exc))
                     reasons[bid] = f"parked after an error: {describe(exc)}"
-                    live = agents.live_names(conn)
+                    live = agents.live_names()
                     continue
                 live.add(agent["name"])
                 out.append(Assignment(agent["id"], agent["name"], rig, bid, attempt, runtime))
@@ -137,20 +137,20 @@ def preferred(scheduler: Scheduler, row: Any, rig: str) -> dict[str, Any] | None
     return None
 
 
-def make_room(scheduler: Scheduler, conn: Any, rig: str, live_count: int) -> None:
+def make_room(scheduler: Scheduler, rig: str, live_count: int) -> None:
     """Keep live polecats within the town's capacity: retire an idle one elsewhere."""
     if live_count < scheduler.settings.max_polecats:
         return
     agents = scheduler.ledger.agents
-    other = agents.longest_idle_outside(conn, rig)
+    other = agents.longest_idle_outside(rig)
     if other:
-        agents.retire(conn, other, reason="room for a polecat in " + rig)
+        agents.retire(other, reason="room for a polecat in " + rig)
 
 
 def sling(scheduler: Scheduler, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:
     """Put one bead in motion; assign it inline when it can start now ("Toast is on it!")."""
     ledger = scheduler.ledger
-    with ledger.db.write(durable=True) as conn:
+    with ledger.transaction(durable=True):
         bead = ledger.beads.require(bead_id)
         if bead["type"] not in vocab.WORK_TYPES:
             raise Conflict(
@@ -168,13 +168,13 @@ def sling(scheduler: Scheduler, bead_id: str, *, actor: str | None = None) -> di
                 f"{bead_id} is {bead['status']}; only an open bead can be slung"
                 + (" (reopen it first)" if bead["status"] in vocab.FINAL_STATUSES else "")
             )
-        staged = ledger.beads.staged_convoy_of(conn, bead_id)
+        staged = ledger.beads.staged_convoy_of(bead_id)
         if staged:
             raise Conflict(
                 f"{bead_id} belongs to staged convoy {staged}; "
                 f"launch it with `gt convoy launch {staged}`"
             )
-        ledger.beads.set_slung(conn, bead_id, actor=actor)
+        ledger.beads.set_slung(bead_id, actor=actor)
         return scheduler.place(bead_id)
 
 

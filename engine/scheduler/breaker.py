@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.ledger.graph import record_event
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
@@ -44,8 +43,8 @@ class Breaker:
             return None
         now = self.ledger.now()
         if st["state"] == "open" and now >= st["until"]:
-            with self.ledger.db.write() as conn:
-                self.ledger.state.put(conn, KEY, {**st, "state": "half_open"})
+            with self.ledger.transaction():
+                self.ledger.state.put(KEY, {**st, "state": "half_open"})
             return None
         if st["state"] == "half_open":
             return None
@@ -67,9 +66,9 @@ class Breaker:
         recent = [r for r in st.get("recent", []) if r.get("at", 0) >= now - self.window()]
         if reason is not None:
             recent = [*recent, {"bead": bead_id, "reason": reason, "at": now}][-KEPT_REASONS:]
-            with self.ledger.db.write() as conn:
+            with self.ledger.transaction():
                 st = {**st, "recent": recent}
-                self.ledger.state.put(conn, KEY, st)
+                self.ledger.state.put(KEY, st)
         # Failures before the last reset were already dealt with by a person.
         since = max(now - self.window(), st.get("reset_at", 0.0))
         window_start = iso(since)
@@ -79,9 +78,8 @@ class Breaker:
             return False
         until = now + self.settings.breaker_cooldown_seconds
         why = [r for r in recent if r.get("at", 0) >= since]
-        with self.ledger.db.write(durable=True) as conn:
+        with self.ledger.transaction(durable=True):
             self.ledger.state.put(
-                conn,
                 KEY,
                 {
                     "state": "open",
@@ -92,17 +90,14 @@ class Breaker:
                     "reasons": why,
                 },
             )
-            record_event(
-                conn,
-                None,
+            self.ledger.state.record_event(
                 "breaker_tripped",
-                "scheduler",
-                iso(now),
-                {"failures": failures, "until": iso(until), "reasons": _lines(why)},
+                actor="scheduler",
+                at=iso(now),
+                data={"failures": failures, "until": iso(until), "reasons": _lines(why)},
             )
             listing = "\n".join(f"- {line}" for line in _lines(why)) or "- (no reason recorded)"
             esc = self.ledger.beads.insert(
-                conn,
                 title=f"Circuit breaker tripped: {failures} failures in "
                 f"{int(self.settings.breaker_window_seconds)}s",
                 rig=None,
@@ -116,7 +111,6 @@ class Breaker:
                 ),
             )
             self.ledger.mail.deliver(
-                conn,
                 sender="scheduler",
                 to="mayor",
                 subject="Dispatch paused: circuit breaker tripped",
@@ -135,9 +129,9 @@ class Breaker:
         return summarize(st)
 
     def reset(self, *, actor: str | None = None) -> None:
-        with self.ledger.db.write() as conn:
-            self.ledger.state.put(conn, KEY, {"state": "closed", "reset_at": self.ledger.now()})
-            record_event(conn, None, "breaker_reset", actor, iso(self.ledger.now()), {})
+        with self.ledger.transaction():
+            self.ledger.state.put(KEY, {"state": "closed", "reset_at": self.ledger.now()})
+            self.ledger.state.record_event("breaker_reset", actor=actor, data={})
 
 
 def _lines(reasons: list[dict[str, Any]]) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from engine.ledger.graph import record_event
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ class Parking:
     def park(self, bead_id: str, reason: str, *, stage: str) -> bool:
         """Park a bead (once); True when it was newly parked."""
         ledger = self.ledger
-        with ledger.db.write(durable=True) as conn:
+        with ledger.transaction(durable=True):
             current = self.all()
             if bead_id in current:
                 return False
@@ -59,9 +58,13 @@ class Parking:
                 "at": now,
                 "updated_at": bead["updated_at"] if bead else None,
             }
-            ledger.state.put(conn, KEY, current)
-            record_event(
-                conn, bead_id, "parked", "scheduler", now, {"reason": reason, "stage": stage}
+            ledger.state.put(KEY, current)
+            ledger.state.record_event(
+                "parked",
+                bead_id=bead_id,
+                actor="scheduler",
+                at=now,
+                data={"reason": reason, "stage": stage},
             )
             ledger.mail.escalate(
                 title=f"{bead_id} parked: the engine hit an error on it ({stage})",
@@ -91,12 +94,18 @@ class Parking:
             if bead is None or bead["updated_at"] != entry.get("updated_at"):
                 lifted.append(bead_id)
         if lifted:
-            with ledger.db.write() as conn:
+            with ledger.transaction():
                 now = iso(ledger.now())
                 fresh = self.all()
                 for bead_id in lifted:
                     fresh.pop(bead_id, None)
-                    record_event(conn, bead_id, "unparked", "scheduler", now, {"reason": "changed"})
-                ledger.state.put(conn, KEY, fresh)
+                    ledger.state.record_event(
+                        "unparked",
+                        bead_id=bead_id,
+                        actor="scheduler",
+                        at=now,
+                        data={"reason": "changed"},
+                    )
+                ledger.state.put(KEY, fresh)
             log.info("lifted the park of %s: changed since", ", ".join(lifted))
         return lifted

@@ -210,7 +210,7 @@ def snapshot(
     search: str = "",
     convoy_id: str | None = None,
 ) -> dict[str, Any]:
-    with ledger.db.read():
+    with ledger.snapshot():
         all_convoys = convoys(ledger)
         if convoy_id is None or not any(c["id"] == convoy_id for c in all_convoys):
             active = [c for c in all_convoys if c["status"] in ("open", "staged")]
@@ -230,7 +230,7 @@ def snapshot(
 def bead_detail(ledger: Ledger, town: Town, bead_id: str) -> dict[str, Any]:
     from engine.polecats import seance
 
-    with ledger.db.read():
+    with ledger.snapshot():
         bead = ledger.beads.require(bead_id)
         edges = ledger.graph.edges_of(bead_id)
         bead["depends_on"], bead["dependents"] = edges["depends_on"], edges["dependents"]

@@ -1,0 +1,69 @@
+"""What the refinery decides when work goes back to its polecat: failed gates, a person's
+(or the refinery's) rejection, a branch that no longer merges.
+
+The ledger stores the outcome (engine/ledger/mq_send_back.py); the decision (retry or give
+up, and how long to wait: engine/policy.py) and the words a polecat reads are made here.
+Each decision is made inside the transaction that writes it, on the failure count it reads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.ledger import Ledger
+    from engine.policy import RetryPolicy
+
+
+def gates_failed(
+    ledger: Ledger, mr_id: str, *, reason: str, log: str | None, retry: RetryPolicy
+) -> dict[str, Any]:
+    """The gates failed: the source bead goes back to open after the backoff `retry`
+    decides (preferring the same polecat), or fails once its attempts are used up."""
+    with ledger.transaction(durable=True):
+        failures = ledger.mq.source_failures(mr_id) + 1
+        return ledger.mq.fail(
+            mr_id, reason=reason, log=log, failures=failures, retry_in=retry.retry_in(failures)
+        )
+
+
+def rejected(
+    ledger: Ledger, mr_id: str, *, reason: str, actor: str, retry: RetryPolicy
+) -> dict[str, Any]:
+    """The request is refused; the rejection counts as one of the source bead's attempts."""
+    with ledger.transaction(durable=True):
+        failures = ledger.mq.source_failures(mr_id) + 1
+        return ledger.mq.reject(
+            mr_id, reason=reason, actor=actor, failures=failures, retry_in=retry.retry_in(failures)
+        )
+
+
+def conflicted(
+    ledger: Ledger, mr_id: str, *, files: list[str], base_commit: str, branch: str
+) -> str:
+    """assign_back: a rework bead for the same polecat, naming the conflicting files;
+    returns its id."""
+    with ledger.transaction(durable=True):
+        mr = ledger.mq.require(mr_id)
+        source = ledger.beads.require(mr["source_bead"])
+        original = source["metadata"].get("rework_of") or source["id"]
+        title, body = rework_text(original, files, branch, source["body"])
+        return ledger.mq.conflict(
+            mr_id,
+            files=files,
+            base_commit=base_commit,
+            rework_title=title,
+            rework_body=body,
+        )
+
+
+def rework_text(original: str, files: list[str], branch: str, body: str | None) -> tuple[str, str]:
+    """The rework bead's title and body: what conflicts, and what to do about it."""
+    listed = ", ".join(files)
+    title = f"Rework {original}: merge conflict in {listed[:120]}"
+    return title, (
+        f"Your branch {branch} for {original} no longer merges onto main.\n"
+        f"Conflicting files: {listed}\n\nYou start on a branch "
+        f"holding your previous work. Merge main into it, resolve the "
+        f"conflicts, commit, and run `gt done`.\n\n" + (body or "")
+    )

@@ -1,0 +1,174 @@
+"""The ledger is storage: it owns its transactions, holds no policy and writes no words.
+
+Outside engine/ledger/ nobody touches the connection (`with ledger.transaction():`,
+`ledger.snapshot()`, `ledger.savepoint()` instead); the ledger never imports the rules of
+engine/policy.py (callers decide and hand it the values); the text a person reads (a rework
+bead's title and body, ...) is written by the caller's layer.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from engine import vocab
+from engine.config import TownConfig
+from engine.ledger import Ledger
+from engine.policy import RetryPolicy, rejection
+from engine.refinery import send_back
+from engine.scheduler.reconciler import Scheduler
+from tests.conftest import add_rig
+from tests.recording import RecordingDispatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+LEDGER_DIR = ROOT / "engine" / "ledger"
+CONNECTION = re.compile(r"\bledger\.db\.|\.db\.(write|read|conn|savepoint)\b|\bconn\b")
+
+
+def modules_outside_the_ledger() -> list[Path]:
+    found = [*(ROOT / "engine").rglob("*.py"), *(ROOT / "gastown_tui").rglob("*.py")]
+    return sorted(p for p in found if LEDGER_DIR not in p.parents)
+
+
+def test_no_module_outside_the_ledger_touches_its_connection() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in modules_outside_the_ledger()
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if CONNECTION.search(line)
+    ]
+    assert len(modules_outside_the_ledger()) > 50  # the scan really sees the code
+    assert offenders == []
+
+
+def test_the_connection_check_catches_each_way_of_reaching_for_it() -> None:
+    for line in (
+        "with ledger.db.write() as tx:",
+        "with self.ledger.db.read():",
+        "ledger.agents.busy_counts(ledger.db.conn)",
+        "with store.db.savepoint():",
+        "ledger.state.put(conn, KEY, value)",
+    ):
+        assert CONNECTION.search(line), line
+    assert not CONNECTION.search('LEDGER_FILE = "ledger.db"')
+
+
+def imported_modules(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+    return out
+
+
+def test_the_ledger_does_not_import_the_policy() -> None:
+    importers = [
+        p.name
+        for p in sorted(LEDGER_DIR.glob("*.py"))
+        if any(m == "engine.policy" or m.startswith("engine.policy.") for m in imported_modules(p))
+    ]
+    assert importers == []
+
+
+# Words a person reads that the ledger still composes, each to move to its caller's layer
+# (engine/commands/done.py, the convoy and escalation commands). The list may only shrink.
+STILL_WORDED_IN_THE_LEDGER = {
+    ("agent_tools.py", "title"),  # gt done: "Merge <branch>", "<name> escalated <bead>: ..."
+    ("agent_tools.py", "subject"),  # gt done --status escalated: the mayor's mail
+    ("convoys.py", "subject"),  # "Convoy landed: ..."
+    ("convoys.py", "body"),
+    ("mail.py", "subject"),  # an escalation's "[severity] title"
+    ("mail.py", "body"),
+    ("mq_send_back.py", "subject"),  # "<bead> failed after N attempts"
+}
+
+
+def worded_in_the_ledger() -> set[tuple[str, str]]:
+    """(file, keyword) of each title/body/subject the ledger builds with an f-string."""
+    found = set()
+    for path in sorted(LEDGER_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            for kw in node.keywords:
+                if kw.arg in ("title", "body", "subject") and any(
+                    isinstance(x, ast.JoinedStr) for x in ast.walk(kw.value)
+                ):
+                    found.add((path.name, kw.arg))
+    return found
+
+
+def test_the_ledger_composes_no_new_titles_or_mail() -> None:
+    found = worded_in_the_ledger()
+    assert found - STILL_WORDED_IN_THE_LEDGER == set()
+    # the rework bead's words are the refinery's (engine/refinery/send_back.py)
+    assert not {w for w in found if w[0] in ("mq_send_back.py", "merge_queue.py")} - {
+        ("mq_send_back.py", "subject")
+    }
+
+
+def test_the_rework_bead_reads_as_before(ledger: Ledger) -> None:
+    title, body = send_back.rework_text("gt-1", ["a.py", "b.py"], "polecat/Toast/gt-1", "Do it")
+    assert title == "Rework gt-1: merge conflict in a.py, b.py"
+    assert body == (
+        "Your branch polecat/Toast/gt-1 for gt-1 no longer merges onto main.\n"
+        "Conflicting files: a.py, b.py\n\nYou start on a branch holding your previous "
+        "work. Merge main into it, resolve the conflicts, commit, and run `gt done`.\n\nDo it"
+    )
+
+
+def submitted(ledger: Ledger) -> tuple[str, str]:
+    """A bead whose work is in the merge queue: (bead, merge request)."""
+    add_rig(ledger, "web", "gt")
+    bead = ledger.beads.create("work", rig="web", slung=True)["id"]
+    Scheduler(ledger, TownConfig()).reconcile(RecordingDispatcher())
+    agent = next(a for a in ledger.agents.list() if a["hook"] == bead)
+    out = ledger.agents.done(
+        agent["id"], bead, agent["attempt"], branch="polecat/x", commit="c" * 40
+    )
+    return bead, out["merge_request"]
+
+
+def test_a_conflict_makes_the_rework_bead_the_refinery_worded(ledger: Ledger) -> None:
+    bead, mr = submitted(ledger)
+    rework = send_back.conflicted(
+        ledger, mr, files=["a.py"], base_commit="d" * 40, branch="polecat/x"
+    )
+    got = ledger.beads.require(rework)
+    assert (got["title"], got["body"]) == send_back.rework_text(
+        bead, ["a.py"], "polecat/x", ledger.beads.require(bead)["body"]
+    )
+    assert got["metadata"]["rework_of"] == bead
+    assert ledger.mq.require(mr)["state"] == "conflict"
+
+
+def test_a_retry_decision_made_on_a_stale_count_changes_nothing(ledger: Ledger) -> None:
+    from engine.errors import Conflict
+
+    bead, mr = submitted(ledger)
+    with pytest.raises(Conflict, match="failures"):
+        ledger.mq.fail(mr, reason="lint", log=None, failures=3, retry_in=10.0)
+    assert ledger.beads.require(bead)["status"] == vocab.IN_REVIEW
+    assert ledger.mq.require(mr)["state"] == "queued"
+
+
+def test_a_rejection_with_its_attempts_used_up_fails_the_bead(ledger: Ledger) -> None:
+    bead, mr = submitted(ledger)
+    send_back.rejected(ledger, mr, reason="no", actor="mayor", retry=rejection(1))
+    assert ledger.beads.require(bead)["status"] == vocab.FAILED
+    assert ledger.beads.require(bead)["failures"] == 1
+
+
+def test_a_gate_failure_waits_the_backoff_the_caller_decided(ledger: Ledger) -> None:
+    bead, mr = submitted(ledger)
+    retry = RetryPolicy(max_attempts=3, backoff_base=7, backoff_max=100)
+    send_back.gates_failed(ledger, mr, reason="lint", log=None, retry=retry)
+    got = ledger.beads.require(bead)
+    assert got["status"] == vocab.OPEN and got["failures"] == 1
+    assert retry.retry_in(1) == 7 and retry.retry_in(3) is None
