@@ -168,8 +168,8 @@ def test_the_batch_size_follows_the_failure_rate_capped_by_the_rig(ledger):
     add_rig(ledger, "web", "gt")
     add_rig(ledger, "api", "ap")
     config = TownConfig(rigs={"api": RigSettings(max_batch=4)})
-    with ledger.db.write() as conn:
-        ledger.state.put(conn, "refinery:web", {"failure_rate": 0.1, "last_batch": "web-1"})
+    with ledger.transaction():
+        ledger.state.put("refinery:web", {"failure_rate": 0.1, "last_batch": "web-1"})
     web = merge_requests.rig_batch(ledger, config, "web")
     assert (web.batch_size, web.failure_rate, web.last_batch) == (8, 0.1, "web-1")
     assert merge_requests.rig_batch(ledger, config, "api").batch_size == 4  # prior 0.05 → 16, cap 4

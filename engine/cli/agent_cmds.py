@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from engine.cli.output import count, emit_json, say, table
-from engine.errors import Conflict, GtError, UsageError
+from engine.errors import GtError, UsageError
 
 
 def identity_args(p: argparse.ArgumentParser) -> None:
@@ -131,46 +131,14 @@ def need_identity(args: argparse.Namespace, ctx: Any) -> tuple[str, str, int]:
 
 
 def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
-    ledger = ctx.ledger
+    from engine.commands.reports import AgentReport, prime
+
     if not args.agent and not in_agent_session():
         raise UsageError("gt prime runs inside an agent session ($GT_AGENT_ID is not set)")
-    agent = ledger.agents.require(ctx.agent_identity(args.agent))
-    hook = ledger.beads.get(agent["hook"]) if agent["hook"] else None
-    if hook and args.attempt is not None and hook["attempt"] != args.attempt:
-        raise Conflict(
-            f"stale attempt {args.attempt} for {hook['id']} (the current attempt "
-            f"is {hook['attempt']}); stop working on it"
-        )
-    ledger.agents.record(agent["id"], "primed", attempt=args.attempt, data={})
-    deps = ledger.graph.edges_of(hook["id"]) if hook else {"depends_on": [], "dependents": []}
-    mail = ledger.mail.inbox([agent["id"]], unread_only=True)
-    data = {
-        "agent": {
-            k: agent[k]
-            for k in (
-                "name",
-                "id",
-                "rig",
-                "status",
-                "hook",
-                "attempt",
-                "runtime",
-                "branch",
-                "worktree",
-            )
-        },
-        "hook": hook,
-        "depends_on": deps["depends_on"],
-        "dependents": deps["dependents"],
-        "mail": {
-            "unread": len(mail),
-            "messages": [{"id": m["id"], "from": m["from"], "subject": m["subject"]} for m in mail],
-        },
-        "instructions": "Commit your work on your branch, then run `gt done --summary ...`."
-        " Stuck: `gt escalate TITLE`. Mail: `gt mail inbox`.",
-    }
+    primed = prime(ctx.ledger, AgentReport(ctx.agent_identity(args.agent), args.attempt))
+    agent, hook, mail = primed.agent, primed.hook, primed.unread
     if args.json:
-        emit_json(data)
+        emit_json(primed.as_dict())
         return 0
     say(f"You are {agent['name']} ({agent['id']}), a polecat in rig {agent['rig']}.")
     if hook:
@@ -183,7 +151,7 @@ def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
         if hook["body"]:
             say("")
             say(hook["body"])
-        for d in deps["depends_on"]:
+        for d in primed.depends_on:
             say(f"  depends on {d['id']} ({d['status']}): {d['title']}")
     else:
         say("Your hook is empty: nothing to do.")
@@ -222,30 +190,32 @@ def cmd_done(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_note(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.commands.reports import AgentReport, checkpoint, heartbeat
+
     if not args.agent and not in_agent_session():
         raise UsageError(f"gt {args.kind} runs inside an agent session ($GT_AGENT_ID is not set)")
     ctx.check_fence(args.bead, args.attempt)  # a zombie hears "stale attempt" first
-    agent_id = ctx.agent_identity(args.agent)
-    data = {"text": args.text} if args.kind == "checkpoint" else {}
-    ctx.ledger.agents.record(agent_id, args.kind, attempt=args.attempt, data=data)
+    request = AgentReport(ctx.agent_identity(args.agent), args.attempt)
     if args.kind == "checkpoint":
+        checkpoint(ctx.ledger, request, args.text)
         say("Checkpoint recorded.")
+    else:
+        heartbeat(ctx.ledger, request)
     return 0
 
 
 def cmd_escalate(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.commands.reports import Escalation, escalate
+
     ctx.check_fence()
-    esc = ctx.ledger.mail.escalate(
-        title=args.title,
-        body=args.body,
-        severity=args.severity,
-        actor=ctx.actor,
-        source=os.environ.get("GT_BEAD"),
+    request = Escalation(
+        args.title, body=args.body, severity=args.severity, source=os.environ.get("GT_BEAD")
     )
+    esc = escalate(ctx.ledger, request, actor=ctx.actor)
     if args.json:
-        emit_json(esc)
+        emit_json(esc.as_dict())
     else:
-        say(f"Escalated as {esc['id']}; the mayor has been told.")
+        say(f"Escalated as {esc.id}; the mayor has been told.")
     return 0
 
 
@@ -260,15 +230,17 @@ def cmd_nudge(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_handoff(args: argparse.Namespace, ctx: Any) -> int:
+    from engine.commands.reports import Handoff, handoff
+
     agent_id, bead_id, attempt = need_identity(args, ctx)
-    ctx.ledger.agents.request_handoff(agent_id, bead_id, attempt, note=args.note)
+    handoff(ctx.ledger, Handoff(agent_id, bead_id, attempt, note=args.note))
     say("Handoff requested: a fresh session starts on the same hook with your note.")
     return 0
 
 
 def session_for(ctx: Any, ident: str) -> tuple[dict[str, Any], str, Any]:
+    from engine.adapters.tmux import Tmux, socket_name
     from engine.polecats.fleet import session_of_agent
-    from engine.polecats.tmux import Tmux, socket_name
 
     agent = ctx.ledger.agents.require(ident)
     return agent, session_of_agent(agent["id"]), Tmux(socket_name(ctx.town.root))
@@ -306,19 +278,18 @@ def cmd_runtime_list(args: argparse.Namespace, ctx: Any) -> int:
     from engine.polecats import runtimes
 
     cfg = ctx.config
-    custom = {k: v for k, v in (cfg.runtime.model_extra or {}).items() if isinstance(v, dict)}
-    known = runtimes.all_runtimes(custom)
+    known = runtimes.all_runtimes(cfg.runtime.custom)
     rows = []
     for name, spec in sorted(known.items()):
         rows.append(
             {
                 "name": name,
-                "argv": spec["argv"],
-                "prompt": spec.get("prompt"),
-                "autonomy": spec.get("autonomy"),
-                "ready_delay": spec.get("ready_delay"),
-                "env": spec.get("env", []),
-                "custom": bool(spec.get("custom")),
+                "argv": spec.argv,
+                "prompt": spec.prompt,
+                "autonomy": spec.autonomy,
+                "ready_delay": spec.ready_delay,
+                "env": spec.env,
+                "custom": spec.custom,
                 "default": name == cfg.runtime.default,
             }
         )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.output import count, emit_json, glyph, say, table
 from engine.errors import GtError, UsageError
+
+if TYPE_CHECKING:
+    from engine.commands.bead_actions import NewBead
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -101,9 +104,9 @@ def read_body(args: argparse.Namespace) -> str | None:
     return args.body
 
 
-def parse_deps(specs: list[str]) -> list[tuple[str, str]]:
+def parse_deps(specs: list[str]) -> tuple[tuple[str, str], ...]:
+    """`--dep ID[:TYPE]` specs as (target, type); the command checks the targets."""
     from engine import vocab
-    from engine.ids import check_dep_target
 
     out = []
     for spec in specs:
@@ -113,36 +116,38 @@ def parse_deps(specs: list[str]) -> list[tuple[str, str]]:
             target, dep_type = spec, ""
         if not target:
             raise UsageError(f"bad --dep {spec!r}: expected ID or ID:TYPE")
-        out.append((check_dep_target(target), dep_type or "blocks"))
-    return out
+        out.append((target, dep_type or "blocks"))
+    return tuple(out)
 
 
-def create_from_args(args: argparse.Namespace, ctx: Any, *, slung: bool = False) -> dict[str, Any]:
-    return ctx.ledger.beads.create(  # type: ignore[no-any-return]
+def new_bead_from_args(args: argparse.Namespace) -> NewBead:
+    from engine.commands.bead_actions import NewBead
+
+    return NewBead(
         args.title,
         rig=args.rig,
         bead_type=args.type,
         priority=args.priority,
         body=read_body(args) or "",
-        labels=args.label,
+        labels=tuple(args.label),
         deps=parse_deps(args.dep),
-        created_by=ctx.actor,
-        slung=slung,
     )
 
 
 def cmd_create(args: argparse.Namespace, ctx: Any) -> int:
-    bead = create_from_args(args, ctx)
+    from engine.commands import bead_actions as beads
+
+    bead = beads.create(ctx.ledger, new_bead_from_args(args), actor=ctx.actor)
     if args.json:
-        emit_json(bead)
+        emit_json(bead.as_dict())
     else:
-        say(bead["id"])
+        say(bead.id)
     return 0
 
 
 def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
     ledger = ctx.ledger
-    with ledger.db.read():
+    with ledger.snapshot():
         bead = ledger.beads.require(args.id, extra=True)
         edges = ledger.graph.edges_of(args.id)
         bead["depends_on"] = edges["depends_on"]
@@ -227,38 +232,41 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_update(args: argparse.Namespace, ctx: Any) -> int:
-    bead = ctx.ledger.beads.update(
+    from engine.commands import bead_actions as beads
+
+    changes = beads.BeadChanges(
         args.id,
-        actor=ctx.actor,
         title=args.title,
         priority=args.priority,
         body=read_body(args),
         bead_type=args.type,
-        add_labels=args.add_label,
-        remove_labels=args.remove_label,
         rig=args.rig,
+        add_labels=tuple(args.add_label),
+        remove_labels=tuple(args.remove_label),
         defer_until=args.defer_until,
     )
+    bead = beads.update(ctx.ledger, changes, actor=ctx.actor)
     if args.json:
-        emit_json(bead)
+        emit_json(bead.as_dict())
     else:
-        say(f"Updated {bead['id']}")
+        say(f"Updated {bead.id}")
     return 0
 
 
 def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
-    beads = ctx.ledger.beads
+    from engine.commands import bead_actions as beads
+
     if args.action == "close":
-        bead = beads.close(args.id, reason=args.reason, actor=ctx.actor)
-        msg = f"Closed {bead['id']}"
+        bead = beads.close(ctx.ledger, args.id, reason=args.reason, actor=ctx.actor)
+        msg = f"Closed {bead.id}"
     elif args.action == "cancel":
-        bead = beads.cancel(args.id, reason=args.reason, actor=ctx.actor)
-        msg = f"Cancelled {bead['id']}"
+        bead = beads.cancel(ctx.ledger, args.id, reason=args.reason, actor=ctx.actor)
+        msg = f"Cancelled {bead.id}"
     else:
-        bead = beads.reopen(args.id, actor=ctx.actor)
-        msg = f"Reopened {bead['id']} (sling it to dispatch: gt sling {bead['id']})"
+        bead = beads.reopen(ctx.ledger, args.id, actor=ctx.actor)
+        msg = f"Reopened {bead.id} (sling it to dispatch: gt sling {bead.id})"
     if args.json:
-        emit_json(bead)
+        emit_json(bead.as_dict())
     else:
         say(msg)
     return 0

@@ -64,51 +64,43 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_create(args: argparse.Namespace, ctx: Any) -> int:
-    ledger = ctx.ledger
-    if args.plan:
-        from engine.plans import load_plan, validate_plan
+    from engine.commands.convoy_actions import ConvoyCreate, create
 
-        _plan_title, items = load_plan(args.plan)
-        planned = validate_plan(ledger, items, args.plan)
-        convoy = ledger.convoys.create_planned(
-            args.title, planned, staged=args.staged, actor=ctx.actor
-        )
-    else:
-        if not args.bead:
-            raise UsageError("give --bead ID (repeatable) or --plan FILE")
-        convoy = ledger.convoys.create(args.title, args.bead, staged=args.staged, actor=ctx.actor)
-    if args.json:
-        emit_json(convoy)
-        return 0
-    state = (
-        "staged (launch with: gt convoy launch {})".format(convoy["id"])
-        if args.staged
-        else "launched"
+    if not args.plan and not args.bead:
+        raise UsageError("give --bead ID (repeatable) or --plan FILE")
+    request = ConvoyCreate(
+        args.title, beads=tuple(args.bead or ()), plan=args.plan, staged=args.staged
     )
-    say(f"Convoy {convoy['id']} with {len(convoy['beads'])} beads, {state}")
-    for bid in convoy["beads"]:
+    convoy = create(ctx.ledger, request, actor=ctx.actor)
+    if args.json:
+        emit_json(convoy.as_dict())
+        return 0
+    state = f"staged (launch with: gt convoy launch {convoy.id})" if args.staged else "launched"
+    say(f"Convoy {convoy.id} with {len(convoy.beads)} beads, {state}")
+    for bid in convoy.beads:
         say(f"  {bid}")
     return 0
 
 
 def cmd_launch(args: argparse.Namespace, ctx: Any) -> int:
-    convoy = ctx.ledger.convoys.launch(args.id, actor=ctx.actor)
+    from engine.commands.convoy_actions import launch
+
+    convoy = launch(ctx.ledger, args.id, actor=ctx.actor)
     if args.json:
-        emit_json(convoy)
+        emit_json(convoy.as_dict())
     else:
-        say(
-            f"Launched {convoy['id']}: its {len(convoy['beads'])} beads dispatch as they "
-            f"become ready"
-        )
+        say(f"Launched {convoy.id}: its {len(convoy.beads)} beads dispatch as they become ready")
     return 0
 
 
 def cmd_add(args: argparse.Namespace, ctx: Any) -> int:
-    convoy = ctx.ledger.convoys.add(args.id, args.beads, actor=ctx.actor)
+    from engine.commands.convoy_actions import add
+
+    convoy = add(ctx.ledger, args.id, tuple(args.beads), actor=ctx.actor)
     if args.json:
-        emit_json(convoy)
+        emit_json(convoy.as_dict())
     else:
-        say(f"{convoy['id']} now tracks {len(convoy['beads'])} beads ({convoy['status']})")
+        say(f"{convoy.id} now tracks {len(convoy.beads)} beads ({convoy.status})")
     return 0
 
 
@@ -166,16 +158,15 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace, ctx: Any) -> int:
-    convoy = ctx.ledger.convoys.cancel(args.id, actor=ctx.actor, reason=args.reason)
+    from engine.commands.convoy_actions import cancel
+
+    convoy = cancel(ctx.ledger, args.id, actor=ctx.actor, reason=args.reason)
     if args.json:
-        emit_json(convoy)
+        emit_json(convoy.as_dict())
     else:
+        cancelled = convoy.cancelled
         say(
-            f"Cancelled {convoy['id']}"
-            + (
-                f" and {len(convoy['cancelled'])} beads: {', '.join(convoy['cancelled'])}"
-                if convoy["cancelled"]
-                else ""
-            )
+            f"Cancelled {convoy.id}"
+            + (f" and {len(cancelled)} beads: {', '.join(cancelled)}" if cancelled else "")
         )
     return 0

@@ -58,19 +58,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_add(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.ids import check_dep_target
+    from engine.commands import dep_actions as deps
 
-    check_dep_target(args.depends_on)  # an external:... target is stored without a bead
-    dep = ctx.ledger.graph.add(args.id, args.depends_on, args.type, actor=ctx.actor)
+    added = deps.add(ctx.ledger, deps.DepEdge(args.id, args.depends_on, args.type), actor=ctx.actor)
     if args.json:
-        emit_json(dep)
+        emit_json(added.as_dict())
     else:
         say(f"{args.id} now depends on {args.depends_on} ({args.type})")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace, ctx: Any) -> int:
-    ctx.ledger.graph.remove(args.id, args.depends_on, args.type, actor=ctx.actor)
+    from engine.commands import dep_actions as deps
+
+    deps.remove(ctx.ledger, args.id, args.depends_on, args.type, actor=ctx.actor)
     say(f"{args.id} no longer depends on {args.depends_on}")
     return 0
 

@@ -48,19 +48,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_import(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.beads_jsonl import read_beads_jsonl
+    from engine.commands.import_export import ImportRequest, import_beads
 
-    batch = read_beads_jsonl(args.file, skip_bad=args.skip_bad)
-    stats = ctx.ledger.interop.import_records(
-        batch.beads, batch.deps, rig=args.rig, actor=ctx.actor
-    )
-    skipped = [{"line": n, "file": f, "error": m} for n, f, m in batch.errors]
-    kept = stats.pop("skipped_beads")
+    request = ImportRequest(args.file, rig=args.rig, skip_bad=args.skip_bad)
+    result = import_beads(ctx.ledger, request, actor=ctx.actor)
     if args.json:
-        emit_json({**stats, "skipped": skipped, "skipped_beads": kept, "layout": batch.layout})
+        emit_json(result.as_dict())
         return 0
+    stats, kept = result.stats, result.kept
     say(
-        f"Imported {args.file} ({batch.layout} layout): {stats['created']} new, "
+        f"Imported {args.file} ({result.layout} layout): {stats['created']} new, "
         f"{stats['updated']} updated, {stats['unchanged']} unchanged, "
         f"{len(kept)} skipped, {stats['deps_added']} dependencies added, "
         f"{stats['deps_removed']} removed"
@@ -69,19 +66,16 @@ def cmd_import(args: argparse.Namespace, ctx: Any) -> int:
         say(f"skipped {k['id']}: {k['reason']}")
     if len(kept) > _SHOWN_KEPT:
         say(f"... and {len(kept) - _SHOWN_KEPT} more skipped (all of them with --json)")
-    for s in skipped:
-        sys.stderr.write(error_line(f"skipped {s['file']} line {s['line']}: {s['error']}"))
+    for s in result.bad_lines:
+        sys.stderr.write(error_line(f"skipped {s.file} line {s.line}: {s.error}"))
     return 0
 
 
 def cmd_export(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.beads_jsonl import write_beads_jsonl
-    from engine.errors import UsageError
+    from engine.commands.import_export import ExportRequest, export_beads
 
-    beads, deps = ctx.ledger.interop.export_records(rig=args.rig)
-    if args.layout == "backup" and not args.file:
-        raise UsageError("--layout backup writes a directory: give FILE as a directory path")
-    n = write_beads_jsonl(beads, deps, args.file or sys.stdout, layout=args.layout)
+    request = ExportRequest(args.file or sys.stdout, rig=args.rig, layout=args.layout)
+    result = export_beads(ctx.ledger, request)
     if args.file:
-        say(f"Exported {n} beads to {args.file}")
+        say(f"Exported {result.beads} beads to {args.file}")
     return 0

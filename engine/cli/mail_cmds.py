@@ -42,18 +42,15 @@ def me(ctx: Any) -> str:
 
 
 def cmd_send(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.addresses import check_message, resolve_address
+    from engine.commands.messages import MailSend, send
 
-    subject, body = check_message(args.subject, args.body)
-    ctx.check_fence()
-    to = resolve_address(ctx.ledger, args.to)
-    msg = ctx.ledger.mail.send(
-        sender=me(ctx), to=to, subject=subject, body=body, reply_to=args.reply_to
-    )
+    request = MailSend.of(args.to, args.subject, args.body, args.reply_to)  # bad text first
+    ctx.check_fence()  # then a zombie hears "stale attempt", before any lookup
+    msg = send(ctx.ledger, request, sender=me(ctx))
     if args.json:
-        emit_json(msg)
+        emit_json(msg.as_dict())
     else:
-        say(f"Sent {msg['id']} to {to}")
+        say(f"Sent {msg.id} to {msg.to}")
     return 0
 
 
@@ -91,7 +88,9 @@ def cmd_inbox(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_read(args: argparse.Namespace, ctx: Any) -> int:
-    msg = ctx.ledger.mail.mark_read(args.id, reader=me(ctx))
+    from engine.commands.messages import read
+
+    msg = read(ctx.ledger, args.id, reader=me(ctx)).as_dict()
     if args.json:
         emit_json(msg)
         return 0

@@ -59,19 +59,23 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_add(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.rig_setup import add_rig
+    from engine.commands import rig_actions as rigs
 
-    rig = add_rig(
-        ctx.town,
-        ctx.ledger,
+    new = rigs.NewRig(
         args.name,
         args.source,
         prefix=args.prefix,
-        capabilities=args.capability,
-        gates=args.gate,
+        capabilities=tuple(args.capability),
+        gates=tuple(args.gate),
+    )
+    added = rigs.add(
+        ctx.town,
+        ctx.ledger,
+        new,
         progress=sys.stderr.isatty() and not args.json,
         announce=None if args.json else say,
     )
+    rig = added.as_dict()
     if args.json:
         emit_json(rig)
     else:
@@ -128,13 +132,14 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, ctx: Any) -> int:
-    import shutil
+    from engine.commands import rig_actions as rigs
 
-    rig = ctx.ledger.rigs.remove(args.name, force=args.force)
-    rig_dir = ctx.town.rig_dir(args.name)
-    if args.purge:
-        shutil.rmtree(rig_dir, ignore_errors=True)
-        say(f"Removed rig {args.name} and deleted {rig_dir}")
+    removed = rigs.remove(ctx.town, ctx.ledger, args.name, force=args.force, purge=args.purge)
+    if removed.purged:
+        say(f"Removed rig {args.name} and deleted {removed.directory}")
     else:
-        say(f"Removed rig {rig['name']}; its files are kept at {rig_dir} (--purge deletes them)")
+        say(
+            f"Removed rig {removed.rig['name']}; its files are kept at {removed.directory} "
+            "(--purge deletes them)"
+        )
     return 0

@@ -39,10 +39,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_init(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.town import init_town
+    from engine.commands.town_actions import init
 
-    town = init_town(args.path)
-    say(f"Created town {town.name()} at {town.root}")
+    town = init(args.path)
+    say(f"Created town {town.name} at {town.root}")
     say("Next: gt rig add NAME SOURCE   (a git repository to work on)")
     return 0
 
@@ -59,8 +59,8 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
     from engine.scheduler.breaker import Breaker, summarize
     from engine.scheduler.parking import parked as parked_beads
 
-    with ledger.db.read():
-        total, per_rig = ledger.agents.busy_counts(ledger.db.conn)
+    with ledger.snapshot():
+        total, per_rig = ledger.agents.busy_counts()
         rigs = ledger.rigs.list()
         counts = ledger.beads.status_counts()
         breaker = Breaker(ledger, cfg.scheduler).state()
@@ -111,14 +111,15 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_breaker(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.scheduler.breaker import Breaker
-
-    breaker = Breaker(ctx.ledger, ctx.config.scheduler)
     if args.action == "reset":
-        breaker.reset(actor=ctx.actor)
+        from engine.commands.town_actions import reset_breaker
+
+        reset_breaker(ctx.ledger, ctx.config, actor=ctx.actor)
         say("Circuit breaker reset: dispatch resumes.")
         return 0
-    st = breaker.state()
+    from engine.scheduler.breaker import Breaker
+
+    st = Breaker(ctx.ledger, ctx.config.scheduler).state()
     if args.json:
         emit_json(st)
     else:

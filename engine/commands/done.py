@@ -62,7 +62,7 @@ def done(ledger: Ledger, request: DoneRequest) -> DoneResult:
                 f"(or `gt done --status deferred` to hand the bead back)"
             )
     # git is read before the transaction: the ledger is never held waiting on git
-    with ledger.db.write(durable=True):
+    with ledger.transaction(durable=True):
         record = ledger.agents.done(
             request.agent_id,
             request.bead_id,

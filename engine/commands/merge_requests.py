@@ -60,7 +60,7 @@ def list_queue(
     `include_closed`, landed and dropped ones too."""
     from engine.ledger.merge_queue import OPEN_STATES
 
-    with ledger.db.read():
+    with ledger.snapshot():
         mrs = ledger.mq.list(
             rig=rig, states=None if include_closed else (*OPEN_STATES, "failed", "conflict")
         )
@@ -70,7 +70,7 @@ def list_queue(
 
 
 def retry(ledger: Ledger, mr_id: str, *, actor: str) -> RequestDecided:
-    with ledger.db.write(durable=True):
+    with ledger.transaction(durable=True):
         return _decided(ledger.mq.retry(mr_id, actor=actor))
 
 
@@ -78,15 +78,16 @@ def reject(
     ledger: Ledger, config: TownConfig, mr_id: str, *, reason: str, actor: str
 ) -> RequestDecided:
     """The bead goes back with the reason; the rejection counts as one of its attempts."""
-    with ledger.db.write(durable=True):
-        mr = ledger.mq.reject(
-            mr_id, reason=reason, actor=actor, max_attempts=config.scheduler.max_attempts
-        )
+    from engine.policy import rejection
+    from engine.refinery import send_back
+
+    retry = rejection(config.scheduler.max_attempts)
+    mr = send_back.rejected(ledger, mr_id, reason=reason, actor=actor, retry=retry)
     return _decided(mr)
 
 
 def approve(ledger: Ledger, mr_id: str, *, actor: str) -> RequestDecided:
-    with ledger.db.write(durable=True):
+    with ledger.transaction(durable=True):
         return _decided(ledger.mq.approve(mr_id, actor=actor))
 
 

@@ -39,7 +39,7 @@ class NudgeQueued(NamedTuple):
 def nudge(ledger: Ledger, request: Nudge, *, actor: str) -> NudgeQueued:
     """Queue the nudge in the engine's inbox; the engine types it while it is fresh."""
     check_message(request.message)  # however the request was made
-    with ledger.db.write(durable=True):  # a queued nudge survives a crash
+    with ledger.transaction(durable=True):  # a queued nudge survives a crash
         agent = ledger.agents.require(request.agent)
         expires_at = ledger.now() + request.ttl
         ledger.inbox.put(

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from engine.commands.bead_actions import NewBead  # the bead a sling may create
+
 if TYPE_CHECKING:
     from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.scheduler.reconciler import Scheduler
-
-
-class NewBead(NamedTuple):
-    """A bead to create and sling in the same step."""
-
-    title: str
-    rig: str | None = None
-    bead_type: str = "task"
-    priority: int | str = 2  # `gt` passes the text it was given; the ledger checks it
-    body: str = ""
-    labels: tuple[str, ...] = ()
-    deps: tuple[tuple[str, str], ...] = ()  # (bead id, dependency type)
 
 
 class SlingRequest(NamedTuple):
@@ -111,7 +101,7 @@ def sling(
         from engine.scheduler.reconciler import Scheduler
 
         scheduler = Scheduler(ledger, config)
-    with ledger.db.write(durable=True):
+    with ledger.transaction(durable=True):
         targets = _targets(ledger, request, actor)
         placed = []
         for bid in targets:
@@ -128,17 +118,9 @@ def _targets(ledger: Ledger, request: SlingRequest, actor: str) -> list[str]:
     targets: list[str] = []
     new = request.new_bead
     if new is not None:
-        bead = ledger.beads.create(
-            new.title,
-            rig=new.rig,
-            bead_type=new.bead_type,
-            priority=new.priority,  # type: ignore[arg-type]  # text is checked by the ledger
-            body=new.body,
-            labels=list(new.labels),
-            deps=list(new.deps),
-            created_by=actor,
-        )
-        targets.append(bead["id"])
+        from engine.commands.bead_actions import create
+
+        targets.append(create(ledger, new, actor=actor).id)
     for ident in request.ids:
         convoy = ledger.convoys.get(ident)
         if convoy is None:

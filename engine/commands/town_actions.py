@@ -1,0 +1,31 @@
+"""The town itself: create one (`gt init`), resume dispatch after the breaker tripped."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from engine.config import TownConfig
+    from engine.ledger import Ledger
+
+
+class TownCreated(NamedTuple):
+    root: str  # absolute path
+    name: str
+
+
+def init(path: str) -> TownCreated:
+    """Create a town at PATH: town.toml, the ledger, logs/ and rigs/. Refuses to clobber a
+    town or a ledger already there (engine/town.py holds the layout)."""
+    from engine.town import init_town
+
+    town = init_town(path)
+    return TownCreated(town.root, town.name())
+
+
+def reset_breaker(ledger: Ledger, config: TownConfig, *, actor: str) -> None:
+    """Close the dispatch circuit breaker by hand: dispatch resumes at the next reconcile."""
+    from engine.scheduler.breaker import Breaker
+
+    with ledger.transaction():
+        Breaker(ledger, config.scheduler).reset(actor=actor)
