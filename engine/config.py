@@ -26,6 +26,7 @@ from engine.tomllines import TomlLines
 
 DEFAULT_MAX_POLECATS = 10
 DEFAULT_MAX_PER_RIG = 5
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class _Section(BaseModel):
@@ -75,10 +76,84 @@ class WitnessSettings(_Section):
     max_restarts: int = Field(2, ge=0, description="session restarts per agent before kill")
 
 
+def _env_name(name: str) -> str:
+    if not ENV_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not an environment variable name")
+    return name
+
+
+class RuntimeSpec(_Section):
+    """One agent runtime: a preset (engine/polecats/runtimes.py) or a `[runtime.NAME]` table.
+
+    `prompt` and `autonomy` are descriptions shown by `gt runtime list`; the launcher only
+    reads `argv`, and the fleet `env`, `set_env` and `busy_hint`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    argv: list[str] = Field(
+        min_length=1,
+        description="the command; {prompt} = the prompt text, {prompt_file} = its path",
+    )
+    prompt: str = Field("custom", description="how the prompt reaches it (shown only)")
+    autonomy: str = Field("", description="what lets it work unattended (shown only)")
+    ready_delay: float = Field(1.0, ge=0, description="seconds it takes to start (shown only)")
+    env: list[str] = Field(
+        default_factory=list, description="variables passed through from the engine (API keys)"
+    )
+    set_env: dict[str, str] = Field(default_factory=dict, description="variables set to a value")
+    busy_hint: str | None = Field(None, description="pane text while it works: nudges wait")
+    idle_hint: str | None = Field(None, description="pane text while it waits for input")
+    dialogs: list[str] = Field(
+        default_factory=list, description="start-up prompts it may show (trust, permissions)"
+    )
+    # Set by gastown, refused in town.toml: the built-in `script` agent; a town.toml table.
+    builtin: bool = False
+    custom: bool = False
+
+    @field_validator("argv")
+    @classmethod
+    def _command(cls, v: list[str]) -> list[str]:
+        if not v[0]:
+            raise ValueError("the command (argv's first element) is empty")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, v: list[str]) -> list[str]:
+        return [_env_name(name) for name in v]
+
+    @field_validator("set_env", mode="before")
+    @classmethod
+    def _env_values(cls, v: Any) -> Any:
+        # A number or boolean is set as its text (`PORT = 8080`: "8080"), as before.
+        if isinstance(v, dict):
+            return {k: str(x) if isinstance(x, int | float) else x for k, x in v.items()}
+        return v
+
+    @field_validator("set_env")
+    @classmethod
+    def _set_env_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            _env_name(name)
+        return v
+
+
+class TownRuntime(RuntimeSpec):
+    """A `[runtime.NAME]` table: a RuntimeSpec whose flags only gastown sets."""
+
+    @field_validator("builtin", "custom")
+    @classmethod
+    def _set_by_gastown(cls, v: bool) -> bool:
+        # Runs only when the table names the key (pydantic does not validate defaults).
+        raise PydanticCustomError("set_by_gastown", "set by gastown, not in town.toml")
+
+
 class RuntimeSettings(_Section):
-    # [runtime.NAME] tables are custom runtimes (read from model_extra by the fleet);
-    # any other unknown key is a typo.
+    # [runtime.NAME] tables are custom runtimes, each validated as a RuntimeSpec (typed
+    # extras); any other unknown key is a typo.
     model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, TownRuntime] = Field(init=False)
     default: str = "script"
 
     @model_validator(mode="before")
@@ -90,8 +165,11 @@ class RuntimeSettings(_Section):
                     raise _unknown(key)
         return data
 
+    @property
+    def custom(self) -> dict[str, RuntimeSpec]:
+        """town.toml's `[runtime.NAME]` tables, in file order."""
+        return dict(self.__pydantic_extra__ or {})
 
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 DEFAULT_PROTECTED = [".ci/", ".github/", ".gitlab-ci.yml", ".gastown/", "town.toml"]
 

@@ -94,13 +94,13 @@ def test_the_headless_engine_refuses_a_bad_town_toml(town: Town, case: str) -> N
 def test_custom_runtimes_and_key_remaps_are_still_read(tmp_path: Path) -> None:
     path = tmp_path / "town.toml"
     path.write_text(
-        "[runtime]\ndefault = 'mine'\n[runtime.mine]\ncommand = ['echo']\n"
+        "[runtime]\ndefault = 'mine'\n[runtime.mine]\nargv = ['echo']\n"
         "[keys]\nsling = 'S'\n[rigs.web]\nmax_polecats = 2\n",
         encoding="utf-8",
     )
     cfg = load_config(str(path))
     assert cfg.runtime.default == "mine"
-    assert cfg.runtime.model_extra == {"mine": {"command": ["echo"]}}
+    assert cfg.runtime.custom["mine"].argv == ["echo"]
     assert (cfg.model_extra or {})["keys"] == {"sling": "S"}
     assert cfg.rig("web").max_polecats == 2
 

@@ -53,16 +53,16 @@ def stub_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_every_preset_is_listed_with_its_command_line():
     assert set(EXPECTED) | {"script"} <= set(runtimes.PRESETS)
     for name, argv in EXPECTED.items():
-        assert runtimes.PRESETS[name]["argv"] == argv
+        assert runtimes.PRESETS[name].argv == argv
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_preset_session_runs_exactly_its_command_line(name, stub_path, real_town_factory):
     rt = real_town_factory()
     bead = rt.ledger.beads.create(f"use {name}", rig="web", body="do the thing")
-    with rt.ledger.db.write() as conn:
-        agent = rt.ledger.agents.allocate(conn, "web", "Toast", name)
-        attempt = rt.ledger.agents.assign(conn, agent, bead["id"], rig="web")
+    with rt.ledger.transaction():
+        agent = rt.ledger.agents.allocate("web", "Toast", name)
+        attempt = rt.ledger.agents.assign(agent, bead["id"], rig="web")
     started = rt.fleet.start(Assignment(agent["id"], "Toast", "web", bead["id"], attempt, name))
     out = stub_path / f"{EXPECTED[name][0]}.json"
     deadline = time.monotonic() + 10

@@ -11,8 +11,9 @@ is kept verbatim in ``extra``, together with ``extra["_keys"]`` (the original ke
 ``extra["_raw"]`` (original values whose form the default serialisation would not reproduce),
 so that exporting an untouched import gives back the same JSON objects.
 
-Stdlib only and import-light: the ``gt`` CLI imports this package. The format's rooms:
-fields.py (layouts and the key map), read.py, write.py.
+Import-light: the ``gt`` CLI imports this package, and pydantic (the line models of
+beads_issue.py) is imported only when a file is read. The format's rooms: fields.py (layouts
+and the key map), beads_issue.py (a line's validation), read.py, write.py.
 """
 
 from engine.beads_jsonl.fields import BACKUP, EMBEDDED, LAYOUTS, ImportBatch

@@ -7,23 +7,20 @@ import os
 
 from engine.beads_jsonl.fields import (
     BACKUP,
-    DEFAULT_DEP_TYPE,
     DEP_FIELDS,
     EMBEDDED,
     FIELDS,
     BadLine,
     ImportBatch,
     canon,
-    default_value,
     same,
 )
-from engine.errors import GtError, UsageError
-from engine.ids import check_bead_id, check_dep_target
+from engine.errors import GtError
 
 # Annotations only: importing typing costs the CLI ~3 ms (mypy treats this name as True).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
     from typing import Any
 
 # How many bad lines the refusal message names before summarising the rest.
@@ -72,19 +69,13 @@ def _read_lines(path: str) -> Iterable[tuple[int, Any]]:
 
 
 def _bead_from_row(row: dict[str, Any], layout: str) -> tuple[dict[str, Any], Any]:
-    """A normalised bead and the raw embedded ``dependencies`` value (None when absent)."""
-    ident = row.get("id")
-    if not isinstance(ident, str):
-        raise BadLine('missing "id"' if ident is None else '"id" is not a string')
-    if not ident.strip():
-        raise BadLine('empty "id"')
-    title = row.get("title")
-    if title is None:
-        raise BadLine(f'issue {ident}: missing "title"')
-    if not isinstance(title, str):
-        raise BadLine(f'issue {ident}: "title" is not a string')
-    _check_id(ident, check_bead_id)
-    bead: dict[str, Any] = {"id": ident, "title": title}
+    """A normalised bead (engine/records.py's ImportedBead) and the raw embedded
+    ``dependencies`` value (None when absent). BeadsIssue validates; this maps Beads' keys
+    to the ledger's fields and keeps what export needs to write the line back as it was."""
+    from engine.beads_jsonl.beads_issue import BeadsIssue  # pydantic: see its docstring
+
+    issue = _validated(BeadsIssue, row)
+    bead: dict[str, Any] = {"id": issue.id, "title": issue.title}
     extra: dict[str, Any] = {}
     raw: dict[str, Any] = {}
     embedded_deps = None
@@ -101,16 +92,13 @@ def _bead_from_row(row: dict[str, Any], layout: str) -> tuple[dict[str, Any], An
         field, norm, _ = spec
         if norm is None:
             continue  # id, title: taken verbatim above
-        try:
-            norm_value = norm(value)
-        except BadLine as e:
-            raise BadLine(f"issue {ident}: {e}") from None
+        norm_value = getattr(issue, key)
         bead[field] = norm_value
         if not same(canon(key, norm_value, layout), value):
             raw[key] = value
     for key, (field, _, _) in FIELDS.items():
         if field not in bead:
-            bead[field] = default_value(key)
+            bead[field] = getattr(issue, key)  # Beads' default (a fresh list or dict)
     extra["_keys"] = list(row)
     if raw:
         extra["_raw"] = raw
@@ -118,29 +106,28 @@ def _bead_from_row(row: dict[str, Any], layout: str) -> tuple[dict[str, Any], An
     return bead, embedded_deps
 
 
-def _check_id(ident: str, rule: Callable[[str], str]) -> None:
-    """The one id rule (engine/ids.py): an id that could never be dispatched is a bad line."""
+def _validated(model: Any, row: dict[str, Any], owner: str | None = None) -> Any:
+    """The row as `model`, else BadLine: its first problem in the row's own key order (as
+    a person reading the line would meet it), prefixed with the issue it belongs to."""
+    from pydantic import ValidationError
+
     try:
-        rule(ident)
-    except UsageError as exc:
-        raise BadLine(exc.message) from None
+        return model.model_validate(row, context={"owner": owner} if owner else None)
+    except ValidationError as exc:
+        problems = exc.errors(include_url=False)
+        order = {key: i for i, key in enumerate(row)}
+        first = min(problems, key=lambda p: order.get(str(p["loc"][0]) if p["loc"] else "", -1))
+        if first["loc"]:  # a key's own problem: the identity checks passed
+            raise BadLine(f"issue {row['id']}: {first['msg']}") from None
+        raise BadLine(first["msg"]) from None
 
 
 def _dep(row: dict[str, Any], layout: str, owner: str | None = None) -> dict[str, Any]:
-    """A normalised dep from an embedded dependency object or a dependencies.jsonl row."""
-    src = row.get("issue_id", owner)
-    if owner is not None and src != owner:
-        raise BadLine(f"dependency issue_id {src!r} is not the issue it is embedded in ({owner})")
-    if not isinstance(src, str) or not src:
-        raise BadLine('dependency has no "issue_id"')
-    dst = row.get("depends_on_id")
-    if not isinstance(dst, str) or not dst:
-        raise BadLine(f'dependency of {src} has no "depends_on_id"')
-    _check_id(src, check_bead_id)
-    _check_id(dst, check_dep_target)
-    dep_type = row.get("type", DEFAULT_DEP_TYPE)
-    if not isinstance(dep_type, str) or not dep_type:
-        raise BadLine(f"dependency {src} -> {dst} has no type")
+    """A normalised dep (engine/records.py's ImportedDep) from an embedded dependency object
+    or a dependencies.jsonl row."""
+    from engine.beads_jsonl.beads_issue import BeadsDependency
+
+    dep = _validated(BeadsDependency, row, owner)
     extra = {k: v for k, v in row.items() if k not in DEP_FIELDS}
     keys = list(row)
     # Record the key order only when it differs from what export would write anyway.
@@ -148,11 +135,11 @@ def _dep(row: dict[str, Any], layout: str, owner: str | None = None) -> dict[str
     if keys != (sorted(canonical) if layout == BACKUP else canonical):
         extra["_keys"] = keys
     return {
-        "bead_id": src,
-        "depends_on": dst,
-        "type": dep_type,
-        "created_at": row.get("created_at"),
-        "created_by": row.get("created_by"),
+        "bead_id": dep.issue_id,
+        "depends_on": dep.depends_on_id,
+        "type": dep.type,
+        "created_at": dep.created_at,
+        "created_by": dep.created_by,
         "extra": extra,
     }
 

@@ -1,0 +1,280 @@
+"""What each `gt ... --json` prints, as one schema per output, documented from the records.
+
+The shapes are `TypedDict`s (engine/records.py and the output-only ones below); pydantic
+turns them into validators and JSON Schemas. Only `gt schema` and the tests import this
+module: pydantic stays off `gt`'s hot path (tests/test_boundaries.py).
+tests/test_json_schemas.py runs every listed command against a real town and validates its
+output here with extra keys refused, so this documentation cannot drift from the output.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from typing import Any, NamedTuple, NotRequired, TypedDict
+
+import typing_extensions
+from pydantic import Strict, TypeAdapter
+
+from engine.model import AgentStatus
+from engine.records import (
+    Agent,
+    Bead,
+    BeadWithExtra,
+    BlockedBead,
+    Blocker,
+    CancelledConvoy,
+    Convoy,
+    ConvoyStatus,
+    Edge,
+    EventRow,
+    ListedConvoy,
+    MailMessage,
+    MergeRequest,
+    QueuedMergeRequest,
+)
+
+# --- output-only shapes ----------------------------------------------------------------
+
+
+class ShownBead(BeadWithExtra):
+    """`gt bead show --json`: the whole bead, its edges both ways, its blockers, its history."""
+
+    depends_on: list[Edge]
+    dependents: list[Edge]
+    blocked_by: list[Blocker]  # [] unless the bead is blocked
+    history: list[EventRow]
+
+
+class ListedAgent(TypedDict):
+    """One agent in `gt agents --json`."""
+
+    name: str
+    id: str
+    rig: str
+    role: str
+    status: AgentStatus
+    hook: str | None
+    attempt: int
+    runtime: str | None
+    session: str | None
+    worktree: str | None
+    branch: str | None
+    created_at: str
+
+
+class ListedMergeRequest(QueuedMergeRequest):
+    """One merge request in `gt mq list --json`, with its rig's current batch size."""
+
+    batch_size: int
+
+
+class MailCount(TypedDict):
+    """`gt mail check --json`."""
+
+    address: str
+    unread: int
+
+
+class RigLoad(TypedDict):
+    name: str
+    prefix: str
+    working: int
+    capacity: int
+
+
+class BreakerReason(TypedDict):
+    bead: str | None
+    reason: str
+    at: float
+
+
+class BreakerState(TypedDict):
+    """The dispatch circuit breaker: closed, open (until a time) or half_open (one probe)."""
+
+    state: str
+    until: NotRequired[float]
+    failures: NotRequired[int]
+    tripped_at: NotRequired[float]
+    reset_at: NotRequired[float]
+    recent: NotRequired[list[BreakerReason]]
+    reasons: NotRequired[list[BreakerReason]]
+
+
+class ParkedBead(TypedDict):
+    id: str
+    reason: str
+    stage: str
+    at: str
+    updated_at: str | None
+
+
+class TownStatus(TypedDict):
+    """`gt status --json`: the town at a glance."""
+
+    town: str
+    engine_pid: int | None
+    working: int
+    capacity: int
+    rigs: list[RigLoad]
+    beads: dict[str, int]
+    breaker: BreakerState
+    violations: list[str]
+    parked_requests: int
+    parked_beads: list[ParkedBead]
+
+
+class DoneResult(TypedDict):
+    """`gt done --json`: the bead handed in, its new status, and what was made of it."""
+
+    id: str
+    status: str
+    agent: str
+    merge_request: NotRequired[str]
+    escalation: NotRequired[str]
+
+
+class Placement(TypedDict):
+    """One bead in `gt sling --json`: started on an agent, or queued with the reason."""
+
+    id: str
+    agent: str | None
+    queued: bool
+    reason: str | None
+    agent_id: NotRequired[str]
+    rig: NotRequired[str]
+    attempt: NotRequired[int]
+
+
+class PrimedAgent(TypedDict):
+    name: str
+    id: str
+    rig: str
+    status: AgentStatus
+    hook: str | None
+    attempt: int
+    runtime: str | None
+    branch: str | None
+    worktree: str | None
+
+
+# "from" is a Python keyword: the functional form.
+_MailHeader = TypedDict("_MailHeader", {"id": str, "from": str | None, "subject": str})
+
+
+class UnreadMail(TypedDict):
+    unread: int
+    messages: list[_MailHeader]
+
+
+class Primed(TypedDict):
+    """`gt prime --json`: who the agent is, its hook, the hook's edges, its unread mail."""
+
+    agent: PrimedAgent
+    hook: Bead | None
+    depends_on: list[Edge]
+    dependents: list[Edge]
+    mail: UnreadMail
+    instructions: str
+
+
+# --- the outputs -----------------------------------------------------------------------
+
+
+class Output(NamedTuple):
+    shape: Any
+    commands: str  # the commands that print it
+
+
+OUTPUTS: dict[str, Output] = {
+    "bead": Output(Bead, "gt bead create|update|close|cancel|reopen --json"),
+    "bead-show": Output(ShownBead, "gt bead show --json"),
+    "beads": Output(list[Bead], "gt bead list --json, gt ready --json"),
+    "blocked": Output(list[BlockedBead], "gt blocked --json"),
+    "agents": Output(list[ListedAgent], "gt agents --json"),
+    "convoy": Output(Convoy, "gt convoy create|launch|add --json"),
+    "convoy-cancel": Output(CancelledConvoy, "gt convoy cancel --json"),
+    "convoy-status": Output(ConvoyStatus, "gt convoy status --json"),
+    "convoys": Output(list[ListedConvoy], "gt convoy list --json"),
+    "mail": Output(MailMessage, "gt mail send|read --json"),
+    "mail-inbox": Output(list[MailMessage], "gt mail inbox --json"),
+    "mail-check": Output(MailCount, "gt mail check --json"),
+    "mq-list": Output(list[ListedMergeRequest], "gt mq list --json"),
+    "mq-show": Output(MergeRequest, "gt mq show --json"),
+    "status": Output(TownStatus, "gt status --json"),
+    "breaker": Output(BreakerState, "gt breaker --json"),
+    "events": Output(list[EventRow], "gt events --json"),
+    "done": Output(DoneResult, "gt done --json"),
+    "sling": Output(list[Placement], "gt sling --json"),
+    "prime": Output(Primed, "gt prime --json"),
+}
+
+# Records that are not printed whole by one command but are checked against the stores.
+RECORDS: dict[str, Any] = {
+    "agent": Agent,
+    "bead": BeadWithExtra,
+    "convoy": Convoy,
+    "merge-request": MergeRequest,
+    "mail": MailMessage,
+    "event": EventRow,
+}
+
+
+# --- TypedDict -> pydantic -------------------------------------------------------------
+
+# Extra keys refused; no coercion (1 is not true, "2" is not 2) except a StrEnum's value.
+_CONFIG = {"extra": "forbid", "strict": True}
+_converted: dict[Any, Any] = {}
+# Called through a plain name: mypy reads a direct `TypedDict(...)` call as a class statement.
+_make_typed_dict: Any = typing_extensions.TypedDict
+
+
+def pydantic_ready(tp: Any) -> Any:
+    """The same type with each `typing.TypedDict` rebuilt as a `typing_extensions` one,
+    which pydantic needs on Python < 3.12, with extra keys refused and strict values.
+
+    The records stay plain `typing.TypedDict`s so importing them costs nothing extra;
+    only this module (off the hot path) pays for typing_extensions and pydantic.
+    """
+    if typing.is_typeddict(tp):
+        if tp not in _converted:
+            fields = {}
+            for key, hint in typing.get_type_hints(tp, include_extras=True).items():
+                # Read NotRequired from the hint: with string annotations (PEP 563)
+                # Python 3.11 counts every key in __required_keys__.
+                required = key in tp.__required_keys__
+                if typing.get_origin(hint) in (NotRequired, typing.Required):
+                    required = typing.get_origin(hint) is typing.Required
+                    hint = typing.get_args(hint)[0]
+                wrap = typing_extensions.Required if required else typing_extensions.NotRequired
+                fields[key] = wrap[pydantic_ready(hint)]
+            new = _make_typed_dict(tp.__name__, fields)
+            new.__doc__ = tp.__doc__
+            new.__pydantic_config__ = _CONFIG
+            _converted[tp] = new
+        return _converted[tp]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        # Stores hand out plain strings ("open"): a StrEnum field takes its value.
+        return typing.Annotated[tp, Strict(False)]
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(pydantic_ready(a) for a in args)]  # noqa: UP007
+    if origin in (list, dict):
+        return origin[tuple(pydantic_ready(a) for a in args)]
+    return tp
+
+
+def adapter(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(pydantic_ready(tp))
+
+
+def schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of one output, its description naming the commands that print it."""
+    out = OUTPUTS[name]
+    doc = adapter(out.shape).json_schema()
+    doc["title"] = name
+    own = doc.get("description")  # the top shape's docstring, when it is one record
+    doc["description"] = f"Printed by `{out.commands}`." + (f" {own}" if own else "")
+    return doc

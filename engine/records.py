@@ -1,0 +1,229 @@
+"""The shapes of the ledger's records, as the stores return them: beads, agents, merge
+requests, convoys, mail messages, events.
+
+`TypedDict`s, not classes with behaviour: a record stays the plain dict the ledger builds
+(zero runtime cost, `--json` prints it as is), and mypy checks every key a caller reads.
+Field names and types are exactly what engine/ledger/ returns today; tests/test_records.py
+validates real store output against these shapes (extra keys refused), so they cannot drift.
+The `--json` outputs built from them are in engine/json_schemas.py (`gt schema`).
+
+Hot-path modules should import these names under `TYPE_CHECKING` only: importing `typing`
+costs `gt` start-up ~3 ms, and annotations need nothing at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from engine.model import AgentStatus, BeadStatus, BeadType, DepType, MergeRequestState
+
+
+class Bead(TypedDict):
+    """A bead as the ledger returns it (engine/ledger/rows.py), and `gt bead list --json`."""
+
+    id: str
+    title: str
+    # Beads made here use BeadStatus; convoys add their own ("staged", "landed") and an
+    # import keeps Beads' other statuses ("pinned", "tombstone"...) verbatim.
+    status: BeadStatus | str
+    priority: int
+    # An import keeps Beads' unknown issue types verbatim, as with statuses.
+    type: BeadType | str
+    rig: str | None
+    assignee: str | None
+    labels: list[str]
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    close_reason: str | None
+    created_by: str | None
+    body: str
+    metadata: dict[str, Any]
+    defer_until: str | None
+    ephemeral: bool
+    slung: bool
+    attempt: int
+    failures: int
+    last_error: str | None
+    blocked: bool
+
+
+class BeadWithExtra(Bead):
+    """`beads.get(id, extra=True)`: the fields Beads had that the ledger has no column for."""
+
+    extra: dict[str, Any]
+
+
+class Edge(TypedDict):
+    """One dependency seen from a bead (`graph.edges_of`): the other bead and the edge type.
+    The other bead may be outside the ledger (an external ref): no title or status then."""
+
+    id: str
+    type: DepType | str  # mail adds "replies-to"; an import keeps unknown types verbatim
+    title: str | None
+    status: BeadStatus | str | None
+
+
+class Blocker(TypedDict):
+    """What keeps a bead blocked (`graph.blockers`): an open blocker or a blocked parent."""
+
+    id: str
+    title: str
+    status: BeadStatus | str
+    type: DepType | str
+
+
+class BlockedBead(Bead):
+    """A bead with what blocks it (`gt blocked`, a convoy's tracked beads)."""
+
+    blocked_by: list[Blocker]
+
+
+class EventRow(TypedDict):
+    """One row of the event history (`gt events`, `state.recent`, `beads.history`)."""
+
+    id: int
+    at: str
+    bead_id: str | None
+    kind: str  # one of engine/events.py's registry (`gt events --kinds`)
+    actor: str | None
+    attempt: int | None
+    data: dict[str, Any]
+
+
+class Agent(TypedDict):
+    """An agent row (engine/ledger/rows.py `agent`)."""
+
+    id: str
+    name: str
+    rig: str
+    role: str
+    status: AgentStatus
+    hook: str | None
+    attempt: int
+    runtime: str | None
+    session: str | None
+    worktree: str | None
+    branch: str | None
+    created_at: str
+    updated_at: str
+    idle_since: float | None
+    last_activity: float | None
+    last_heartbeat: float | None
+    info: dict[str, Any]
+
+
+class MergeRequest(TypedDict):
+    """A merge request (engine/ledger/merge_queue.py): the row, with `id` and `commit`."""
+
+    id: str
+    bead_id: str  # the same as id: the merge request is a bead
+    source_bead: str
+    rig: str
+    branch: str
+    commit: str
+    agent: str | None
+    attempt: int
+    state: MergeRequestState
+    priority: int
+    retries: int
+    batch: str | None
+    gate_log: str | None
+    failure: str | None
+    merged_commit: str | None
+    approved: int  # 0 or 1, as stored
+    created_at: str
+    updated_at: str
+
+
+class QueuedMergeRequest(MergeRequest):
+    """`mq.list`: each request with its source bead's status and title, and the creation
+    time of the convoy tracking it (the refinery's landing order)."""
+
+    source_status: BeadStatus | str | None
+    source_title: str | None
+    convoy_created_at: str | None
+
+
+class Progress(TypedDict):
+    """How many tracked beads there are, how many closed, and a count per status."""
+
+    total: int
+    closed: int
+    by_status: dict[str, int]
+
+
+class Convoy(Bead):
+    """A convoy (`convoys.get`): its bead, whether it is staged, and the beads it tracks."""
+
+    staged: bool
+    launched_at: str | None
+    landed_at: str | None
+    beads: list[str]
+
+
+class ListedConvoy(Convoy):
+    """`convoys.list`: each convoy with its progress."""
+
+    progress: Progress
+
+
+class ConvoyStatus(Convoy):
+    """`convoys.status`: progress, per rig ("(town)" for rig-less beads), and each
+    tracked bead with what blocks it."""
+
+    progress: Progress
+    rigs: dict[str, Progress]
+    tracked: list[BlockedBead]
+
+
+class CancelledConvoy(Convoy):
+    """`convoys.cancel`: the convoy and the tracked beads it cancelled."""
+
+    cancelled: list[str]
+
+
+# "from" is a Python keyword: the mail fields need the functional form.
+_MailFields = TypedDict(
+    "_MailFields",
+    {"reply_to": str | None, "from": str | None, "to": str | None, "subject": str, "read": bool},
+)
+
+
+class MailMessage(Bead, _MailFields):
+    """A mail message (`mail.get`): a bead of type "message" with the mail words on top
+    (from = created_by, to = assignee, subject = title, read = no longer open)."""
+
+
+class ImportedBead(TypedDict):
+    """A bead as engine/beads_jsonl/read.py hands it to the ledger: Beads' keys mapped to
+    ledger fields, everything unmapped kept in `extra` (with `_keys`, the original order)."""
+
+    id: str
+    title: str
+    body: str
+    status: BeadStatus | str
+    priority: int
+    type: BeadType | str
+    assignee: str | None
+    created_at: str | None
+    created_by: str | None
+    updated_at: str | None
+    closed_at: str | None
+    close_reason: str | None
+    defer_until: str | None
+    labels: list[str]
+    ephemeral: bool
+    metadata: dict[str, Any]
+    extra: dict[str, Any]
+
+
+class ImportedDep(TypedDict):
+    """A dependency as engine/beads_jsonl/read.py hands it to the ledger."""
+
+    bead_id: str
+    depends_on: str
+    type: DepType | str
+    created_at: str | None
+    created_by: str | None
+    extra: dict[str, Any]
