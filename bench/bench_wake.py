@@ -80,9 +80,9 @@ async def run(quick: bool) -> int:
             super().__init__(*args, **kwargs)
             self.timings: list[tuple[float, float, set[str]]] = []  # (start, end, started)
 
-        def _reconcile(self) -> Any:
+        async def reconcile(self) -> Any:
             t0 = time.perf_counter()
-            report = super()._reconcile()
+            report = await super().reconcile()
             self.timings.append((t0, time.perf_counter(), {a.bead_id for a in report.started}))
             return report
 

@@ -2,9 +2,10 @@
 
 Start/stop (engine.lifecycle), the reconcile loop and its wake-ups (engine.reconcile_loop),
 the event stream for views (engine.event_stream), views and commands for the app. Ledger
-writes and the reconcile (with its git and tmux calls) run on one dedicated thread, the
-engine's single writer; the app's views read on their own read-only aiosqlite connection
-(engine/ledger/reader.py), so a refresh never waits behind a `git worktree add`.
+writes run on one dedicated thread, the engine's single writer; git and tmux work (the
+fleet's look, starting sessions) runs on a second, the adapters' thread, so a command
+from the app never waits behind a `git worktree add`; the app's views read on their own
+read-only aiosqlite connection (engine/ledger/reader.py).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
     from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.ledger.reader import LedgerReader
-    from engine.polecats.dispatcher import Dispatcher
+    from engine.polecats.dispatcher import Dispatcher, Started
     from engine.refinery.pool import RefineryPool
-    from engine.scheduler.reconciler import ReconcileReport, Scheduler
+    from engine.scheduler.reconciler import ReconcilePlan, ReconcileReport, Scheduler
     from engine.town import Town
 
 log = logging.getLogger("gastown.engine")
@@ -58,7 +59,9 @@ class Engine:
         self._with_refinery = refinery
         self.mode = "embedded"  # or "attached" to a headless engine holding the town
         self.holder_pid: int | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: ThreadPoolExecutor | None = None  # the ledger's thread
+        self._adapters: ThreadPoolExecutor | None = None  # git and tmux
+        self.reconciling = asyncio.Lock()  # held by a reconcile, and by stop
         self._reader: LedgerReader | None = None
         self._reader_opening = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -91,7 +94,7 @@ class Engine:
 
     def _ledger_changed(self) -> bool:
         assert self.ledger is not None
-        version = self.ledger.db.data_version()
+        version = self.ledger.data_version()
         changed = version != self._data_version
         self._data_version = version
         return changed
@@ -104,22 +107,47 @@ class Engine:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
+    async def on_adapters(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn` on the adapters' thread (git and tmux): never the ledger's, so a
+        command or a view waits for no `git worktree add`. `fn` must not touch the ledger."""
+        assert self._adapters is not None, "engine not started"
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._adapters, lambda: fn(*args, **kwargs))
+
     async def reconcile(self) -> ReconcileReport:
-        report = await self.call(self._reconcile)
+        """One reconcile, its steps on the thread each belongs to: the fleet's look (tmux),
+        the plan (ledger), the launches (git, tmux), the record (ledger). One at a time:
+        two overlapping reconciles could start the same hooked bead twice."""
+        from engine.scheduler.reconciler import launch_all
+
+        async with self.reconciling:
+            assert self.scheduler is not None and self.dispatcher is not None
+            alive = await self.on_adapters(self.dispatcher.alive)
+            plan = await self.call(self._plan, alive)
+            outcomes = []
+            if plan.launches:
+                outcomes = await self.on_adapters(launch_all, self.dispatcher, plan.launches)
+            report = await self.call(self._record, plan, outcomes)
         self.reconciles += 1
         self.last_report = report
         return report
 
-    def _reconcile(self) -> ReconcileReport:
+    def _plan(self, alive: set[str] | None) -> ReconcilePlan:
         assert self.scheduler is not None and self.dispatcher is not None
-        report = self.scheduler.reconcile(self.dispatcher, self.inbox_handlers())
+        return self.scheduler.plan(self.dispatcher, self.inbox_handlers(), alive=alive)
+
+    def _record(
+        self, plan: ReconcilePlan, outcomes: list[Started | BaseException]
+    ) -> ReconcileReport:
+        assert self.scheduler is not None and self.dispatcher is not None
+        report = self.scheduler.record(self.dispatcher, plan, outcomes)
         if self.refineries is not None:
             assert self.ledger is not None
             self.refineries.sync(self.ledger.rigs.list())
             self.refineries.wake()
         # Our own commits do not move data_version for this connection; other writers do.
         assert self.ledger is not None
-        self._data_version = self.ledger.db.data_version()
+        self._data_version = self.ledger.data_version()
         return report
 
     def inbox_handlers(self) -> dict[str, Callable[[dict[str, Any]], None]]:
@@ -199,8 +227,10 @@ class Engine:
         body: str = "",
         actor: str = "mayor",
     ) -> dict[str, Any]:
-        from engine.commands.sling import NewBead, SlingRequest
+        from engine.commands.bead_actions import NewBead
+        from engine.commands.sling import SlingRequest
 
+        # created by the bead-create command inside the sling's transaction
         bead = NewBead(
             title,
             rig=rig,
@@ -231,33 +261,29 @@ class Engine:
         staged: bool = False,
         actor: str = "mayor",
     ) -> dict[str, Any]:
+        from engine.commands.convoy_actions import ConvoyCreate, create
+
         assert self.ledger is not None
-        ledger = self.ledger
-
-        def create() -> dict[str, Any]:
-            if plan:
-                from engine.plans import load_plan, validate_plan
-
-                _title, items = load_plan(plan)
-                planned = validate_plan(ledger, items, plan)
-                return ledger.convoys.create_planned(title, planned, staged=staged, actor=actor)
-            return ledger.convoys.create(title, beads or [], staged=staged, actor=actor)
-
-        convoy = await self.call(create)
+        request = ConvoyCreate(title, beads=tuple(beads or ()), plan=plan, staged=staged)
+        convoy = await self.call(create, self.ledger, request, actor=actor)
         self.wake()
-        return convoy
+        return convoy.as_dict()
 
     async def convoy_launch(self, convoy_id: str, actor: str = "mayor") -> dict[str, Any]:
+        from engine.commands.convoy_actions import launch
+
         assert self.ledger is not None
-        out = await self.call(self.ledger.convoys.launch, convoy_id, actor=actor)
+        convoy = await self.call(launch, self.ledger, convoy_id, actor=actor)
         self.wake()
-        return out
+        return convoy.as_dict()
 
     async def convoy_cancel(self, convoy_id: str, actor: str = "mayor") -> dict[str, Any]:
+        from engine.commands.convoy_actions import cancel
+
         assert self.ledger is not None
-        out = await self.call(self.ledger.convoys.cancel, convoy_id, actor=actor)
+        convoy = await self.call(cancel, self.ledger, convoy_id, actor=actor)
         self.wake()
-        return out
+        return convoy.as_dict()
 
     async def mail_send(
         self,
@@ -267,25 +293,17 @@ class Engine:
         reply_to: str | None = None,
         sender: str = "mayor",
     ) -> dict[str, Any]:
-        from engine.addresses import resolve_address
+        from engine.commands.messages import MailSend, send
 
         assert self.ledger is not None
-        ledger = self.ledger
-
-        def send() -> dict[str, Any]:
-            return ledger.mail.send(
-                sender=sender,
-                to=resolve_address(ledger, to),
-                subject=subject,
-                body=body,
-                reply_to=reply_to,
-            )
-
-        return await self.call(send)
+        request = MailSend.of(to, subject, body, reply_to)
+        return (await self.call(send, self.ledger, request, sender=sender)).as_dict()
 
     async def mail_read(self, mail_id: str, reader: str = "mayor") -> dict[str, Any]:
+        from engine.commands.messages import read
+
         assert self.ledger is not None
-        return await self.call(self.ledger.mail.mark_read, mail_id, reader=reader)
+        return (await self.call(read, self.ledger, mail_id, reader=reader)).as_dict()
 
     async def nudge(self, agent: str, message: str, ttl: float = 300, actor: str = "mayor") -> None:
         from engine.commands.nudge import Nudge, nudge
@@ -322,14 +340,14 @@ class Engine:
     def attach(self, agent_id: str) -> int:
         """Run `tmux attach` on the agent's session in this terminal until the person
         detaches (blocking: the app calls it while suspended). Returns tmux's exit code."""
+        from engine.adapters.tmux import Tmux, socket_name
         from engine.polecats.fleet import session_of_agent
-        from engine.polecats.tmux import Tmux, socket_name
 
         return Tmux(socket_name(self.town.root)).attach(session_of_agent(agent_id))
 
     def peek(self, agent_id: str, lines: int = 40) -> str:
+        from engine.adapters.tmux import Tmux, socket_name
         from engine.polecats.fleet import session_of_agent
-        from engine.polecats.tmux import Tmux, socket_name
 
         tmux = Tmux(socket_name(self.town.root))
         session = session_of_agent(agent_id)

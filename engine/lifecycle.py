@@ -36,9 +36,13 @@ async def start(engine: Engine, *, attach_if_running: bool = False) -> None:
         engine.mode = "attached"
         engine.holder_pid = holder_pid(town.lock_path)
     engine._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+    engine._adapters = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapters")
     try:
         await engine.call(open_town, engine)
     except BaseException:
+        for pool in (engine._executor, engine._adapters):
+            pool.shutdown(wait=False)
+        engine._executor = engine._adapters = None
         if engine.mode == "embedded":
             engine._lock.release()
         raise
@@ -57,7 +61,7 @@ def open_town(engine: Engine) -> None:
     dispatcher = engine.dispatcher = engine._dispatcher or make_dispatcher(town, config, ledger)
     engine.scheduler = Scheduler(ledger, config)
     engine.stream.last_event = ledger.state.last_event_id()
-    engine._data_version = ledger.db.data_version()
+    engine._data_version = ledger.data_version()
     if engine.mode == "embedded":  # we hold the town: what an earlier engine left is ours
         take_over(engine)
     dispatcher.on_engine_start()
@@ -87,10 +91,15 @@ async def stop(engine: Engine) -> None:
         if engine._reader is not None:
             reader, engine._reader = engine._reader, None
             await reader.close()
-        await engine.call(close, engine)
+        # a reconcile in flight records its launches before the ledger closes
+        async with engine.reconciling:
+            await engine.call(close, engine)
     finally:
         executor.shutdown(wait=True)
         engine._executor = None
+        if engine._adapters is not None:
+            engine._adapters.shutdown(wait=True)
+            engine._adapters = None
         if engine.mode == "embedded":
             engine._lock.release()
         log.info("engine stopped")

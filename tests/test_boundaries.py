@@ -33,12 +33,45 @@ def test_engine_imports_without_textual_or_rich():
     assert len(modules) > 30
 
 
+def test_gt_commands_that_do_not_touch_git_never_import_gitpython(tmp_path):
+    # GitPython costs ~60 ms to import: `gt done`'s git reads take the adapter's plain path
+    import os
+
+    from engine.adapters import git as git_adapter
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git_adapter.run(["init", "-q", "-b", "main"], cwd=str(repo))
+    (repo / "f").write_text("x")
+    git_adapter.run(["add", "f"], cwd=str(repo))
+    git_adapter.run(
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"], cwd=str(repo)
+    )
+    code = (
+        "import sys\n"
+        "import engine.cli.main, engine.commands.done, engine.polecats.worktrees as w\n"
+        f"w.current_branch({str(repo)!r}); w.head({str(repo)!r}); w.commits_ahead({str(repo)!r})\n"
+        "print('LOADED=' + ','.join(m for m in ('git', 'gitdb', 'libtmux') if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert "LOADED=\n" in out.stdout, out.stderr
+    # and the GitPython path does load it: the check above can see it
+    code = code.replace("w.current_branch(", "w.recorded_bases(")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert "LOADED=git,gitdb\n" in out.stdout, out.stderr
+
+
 def test_gt_hot_path_imports_neither_pydantic_nor_asyncio():
     code = (
         "import sys, runpy\nsys.argv = ['gt', '--help']\n"
         "try:\n    runpy.run_module('engine.cli.main', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "print('LOADED=' + ','.join(m for m in ('pydantic', 'asyncio', 'textual')"
+        "print('LOADED=' + ','.join(m for m in ('pydantic', 'asyncio', 'textual', 'git')"
         " if m in sys.modules))"
     )
     out = subprocess.run(
@@ -67,8 +100,8 @@ def test_git_and_tmux_are_called_only_from_their_adapters():
     # The script agent is an agent (a separate program working in its worktree), and gates
     # run the rig's own commands: neither is the engine calling git or tmux.
     allowed = {
-        "engine/polecats/git.py",
-        "engine/polecats/tmux.py",
+        "engine/adapters/git.py",
+        "engine/adapters/tmux.py",
         "engine/polecats/script_agent.py",
         "engine/refinery/gates.py",
     }
@@ -83,6 +116,20 @@ def test_git_and_tmux_are_called_only_from_their_adapters():
             and "ledger" not in p.parts
         ):
             offenders.append(rel)
+    assert offenders == []
+
+
+def test_gitpython_and_libtmux_are_imported_only_by_their_adapters():
+    import ast
+
+    owner = {"git": "engine/adapters/git.py", "libtmux": "engine/adapters/tmux.py"}
+    offenders = []
+    for p in sources("engine") + sources("gastown_tui"):
+        rel = str(p.relative_to(ROOT))
+        for name in imported_names(ast.parse(p.read_text())):
+            top = name.split(".")[0]
+            if top in owner and owner[top] != rel:
+                offenders.append(f"{rel}: {name}")
     assert offenders == []
 
 
@@ -133,7 +180,7 @@ def test_every_dispatcher_hook_the_engine_calls_is_declared_in_the_protocol():
         if re.search(r"getattr\((self\.)?dispatcher\b", text):
             looked_up.append(str(p.relative_to(ROOT)))
     assert looked_up == []
-    assert {"start", "stop", "alive", "describe", "progress_marker"} <= called
+    assert {"prepare", "launch", "stop", "alive", "describe", "progress_marker"} <= called
     assert called - declared == set(), "hooks called but not declared"
     optional = {n for n in vars(DispatcherHooks) if not n.startswith("_")}
     assert declared - optional == {"start", "stop", "alive"}

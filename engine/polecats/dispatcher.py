@@ -28,6 +28,15 @@ class Started(NamedTuple):
     branch: str | None = None
 
 
+class Launch(NamedTuple):
+    """What a start needs from the ledger, read and issued on the ledger thread
+    (`Dispatcher.prepare`), so the git and tmux side (`Dispatcher.launch`) never touches
+    the ledger and can run on the adapters' own thread."""
+
+    assignment: Assignment
+    details: Any = None  # the dispatcher's own: for the fleet, the bead, rig and session env
+
+
 class DispatchError(Exception):
     """Starting the work failed; the message says why in one line.
 
@@ -55,7 +64,18 @@ class Dispatcher(Protocol):
     """
 
     def start(self, assignment: Assignment) -> Started:
-        """Start the agent's session on its hooked bead (idempotent per agent)."""
+        """Start the agent's session on its hooked bead (idempotent per agent):
+        `launch(prepare(assignment))`, in one go, on one thread."""
+        ...
+
+    def prepare(self, assignment: Assignment) -> Launch:
+        """The ledger side of a start (on the ledger thread): read what the session needs
+        and issue what it must carry. Raises DispatchError like `start`."""
+        ...
+
+    def launch(self, plan: Launch) -> Started:
+        """The git and tmux side of a start (on the adapters' thread): must not touch the
+        ledger. Raises DispatchError like `start`."""
         ...
 
     def stop(self, agent_id: str) -> None:
@@ -101,7 +121,19 @@ class Dispatcher(Protocol):
 
 class DispatcherHooks:
     """No-op defaults for the optional hooks: a dispatcher with no sessions on disk (the
-    tests' recording dispatcher) has nothing to describe, preserve or clean up."""
+    tests' recording dispatcher) has nothing to describe, preserve or clean up. A
+    dispatcher whose `start` needs nothing from the ledger prepares nothing and launches
+    by starting."""
+
+    if TYPE_CHECKING:  # every dispatcher's own (not a default): declared for `launch`
+
+        def start(self, assignment: Assignment) -> Started: ...
+
+    def prepare(self, assignment: Assignment) -> Launch:
+        return Launch(assignment)
+
+    def launch(self, plan: Launch) -> Started:
+        return self.start(plan.assignment)
 
     def describe(self, assignment: Assignment) -> Started:
         return Started()

@@ -12,18 +12,19 @@ import logging
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from engine.adapters.tmux import Tmux, socket_name
 from engine.errors import GtError
 from engine.polecats import launch, prompt, runtimes, seance, worktrees
 from engine.polecats.dispatcher import (
     Assignment,
     DispatcherHooks,
     DispatchError,
+    Launch,
     NotYet,
     Started,
 )
-from engine.polecats.tmux import Tmux, socket_name
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
@@ -56,6 +57,14 @@ def discard(path: str) -> None:
         os.unlink(path)
 
 
+class _Details(NamedTuple):
+    """What `prepare` read from the ledger for one start."""
+
+    rig_path: str
+    bead: dict[str, Any]
+    token: str
+
+
 class TmuxFleet(DispatcherHooks):
     def __init__(self, town: Town, config: TownConfig, ledger: Ledger) -> None:
         self.town = town
@@ -66,23 +75,35 @@ class TmuxFleet(DispatcherHooks):
         self.sessions_dir = os.path.join(town.state_dir, "sessions")
         # holds only the `gt` shim the launcher puts first on every agent's PATH
         self.gt_dir = os.path.join(town.state_dir, "bin")
-        self.custom_runtimes: dict[str, Any] = {
-            k: v for k, v in (config.runtime.model_extra or {}).items() if isinstance(v, dict)
-        }
+        self.custom_runtimes = config.runtime.custom
 
     # ---- Dispatcher ----------------------------------------------------------------------
 
     def start(self, a: Assignment) -> Started:
+        return self.launch(self.prepare(a))
+
+    def prepare(self, a: Assignment) -> Launch:
+        """The ledger side, on the ledger thread: the rig, the bead, a fresh token."""
         try:
-            return self._start(a)
+            rig = self.ledger.rigs.require(a.rig)
+            bead = self.ledger.beads.require(a.bead_id)
+            # Who this session is, for the ledger: a fresh token per dispatch, stored hashed.
+            token = self.ledger.agents.issue_token(a.agent_id, a.attempt)
+        except GtError as exc:
+            raise DispatchError(exc.message) from None
+        return Launch(a, _Details(rig_path=rig["path"], bead=bead, token=token))
+
+    def launch(self, plan: Launch) -> Started:
+        """The git and tmux side, on the adapters' thread: nothing here touches the ledger."""
+        try:
+            return self._launch(plan.assignment, plan.details)
         except GtError as exc:
             raise DispatchError(exc.message) from None
 
-    def _start(self, a: Assignment) -> Started:
+    def _launch(self, a: Assignment, details: _Details) -> Started:
+        bead = details.bead
         runtime_name = a.runtime or self.config.runtime.default
         runtime = runtimes.resolve(runtime_name, self.custom_runtimes)
-        rig = self.ledger.rigs.require(a.rig)
-        bead = self.ledger.beads.require(a.bead_id)
         session = session_name(a.rig, a.agent_name)
         logfile = seance.log_path(self.town.logs_dir, a.rig, a.agent_name, a.bead_id, a.attempt)
         identity = {
@@ -105,7 +126,7 @@ class TmuxFleet(DispatcherHooks):
         # a rework starts from the previous attempt's work, not from main
         start = bead["metadata"].get("base_commit")
         path, branch = worktrees.ensure(
-            rig["path"], polecats_dir, a.agent_name, a.bead_id, start=start
+            details.rig_path, polecats_dir, a.agent_name, a.bead_id, start=start
         )
         env["GT_WORKTREE"] = path
         env["GT_BRANCH"] = branch
@@ -132,8 +153,7 @@ class TmuxFleet(DispatcherHooks):
         if self.tmux.has_session(session):
             self.tmux.kill_session(session)  # a stale session of this agent: start fresh
         self._sweep_env_files()
-        # Who this session is, for the ledger: a fresh token per dispatch, stored hashed.
-        env["GT_AGENT_TOKEN"] = self.ledger.agents.issue_token(a.agent_id, a.attempt)
+        env["GT_AGENT_TOKEN"] = details.token
         # The environment goes by a file only we can read, never on tmux's command line.
         env_file = launch.write_env_file(self.sessions_dir, session, env, gt_dir=self.gt_dir)
         argv = [
@@ -143,7 +163,7 @@ class TmuxFleet(DispatcherHooks):
             env_file,
             prompt_file,
             "--",
-            *runtime["argv"],
+            *runtime.argv,
         ]
         try:
             self.tmux.new_session(session, path, argv, {})
@@ -216,9 +236,9 @@ class TmuxFleet(DispatcherHooks):
             return
         agent = self.ledger.agents.get(payload["agent_id"])
         runtime = runtimes.all_runtimes(self.custom_runtimes).get(
-            (agent or {}).get("runtime") or "", {}
+            (agent or {}).get("runtime") or ""
         )
-        busy = runtime.get("busy_hint")
+        busy = runtime.busy_hint if runtime else None
         if busy and busy in self.tmux.capture(session, 15):
             raise NotYet(f"{session} is busy")
         self.tmux.send_literal(session, payload["message"])

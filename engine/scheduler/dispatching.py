@@ -16,17 +16,51 @@ from engine.scheduler.breaker import BEAD_FAULT
 from engine.scheduler.parking import describe
 
 if TYPE_CHECKING:
-    from engine.polecats.dispatcher import Assignment, Dispatcher
+    from engine.polecats.dispatcher import Assignment, Dispatcher, Launch, Started
     from engine.scheduler.reconciler import Scheduler
 
 log = logging.getLogger("gastown.scheduler")
 
 
 def dispatch(scheduler: Scheduler, a: Assignment, dispatcher: Dispatcher) -> str | None:
-    """Start one assignment's session; the reason it did not start, or None."""
+    """Start one assignment's session, all on this thread; the reason it did not start,
+    or None. (The engine splits the same steps across its two threads.)"""
+    plan = prepare(scheduler, a, dispatcher)
+    if isinstance(plan, str):
+        return plan
+    return record(scheduler, a, dispatcher, launch(dispatcher, plan))
+
+
+def prepare(scheduler: Scheduler, a: Assignment, dispatcher: Dispatcher) -> Launch | str:
+    """The ledger side of a start; the reason it cannot start (already recorded), or the
+    launch to hand to the adapters' thread."""
     try:
-        started = dispatcher.start(a)
+        return dispatcher.prepare(a)
     except DispatchError as exc:
+        return record(scheduler, a, dispatcher, exc) or "not prepared"
+
+
+def launch(dispatcher: Dispatcher, plan: Launch) -> Started | BaseException:
+    """The git and tmux side (any thread but the ledger's): what came of it, never raised,
+    so one broken start cannot lose the others' outcomes."""
+    try:
+        return dispatcher.launch(plan)
+    except Exception as exc:
+        return exc
+
+
+def record(
+    scheduler: Scheduler,
+    a: Assignment,
+    dispatcher: Dispatcher,
+    outcome: Started | BaseException,
+) -> str | None:
+    """Back on the ledger thread: record how a start went; the reason it did not start,
+    or None. An error no dispatcher should raise is re-raised (the caller parks the bead)."""
+    if isinstance(outcome, BaseException) and not isinstance(outcome, DispatchError):
+        raise outcome
+    if isinstance(outcome, DispatchError):
+        exc = outcome
         reason = str(exc) or exc.__class__.__name__
         own = exc.fault == "bead"
         log.warning(
@@ -45,6 +79,7 @@ def dispatch(scheduler: Scheduler, a: Assignment, dispatcher: Dispatcher) -> str
         )
         dispatcher.stop(a.agent_id)
         return reason
+    started = outcome
     try:
         scheduler.ledger.agents.mark_started(
             a.agent_id,
@@ -93,13 +128,17 @@ def fail(
     """An attempt failed. A town fault backs off and counts towards the breaker; a
     bead's own fault fails the bead at once and does not count."""
     try:
-        out = scheduler.ledger.agents.fail_attempt(
-            bead_id,
-            attempt,
-            reason=reason,
-            kind=kind,
-            retry=RetryPolicy.of(scheduler.settings, bead_fault=bead_fault),
-        )
+        retry = RetryPolicy.of(scheduler.settings, bead_fault=bead_fault)
+        with scheduler.ledger.transaction(durable=True):  # decided on the count it writes
+            failures = scheduler.ledger.beads.failure_count(bead_id) + 1
+            out = scheduler.ledger.agents.fail_attempt(
+                bead_id,
+                attempt,
+                reason=reason,
+                kind=kind,
+                failures=failures,
+                retry_in=retry.retry_in(failures),
+            )
     except Conflict as exc:
         log.info("ignored a stale failure report: %s", exc)
         return None
@@ -117,12 +156,11 @@ def reject(scheduler: Scheduler, bead_id: str, why: str) -> None:
     and an escalation; not an attempt, and not counted towards the breaker."""
     ledger = scheduler.ledger
     try:
-        with ledger.db.write(durable=True) as conn:
+        with ledger.transaction(durable=True):
             bead = ledger.beads.require(bead_id)
             if bead["status"] != vocab.OPEN:
                 return
             ledger.beads.set_status(
-                conn,
                 bead_id,
                 vocab.FAILED,
                 actor="scheduler",

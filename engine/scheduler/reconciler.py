@@ -29,14 +29,13 @@ from engine.scheduler.assignment import ScheduleResult
 from engine.scheduler.breaker import Breaker
 from engine.scheduler.parking import Parking, describe
 from engine.scheduler.verdicts import act_on
-from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.config import TownConfig
     from engine.ledger import Ledger
-    from engine.polecats.dispatcher import Dispatcher
+    from engine.polecats.dispatcher import Dispatcher, Launch, Started
 
 log = logging.getLogger("gastown.scheduler")
 
@@ -49,6 +48,20 @@ class ReconcileReport(NamedTuple):
     failed: list[tuple[str, str]]
     recovered: list[str]
     violations: list[str]
+
+
+class ReconcilePlan(NamedTuple):
+    """A reconcile's first step, handed to the launches and then to `record`."""
+
+    assigned: list[Assignment]
+    launches: list[Launch]
+    failed: list[tuple[str, str]]  # (bead id, why) for starts refused before launching
+    recovered: list[str]
+
+
+def launch_all(dispatcher: Dispatcher, launches: list[Launch]) -> list[Started | BaseException]:
+    """Every launch's outcome, in order: git and tmux only, never the ledger."""
+    return [dispatching.launch(dispatcher, launch) for launch in launches]
 
 
 class Scheduler:
@@ -115,12 +128,27 @@ class Scheduler:
         dispatcher: Dispatcher,
         inbox_handlers: dict[str, Callable[[dict[str, Any]], None]] | None = None,
     ) -> ReconcileReport:
+        """The whole reconcile on this thread. The engine runs the same three steps with
+        the launches on its adapters' thread, so the ledger is free while git and tmux
+        work: plan (ledger) -> launch (git, tmux) -> record (ledger)."""
+        plan = self.plan(dispatcher, inbox_handlers, alive=dispatcher.alive())
+        return self.record(dispatcher, plan, launch_all(dispatcher, plan.launches))
+
+    def plan(
+        self,
+        dispatcher: Dispatcher,
+        inbox_handlers: dict[str, Callable[[dict[str, Any]], None]] | None = None,
+        *,
+        alive: set[str] | None,
+    ) -> ReconcilePlan:
+        """Everything up to the launches: the inbox, agent checks, the witness's verdicts,
+        adopting sessions that outlived a crash, assignment, and each start's ledger side.
+        `alive` is the fleet's one look, taken by the caller (a tmux call)."""
         try:
             self.parking.lift_changed()
         except Exception:
             log.exception("could not review the parked beads; trying again next tick")
         self.apply_inbox(inbox_handlers or {})
-        alive = dispatcher.alive()
         recovered = self.check_agents(dispatcher, alive)
         try:
             witness = Witness(self.ledger, self.config.witness, dispatcher)
@@ -142,23 +170,50 @@ class Scheduler:
             else:
                 pending.append(a)
         result = self.schedule()
-        started, failed = [], []
+        launches: list[Launch] = []
+        failed: list[tuple[str, str]] = []
         for a in [*pending, *result.assignments]:
             try:
-                err = self.dispatch(a, dispatcher)
+                prepared = dispatching.prepare(self, a, dispatcher)
             except Exception as exc:
-                err = describe(exc)
-                self.park(a.bead_id, err, stage="dispatching it")
-                try:
-                    dispatcher.stop(a.agent_id)
-                except Exception:
-                    log.exception("could not stop %s after a failed dispatch", a.agent_name)
+                failed.append((a.bead_id, self._give_up_start(a, exc, dispatcher)))
+                continue
+            if isinstance(prepared, str):
+                failed.append((a.bead_id, prepared))
+            else:
+                launches.append(prepared)
+        return ReconcilePlan(result.assignments, launches, failed, recovered)
+
+    def record(
+        self,
+        dispatcher: Dispatcher,
+        plan: ReconcilePlan,
+        outcomes: list[Started | BaseException],
+    ) -> ReconcileReport:
+        """After the launches: record each start (or its failure), then the invariants."""
+        started, failed = [], list(plan.failed)
+        for launch, outcome in zip(plan.launches, outcomes, strict=True):
+            a = launch.assignment
+            try:
+                err = dispatching.record(self, a, dispatcher, outcome)
+            except Exception as exc:
+                err = self._give_up_start(a, exc, dispatcher)
             if err is None:
                 started.append(a)
             else:
                 failed.append((a.bead_id, err))
         violations = self.check_invariants()
-        return ReconcileReport(result.assignments, started, failed, recovered, violations)
+        return ReconcileReport(plan.assigned, started, failed, plan.recovered, violations)
+
+    def _give_up_start(self, a: Assignment, exc: BaseException, dispatcher: Dispatcher) -> str:
+        """An error no dispatcher should raise: park the bead, stop what may have started."""
+        err = describe(exc)
+        self.park(a.bead_id, err, stage="dispatching it")
+        try:
+            dispatcher.stop(a.agent_id)
+        except Exception:
+            log.exception("could not stop %s after a failed dispatch", a.agent_name)
+        return err
 
     def apply_inbox(self, handlers: dict[str, Callable[[dict[str, Any]], None]]) -> None:
         inbox = self.ledger.inbox
@@ -195,18 +250,11 @@ class Scheduler:
         found = self.ledger.agents.invariant_violations()
         fresh = [v for v in found if v not in self._reported]
         if fresh:
-            from engine.ledger.graph import record_event
-
-            with self.ledger.db.write() as conn:
+            with self.ledger.transaction():
                 for v in fresh:
                     log.error("invariant violated: %s", v)
-                    record_event(
-                        conn,
-                        None,
-                        "invariant_violated",
-                        "scheduler",
-                        iso(self.ledger.now()),
-                        {"violation": v},
+                    self.ledger.state.record_event(
+                        "invariant_violated", actor="scheduler", data={"violation": v}
                     )
         self._reported = set(found)
         return found
