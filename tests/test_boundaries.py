@@ -293,3 +293,78 @@ def test_commands_never_import_a_front_end():
     }
     assert offenders == {}
     assert len(sources("engine/commands")) >= 5
+
+
+# What a front end may ask the ledger directly: reads. Every write goes through a command
+# (engine/commands/), where its rule is written once for `gt` and the app alike.
+FRONT_END_READS: dict[str, set[str]] = {
+    "beads": {"get", "require", "list", "ready", "blocked", "history", "status_counts"},
+    "graph": {"edges_of", "tree", "blockers"},
+    "rigs": {"get", "require", "list", "counts"},
+    "agents": {
+        "get",
+        "require",
+        "list",
+        "busy_counts",
+        "invariant_violations",
+        "fence",  # a read: refuses a stale attempt, changes nothing
+        "authenticate",  # a read: checks the session's token against its hash
+    },
+    "convoys": {"get", "list", "status"},
+    "mail": {"inbox", "unread_count"},
+    "inbox": {"parked"},
+    "state": {"get", "recent", "events_after", "last_event_id"},
+    "mq": {"get", "require", "list"},
+}
+
+
+def ledger_writes(source: str) -> list[str]:
+    """Every use of a ledger store that is not an allowed read, and every transaction:
+    `x.ledger.<store>.<method>` chains, and a store or the ledger's transaction held in
+    a name (which would hide the chain)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        inner = node.value
+        on_ledger = isinstance(inner, ast.Attribute) and (
+            (isinstance(inner.value, ast.Name) and inner.value.id in ("ledger", "led"))
+            or (isinstance(inner.value, ast.Attribute) and inner.value.attr == "ledger")
+        )
+        if on_ledger and inner.attr in FRONT_END_READS:  # type: ignore[union-attr]
+            if node.attr not in FRONT_END_READS[inner.attr]:  # type: ignore[union-attr]
+                found.append(f"{inner.attr}.{node.attr}")  # type: ignore[union-attr]
+        ledger_itself = (isinstance(node.value, ast.Name) and node.value.id == "ledger") or (
+            isinstance(node.value, ast.Attribute) and node.value.attr == "ledger"
+        )
+        if ledger_itself and node.attr in ("transaction", "savepoint", "db"):
+            found.append(node.attr)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
+            v = node.value
+            if v.attr in FRONT_END_READS and (
+                (isinstance(v.value, ast.Name) and v.value.id == "ledger")
+                or (isinstance(v.value, ast.Attribute) and v.value.attr == "ledger")
+            ):
+                found.append(f"{v.attr} held in a name")
+    return found
+
+
+def test_the_write_check_sees_writes_and_hidden_stores():
+    assert ledger_writes("ctx.ledger.beads.create('x')") == ["beads.create"]
+    assert ledger_writes("self.ledger.mail.send(to='mayor')") == ["mail.send"]
+    assert ledger_writes("with ledger.transaction(durable=True):\n    pass") == ["transaction"]
+    assert ledger_writes("b = ctx.ledger.beads\nb.close('x')") == ["beads held in a name"]
+    assert ledger_writes("ctx.ledger.beads.get('x'); ledger.mq.list()") == []
+
+
+def test_front_ends_write_only_through_commands():
+    front_ends = [*sources("engine/cli"), *sources("gastown_tui"), ROOT / "engine/engine.py"]
+    offenders = {
+        str(p.relative_to(ROOT)): found
+        for p in front_ends
+        if (found := ledger_writes(p.read_text()))
+    }
+    assert offenders == {}, "call a command in engine/commands/ for these"

@@ -233,7 +233,9 @@ class Repository:
 
     def is_dirty(self) -> bool:
         """Anything uncommitted: staged, changed or untracked (ignored files aside)."""
-        return bool(self.repo.is_dirty(untracked_files=True))
+        # one `git status` through repo.git: Repo.is_dirty(untracked_files=True) runs three
+        # git processes (diff --cached, diff, ls-files) for the same answer
+        return bool(self.repo.git.status("--porcelain", "--untracked-files=normal").strip())
 
     def refs(self, prefix: str) -> dict[str, str]:
         """Every ref under PREFIX (`refs/…/`), by the rest of its name, with its commit."""

@@ -82,8 +82,7 @@ class Context:
     def _same_agent(self, a: str, b: str) -> bool:
         if a == b:
             return True
-        agents = self.ledger.agents
-        found_a, found_b = agents.get(a), agents.get(b)
+        found_a, found_b = self.ledger.agents.get(a), self.ledger.agents.get(b)
         return found_a is not None and found_b is not None and found_a["id"] == found_b["id"]
 
     def close(self) -> None:
