@@ -18,6 +18,15 @@ from textual.widgets import Static, TabbedContent
 
 from engine.engine import Engine
 from engine.errors import GtError
+from engine.event_stream import Batch
+from engine.events import (
+    BeadCreated,
+    BeadFailed,
+    BreakerTripped,
+    ConvoyLanded,
+    Event,
+    MergeRequestFailed,
+)
 from engine.town import Town
 from gastown_tui.widgets.bead_table import FILTERS, BeadTable
 from gastown_tui.widgets.dag_view import DagView
@@ -26,12 +35,6 @@ from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
 from gastown_tui.widgets.rigs_tree import RigsTree
 
 MAX_REFRESH_HZ = 10
-NOTIFY: dict[str, tuple[str, SeverityLevel]] = {
-    "convoy_landed": ("Convoy landed", "information"),
-    "mq_failed": ("Merge failed", "error"),
-    "breaker_tripped": ("Circuit breaker tripped: dispatch paused", "error"),
-    "failed": ("Bead failed", "warning"),
-}
 
 
 class TownView(App[None]):
@@ -48,7 +51,7 @@ class TownView(App[None]):
         self.snap: dict[str, Any] | None = None
         self._dirty = True
         self._refreshing = False
-        self._queue: asyncio.Queue[list[dict[str, Any]]] | None = None
+        self._queue: asyncio.Queue[Batch] | None = None
         self.refreshes = 0
         self._filter_bar_shown: str | None = None
         self._refresh_started = 0.0
@@ -90,19 +93,23 @@ class TownView(App[None]):
         if self._dirty and not self._refreshing:
             await self.request_refresh()
 
-    def notify_event(self, event: dict[str, Any]) -> None:
-        kind = event["kind"]
-        if kind == "created" and event["data"].get("type") == "escalation":
-            self.notify(
-                event["data"].get("title", ""), title="Escalation raised", severity="warning"
-            )
-            return
-        if kind in NOTIFY:
-            title, severity = NOTIFY[kind]
-            detail = event["bead_id"] or ""
-            if kind == "mq_failed":
-                detail = f"{event['bead_id']}: {event['data'].get('reason', '')[:120]}"
-            self.notify(detail, title=title, severity=severity)
+    def notify_event(self, event: Event) -> None:
+        """The events a person is told about as they happen; the rest only refresh."""
+        match event:
+            case BeadCreated(type="escalation"):
+                self.notify(event.title or "", title="Escalation raised", severity="warning")
+            case MergeRequestFailed():
+                detail = f"{event.bead_id}: {(event.reason or '')[:120]}"
+                self.notify(detail, title="Merge failed", severity="error")
+            case ConvoyLanded():
+                self.notify_bead(event, "Convoy landed", "information")
+            case BreakerTripped():
+                self.notify_bead(event, "Circuit breaker tripped: dispatch paused", "error")
+            case BeadFailed():
+                self.notify_bead(event, "Bead failed", "warning")
+
+    def notify_bead(self, event: Event, title: str, severity: SeverityLevel) -> None:
+        self.notify(event.bead_id or "", title=title, severity=severity)
 
     def show_busy(self) -> None:
         """A slow snapshot shows as progress, never a freeze. It reads on its own connection

@@ -92,7 +92,7 @@ def test_engine_publishes_ledger_events_to_subscribers(town):
                 batch = await asyncio.wait_for(queue.get(), 1)
             except TimeoutError:
                 continue
-            kinds += [e["kind"] for e in batch]
+            kinds += [e.kind for e in batch]
         stop.set()
         await task
         await engine.stop()
