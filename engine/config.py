@@ -228,10 +228,9 @@ class TownConfig(_Section):
         return data
 
     def rig_capacity(self, rig: str) -> int:
-        override = self.rigs.get(rig)
-        if override and override.max_polecats:
-            return min(override.max_polecats, self.scheduler.max_polecats)
-        return min(self.scheduler.max_polecats_per_rig, self.scheduler.max_polecats)
+        from engine.policy import rig_capacity  # the rule lives with the town's others
+
+        return rig_capacity(self.scheduler, self.rigs.get(rig))
 
     def rig(self, rig: str) -> RigSettings:
         return self.rigs.get(rig) or RigSettings()

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from engine.ledger import Ledger
     from engine.ledger.reader import LedgerReader
     from engine.polecats.dispatcher import Dispatcher, Started
+    from engine.records import Convoy, MailMessage, MergeRequest
     from engine.refinery.pool import RefineryPool
     from engine.scheduler.reconciler import ReconcilePlan, ReconcileReport, Scheduler
     from engine.town import Town
@@ -175,7 +176,8 @@ class Engine:
         if not self.stream.subscribers:
             return
         assert self.ledger is not None
-        events_after = self.ledger.state.events_after
+        # EventRows; the stream (engine/event_stream.py) still takes them as plain dicts
+        events_after: Callable[[int], list[Any]] = self.ledger.state.events_after
         await self.stream.publish(lambda after: self.call(events_after, after))
 
     # ---- views for the app (on the reader: never behind the ledger thread) --------------
@@ -260,7 +262,7 @@ class Engine:
         plan: str | None = None,
         staged: bool = False,
         actor: str = "mayor",
-    ) -> dict[str, Any]:
+    ) -> Convoy:
         from engine.commands.convoy_actions import ConvoyCreate, create
 
         assert self.ledger is not None
@@ -269,7 +271,7 @@ class Engine:
         self.wake()
         return convoy.as_dict()
 
-    async def convoy_launch(self, convoy_id: str, actor: str = "mayor") -> dict[str, Any]:
+    async def convoy_launch(self, convoy_id: str, actor: str = "mayor") -> Convoy:
         from engine.commands.convoy_actions import launch
 
         assert self.ledger is not None
@@ -277,7 +279,7 @@ class Engine:
         self.wake()
         return convoy.as_dict()
 
-    async def convoy_cancel(self, convoy_id: str, actor: str = "mayor") -> dict[str, Any]:
+    async def convoy_cancel(self, convoy_id: str, actor: str = "mayor") -> Convoy:
         from engine.commands.convoy_actions import cancel
 
         assert self.ledger is not None
@@ -292,14 +294,14 @@ class Engine:
         body: str = "",
         reply_to: str | None = None,
         sender: str = "mayor",
-    ) -> dict[str, Any]:
+    ) -> MailMessage:
         from engine.commands.messages import MailSend, send
 
         assert self.ledger is not None
         request = MailSend.of(to, subject, body, reply_to)
         return (await self.call(send, self.ledger, request, sender=sender)).as_dict()
 
-    async def mail_read(self, mail_id: str, reader: str = "mayor") -> dict[str, Any]:
+    async def mail_read(self, mail_id: str, reader: str = "mayor") -> MailMessage:
         from engine.commands.messages import read
 
         assert self.ledger is not None
@@ -313,25 +315,25 @@ class Engine:
         await self.call(nudge, self.ledger, request, actor=actor)
         self.wake()
 
-    async def mq_retry(self, mr_id: str, actor: str = "mayor") -> dict[str, Any]:
+    async def mq_retry(self, mr_id: str, actor: str = "mayor") -> MergeRequest:
         from engine.commands import merge_requests
 
         assert self.ledger is not None
         ledger = self.ledger
 
-        def retry() -> dict[str, Any]:
+        def retry() -> MergeRequest:
             merge_requests.retry(ledger, mr_id, actor=actor)
             return ledger.mq.require(mr_id)
 
         return await self.call(retry)
 
-    async def mq_reject(self, mr_id: str, reason: str, actor: str = "mayor") -> dict[str, Any]:
+    async def mq_reject(self, mr_id: str, reason: str, actor: str = "mayor") -> MergeRequest:
         from engine.commands import merge_requests
 
         assert self.ledger is not None and self.config is not None
         ledger, config = self.ledger, self.config
 
-        def reject() -> dict[str, Any]:
+        def reject() -> MergeRequest:
             merge_requests.reject(ledger, config, mr_id, reason=reason, actor=actor)
             return ledger.mq.require(mr_id)
 

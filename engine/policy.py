@@ -1,5 +1,6 @@
-"""The town's rules for failure, written once: how long a failed bead waits before it is
-tried again, when its attempts are used up, and how long the witness waits between rungs.
+"""The town's rules, written once: how long a failed bead waits before it is tried again,
+when its attempts are used up, how long the witness waits between rungs, and how many
+polecats the town and each rig may have at work.
 
 Pure functions of numbers (no ledger, no clock, no I/O) so the scheduler, the refinery and
 the commands ask the same question and get the same answer. The caller makes each decision
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.config import SchedulerSettings
+    from engine.config import RigSettings, SchedulerSettings
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,21 @@ def rejection(max_attempts: int) -> RetryPolicy:
 def ladder_wait(ladder_seconds: float, rung: int) -> float:
     """The witness's wait before climbing past `rung`: each rung waits twice the last."""
     return ladder_seconds * (2 ** max(rung - 1, 0))
+
+
+def rig_capacity(settings: SchedulerSettings, rig: RigSettings | None) -> int:
+    """Polecats one rig may have working: its own max when town.toml sets one
+    ([rigs.<name>] max_polecats), else the town's per-rig max; never more than the town's."""
+    if rig is not None and rig.max_polecats:
+        return min(rig.max_polecats, settings.max_polecats)
+    return min(settings.max_polecats_per_rig, settings.max_polecats)
+
+
+def town_has_room(total_busy: int, settings: SchedulerSettings) -> bool:
+    """Whether the town may set one more polecat to work, `total_busy` being at work."""
+    return total_busy < settings.max_polecats
+
+
+def rig_has_room(rig_busy: int, capacity: int) -> bool:
+    """Whether a rig with `rig_busy` polecats at work and room for `capacity` takes one more."""
+    return rig_busy < capacity

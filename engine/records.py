@@ -13,7 +13,7 @@ costs `gt` start-up ~3 ms, and annotations need nothing at run time.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from engine.model import AgentStatus, BeadStatus, BeadType, DepType, MergeRequestState
 
@@ -85,7 +85,7 @@ class EventRow(TypedDict):
     id: int
     at: str
     bead_id: str | None
-    kind: str  # one of engine/events.py's registry (`gt events --kinds`)
+    kind: str  # one of engine/events/'s registry (`gt events --kinds`)
     actor: str | None
     attempt: int | None
     data: dict[str, Any]
@@ -193,6 +193,68 @@ _MailFields = TypedDict(
 class MailMessage(Bead, _MailFields):
     """A mail message (`mail.get`): a bead of type "message" with the mail words on top
     (from = created_by, to = assignee, subject = title, read = no longer open)."""
+
+
+class Rig(TypedDict):
+    """A rig (engine/ledger/rigs.py): where its repository is and what its polecats can do."""
+
+    name: str
+    prefix: str
+    source: str
+    path: str
+    capabilities: list[str]
+    gates: list[str]
+    config: dict[str, Any]
+    created_at: str
+
+
+# `beads.set_status`: the bead and the status it moved from and to ("from" is a Python
+# keyword: the functional form again).
+StatusChange = TypedDict("StatusChange", {"id": str, "from": str, "to": str})
+
+
+class DepAdded(TypedDict):
+    """`graph.add`: the edge made."""
+
+    bead_id: str
+    depends_on: str
+    type: DepType | str
+
+
+class TreeNode(TypedDict):
+    """One node of `graph.tree` (`gt dep tree`): the bead, the edge that led to it, and what
+    it depends on (or, reversed, what depends on it)."""
+
+    id: str
+    title: str | None  # None for an external ref
+    status: BeadStatus | str | None
+    type: DepType | str | None  # None at the root
+    children: list[TreeNode]
+    repeat: NotRequired[bool]  # already on the path: not expanded again
+    truncated: NotRequired[bool]  # the depth limit was reached
+
+
+class _InboxFields(TypedDict):
+    id: int
+    at: str
+    kind: str
+    actor: str | None
+    attempt: int | None
+    state: str  # pending, done or parked
+    tries: int
+    error: str | None
+
+
+class InboxItem(_InboxFields):
+    """A request waiting in the engine's inbox (`inbox.pending`), its payload decoded."""
+
+    payload: dict[str, Any]
+
+
+class ParkedInboxItem(_InboxFields):
+    """A request the engine gave up on (`inbox.parked`): the payload as stored (JSON text)."""
+
+    payload: str
 
 
 class ImportedBead(TypedDict):

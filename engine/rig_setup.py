@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.errors import Conflict, GtError
 from engine.ledger.rigs import check_prefix, check_rig_name, default_prefix
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.ledger import Ledger
+    from engine.records import Rig
     from engine.town import Town
 
 
@@ -27,7 +28,7 @@ def add_rig(
     gates: list[str],
     progress: bool = False,
     announce: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> Rig:
     """Clone SOURCE as the rig's canonical clone and register it; all or nothing."""
     from engine.adapters import git
 

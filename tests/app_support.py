@@ -26,12 +26,14 @@ from textual.widgets import Input, TabbedContent, TextArea
 
 import engine.ledger.beads
 import engine.timeutil
+from engine.commands import done as done_cmd
 from engine.config import SchedulerSettings, TownConfig
 from engine.engine import Engine
 from engine.ledger import Ledger
 from engine.polecats import seance
 from engine.policy import RetryPolicy
 from engine.refinery import send_back
+from engine.refinery.refinery import finish_landing
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town, init_town
 from gastown_tui.app import GasTownApp
@@ -198,20 +200,20 @@ def _populate(
 
     def submit(key: str, commit: str) -> str:
         agent = agents[ids[key]]
-        out = ledger.agents.done(
-            agent["id"],
-            ids[key],
-            agent["attempt"],
+        out = done_cmd.record(
+            ledger,
+            done_cmd.DoneRequest(
+                agent["id"], ids[key], agent["attempt"], worktree="", summary=f"{key}: done"
+            ),
             branch=f"polecat/{agent['name']}/{ids[key]}",
             commit=commit,
-            summary=f"{key}: done",
         )
-        return str(out["merge_request"])
+        return str(out.merge_request)
 
     clock.advance(1500)
     ids["mr:sub"] = submit("sub", "5a1b0c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b")
     ledger.mq.begin_landing([ids["mr:sub"]], "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432", "calc-1")
-    ledger.mq.finish_landing([ids["mr:sub"]], commit="9f8e7d6c5b4a39281706f5e4d3c2b1a098765432")
+    finish_landing(ledger, [ids["mr:sub"]], "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432")
 
     clock.advance(420)
     ids["mr:form"] = submit("form", "1111111111222222222233333333334444444444")

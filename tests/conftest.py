@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.commands import done as done_cmd
 from engine.config import SchedulerSettings, TownConfig
 from engine.ledger import Ledger
 from engine.scheduler.reconciler import Scheduler
@@ -252,10 +253,15 @@ def submit_work(
     git_out(wt, "-c", "user.name=p", "-c", "user.email=p@p", "commit", "-q", "-m", title)
     commit = git_out(wt, "rev-parse", "HEAD")
     git_out(repo, "worktree", "remove", "--force", wt)
-    out = ledger.agents.done(agent["id"], bead, attempt, branch=branch, commit=commit)
+    out = done_cmd.record(
+        ledger,
+        done_cmd.DoneRequest(agent["id"], bead, attempt, worktree=""),
+        branch=branch,
+        commit=commit,
+    )
     with ledger.transaction():  # free the name for the next submission
         ledger.agents.retire(agent["id"], reason="test")
-    return bead, out["merge_request"]
+    return bead, str(out.merge_request)
 
 
 def first_parent_history(repo: str) -> list[str]:

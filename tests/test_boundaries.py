@@ -320,35 +320,32 @@ FRONT_END_READS: dict[str, set[str]] = {
 
 def ledger_writes(source: str) -> list[str]:
     """Every use of a ledger store that is not an allowed read, and every transaction:
-    `x.ledger.<store>.<method>` chains, and a store or the ledger's transaction held in
-    a name (which would hide the chain)."""
+    `x.ledger.<store>.<method>` chains, and a store held in a name (which would hide the
+    chain)."""
     import ast
 
+    def is_ledger(node: ast.expr) -> bool:
+        return (isinstance(node, ast.Name) and node.id in ("ledger", "led")) or (
+            isinstance(node, ast.Attribute) and node.attr == "ledger"
+        )
+
+    def store_of(node: ast.expr) -> str | None:
+        """`<store>` when NODE is `x.ledger.<store>`."""
+        if isinstance(node, ast.Attribute) and is_ledger(node.value):
+            return node.attr if node.attr in FRONT_END_READS else None
+        return None
+
     found = []
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Attribute):
-            continue
-        inner = node.value
-        on_ledger = isinstance(inner, ast.Attribute) and (
-            (isinstance(inner.value, ast.Name) and inner.value.id in ("ledger", "led"))
-            or (isinstance(inner.value, ast.Attribute) and inner.value.attr == "ledger")
-        )
-        if on_ledger and inner.attr in FRONT_END_READS:  # type: ignore[union-attr]
-            if node.attr not in FRONT_END_READS[inner.attr]:  # type: ignore[union-attr]
-                found.append(f"{inner.attr}.{node.attr}")  # type: ignore[union-attr]
-        ledger_itself = (isinstance(node.value, ast.Name) and node.value.id == "ledger") or (
-            isinstance(node.value, ast.Attribute) and node.value.attr == "ledger"
-        )
-        if ledger_itself and node.attr in ("transaction", "savepoint", "db"):
-            found.append(node.attr)
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
-            v = node.value
-            if v.attr in FRONT_END_READS and (
-                (isinstance(v.value, ast.Name) and v.value.id == "ledger")
-                or (isinstance(v.value, ast.Attribute) and v.value.attr == "ledger")
-            ):
-                found.append(f"{v.attr} held in a name")
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            store = store_of(node.value)
+            if store and node.attr not in FRONT_END_READS[store]:
+                found.append(f"{store}.{node.attr}")
+            if is_ledger(node.value) and node.attr in ("transaction", "savepoint", "db"):
+                found.append(node.attr)
+        if isinstance(node, ast.Assign) and (store := store_of(node.value)):
+            found.append(f"{store} held in a name")
     return found
 
 

@@ -50,7 +50,11 @@ def write_config(town: Town, text: str) -> None:
 
 @pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
 def test_a_bad_town_toml_is_one_line_naming_key_and_line(tmp_path: Path, case: str) -> None:
-    text, line, key = BAD_CONFIGS[case]
+    assert_refused_at(tmp_path, *BAD_CONFIGS[case])
+
+
+def assert_refused_at(tmp_path: Path, text: str, line: int, key: str) -> None:
+    """town.toml with TEXT is refused in one line naming the file, LINE and KEY."""
     path = tmp_path / "town.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(GtError) as err:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from engine import vocab
+from engine.commands import done as done_cmd
 from engine.config import TownConfig
 from engine.ledger import Ledger
 from engine.scheduler.reconciler import Scheduler
@@ -101,7 +102,12 @@ def test_a_newer_record_still_never_changes_live_work(
         sched.reconcile(disp)
     if status == vocab.IN_REVIEW:
         agent = led.agents.get(led.beads.get(bead)["assignee"])
-        led.agents.done(agent["id"], bead, 1, branch=f"polecat/Toast/{bead}", commit="0" * 40)
+        done_cmd.record(
+            led,
+            done_cmd.DoneRequest(agent["id"], bead, 1, worktree=""),
+            branch=f"polecat/Toast/{bead}",
+            commit="0" * 40,
+        )
     live = led.beads.get(bead)
     assert live["status"] == status
     # an edited export, dated after the live change, that closes the bead and renames it

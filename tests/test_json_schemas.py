@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import pytest
 from pydantic import ValidationError
 
+from engine.commands import done as done_cmd
 from engine.json_schemas import OUTPUTS, adapter, schema
 from engine.ledger import Ledger
 from engine.town import Town, init_town
@@ -37,9 +38,12 @@ def world(tmp_path: Path) -> World:
         # a merge request, as `gt done` leaves one (without the git it would read)
         agent, bead, attempt = hooked_agent(led)
         with led.transaction(durable=True):
-            mr = led.agents.done(
-                agent, bead, attempt, status="completed", summary="s", branch="b", commit="c0"
-            )["merge_request"]
+            mr = done_cmd.record(
+                led,
+                done_cmd.DoneRequest(agent, bead, attempt, worktree="", summary="s"),
+                branch="b",
+                commit="c0",
+            ).merge_request
         mail = led.mail.send(sender="web/witness", to="mayor", subject="hello", body="hi")["id"]
         led.mail.send(sender="mayor", to=agent, subject="for you")
         # a second polecat with a hook, for prime and done

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine import vocab
+from engine.commands import done as done_cmd
 from engine.config import TownConfig
 from engine.ledger import Ledger
 from engine.policy import RetryPolicy, rejection
@@ -76,40 +77,65 @@ def test_the_ledger_does_not_import_the_policy() -> None:
     assert importers == []
 
 
-# Words a person reads that the ledger still composes, each to move to its caller's layer
-# (engine/commands/done.py, the convoy and escalation commands). The list may only shrink.
+# Words a person reads (titles, mail, close and event reasons) that the ledger still
+# composes, each to move to its caller's layer. The list may only shrink.
 STILL_WORDED_IN_THE_LEDGER = {
-    ("agent_tools.py", "title"),  # gt done: "Merge <branch>", "<name> escalated <bead>: ..."
-    ("agent_tools.py", "subject"),  # gt done --status escalated: the mayor's mail
-    ("convoys.py", "subject"),  # "Convoy landed: ..."
+    ("beads.py", "reason"),  # the unhook event's "bead <status>"
+    ("convoys.py", "subject"),  # "Convoy landed: ..." (the landing follows any bead's close)
     ("convoys.py", "body"),
+    ("convoys.py", "reason"),  # "convoy <id> cancelled"
+    ("convoys.py", "close_reason"),
     ("mail.py", "subject"),  # an escalation's "[severity] title"
-    ("mail.py", "body"),
-    ("mq_send_back.py", "subject"),  # "<bead> failed after N attempts"
+    ("mail.py", "body"),  # ... naming the escalation's id, made in the same write
 }
+WORDED = ("title", "body", "subject", "reason", "close_reason")
 
 
-def worded_in_the_ledger() -> set[tuple[str, str]]:
-    """(file, keyword) of each title/body/subject the ledger builds with an f-string."""
+def worded_in(source: str) -> set[str]:
+    """Each keyword argument or dict key in WORDED whose value the code builds with an
+    f-string."""
     found = set()
-    for path in sorted(LEDGER_DIR.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            for kw in node.keywords:
-                if kw.arg in ("title", "body", "subject") and any(
-                    isinstance(x, ast.JoinedStr) for x in ast.walk(kw.value)
-                ):
-                    found.add((path.name, kw.arg))
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            pairs = [(kw.arg, kw.value) for kw in node.keywords]
+        elif isinstance(node, ast.Dict):
+            pairs = [
+                (k.value, v)
+                for k, v in zip(node.keys, node.values, strict=True)
+                if isinstance(k, ast.Constant)
+            ]
+        else:
+            continue
+        for key, value in pairs:
+            if key in WORDED and any(isinstance(x, ast.JoinedStr) for x in ast.walk(value)):
+                found.add(str(key))
     return found
 
 
-def test_the_ledger_composes_no_new_titles_or_mail() -> None:
+def worded_in_the_ledger() -> set[tuple[str, str]]:
+    """(file, keyword) of each title/body/subject/reason the ledger builds itself."""
+    return {
+        (path.name, key)
+        for path in sorted(LEDGER_DIR.glob("*.py"))
+        for key in worded_in(path.read_text(encoding="utf-8"))
+    }
+
+
+def test_the_wording_check_sees_titles_mail_and_reasons() -> None:
+    assert worded_in('f(title=f"Merge {b}", body="plain")') == {"title"}
+    assert worded_in('set_status(x, fields={"close_reason": f"landed in {c}"})') == {"close_reason"}
+    assert worded_in('release(b, reason=f"gt done ({s})")') == {"reason"}
+    assert worded_in('deliver(subject="hi", data={"reason": reason})') == set()
+
+
+def test_the_ledger_composes_no_new_titles_mail_or_reasons() -> None:
     found = worded_in_the_ledger()
     assert found - STILL_WORDED_IN_THE_LEDGER == set()
-    # the rework bead's words are the refinery's (engine/refinery/send_back.py)
-    assert not {w for w in found if w[0] in ("mq_send_back.py", "merge_queue.py")} - {
-        ("mq_send_back.py", "subject")
+    # gt done's, the merge queue's and a failed attempt's words are their callers'
+    assert not {
+        w
+        for w in found
+        if w[0] in ("agent_tools.py", "agents.py", "mq_send_back.py", "merge_queue.py")
     }
 
 
@@ -129,10 +155,13 @@ def submitted(ledger: Ledger) -> tuple[str, str]:
     bead = ledger.beads.create("work", rig="web", slung=True)["id"]
     Scheduler(ledger, TownConfig()).reconcile(RecordingDispatcher())
     agent = next(a for a in ledger.agents.list() if a["hook"] == bead)
-    out = ledger.agents.done(
-        agent["id"], bead, agent["attempt"], branch="polecat/x", commit="c" * 40
+    out = done_cmd.record(
+        ledger,
+        done_cmd.DoneRequest(agent["id"], bead, agent["attempt"], worktree=""),
+        branch="polecat/x",
+        commit="c" * 40,
     )
-    return bead, out["merge_request"]
+    return bead, str(out.merge_request)
 
 
 def test_a_conflict_makes_the_rework_bead_the_refinery_worded(ledger: Ledger) -> None:
@@ -153,7 +182,16 @@ def test_a_retry_decision_made_on_a_stale_count_changes_nothing(ledger: Ledger) 
 
     bead, mr = submitted(ledger)
     with pytest.raises(Conflict, match="failures"):
-        ledger.mq.fail(mr, reason="lint", log=None, failures=3, retry_in=10.0)
+        ledger.mq.fail(
+            mr,
+            reason="lint",
+            log=None,
+            failures=3,
+            retry_in=10.0,
+            back_reason="the gates failed: lint",
+            failed_reason="failed after 3 attempts",
+            mail_subject=f"{bead} failed after 3 attempts",
+        )
     assert ledger.beads.require(bead)["status"] == vocab.IN_REVIEW
     assert ledger.mq.require(mr)["state"] == "queued"
 
@@ -172,3 +210,44 @@ def test_a_gate_failure_waits_the_backoff_the_caller_decided(ledger: Ledger) -> 
     got = ledger.beads.require(bead)
     assert got["status"] == vocab.OPEN and got["failures"] == 1
     assert retry.retry_in(1) == 7 and retry.retry_in(3) is None
+
+
+def test_work_given_up_on_reads_as_before(ledger: Ledger) -> None:
+    bead, mr = submitted(ledger)
+    send_back.rejected(ledger, mr, reason="no", actor="mayor", retry=rejection(1))
+    got = ledger.beads.require(bead)
+    assert got["close_reason"] == "failed after 1 attempts"
+    assert got["last_error"] == "rejected by mayor: no"
+    mail = [m for m in ledger.mail.inbox([vocab.MAYOR]) if m["from"] == "refinery"]
+    assert [(m["subject"], m["body"]) for m in mail] == [
+        (f"{bead} failed after 1 attempts", "rejected by mayor: no")
+    ]
+
+
+def test_a_dispatch_given_up_on_reads_as_before(ledger: Ledger) -> None:
+    add_rig(ledger, "web", "gt")
+    broken = RecordingDispatcher()
+    broken.fail_with = "runtime 'nope' not found"
+    bead = ledger.beads.create("work", rig="web", slung=True)["id"]
+    one_try = TownConfig.model_validate({"scheduler": {"max_attempts": 1}})
+    Scheduler(ledger, one_try).reconcile(broken)
+    got = ledger.beads.require(bead)
+    assert got["status"] == vocab.FAILED
+    assert got["close_reason"] == "failed after 1 attempts: runtime 'nope' not found"
+
+
+def test_an_escalated_done_reads_as_before(ledger: Ledger) -> None:
+    add_rig(ledger, "web", "gt")
+    bead = ledger.beads.create("the work", rig="web", slung=True)["id"]
+    Scheduler(ledger, TownConfig()).reconcile(RecordingDispatcher())
+    agent = next(a for a in ledger.agents.list() if a["hook"] == bead)
+    request = done_cmd.DoneRequest(
+        agent["id"], bead, agent["attempt"], worktree="", status="escalated"
+    )
+    out = done_cmd.record(ledger, request, branch=None, commit=None)
+    assert ledger.beads.require(str(out.escalation))["title"] == (
+        f"{agent['name']} escalated {bead}: the work"
+    )
+    subjects = [m["subject"] for m in ledger.mail.inbox([vocab.MAYOR])]
+    assert f"Escalation from {agent['name']} on {bead}" in subjects
+    assert ledger.beads.require(bead)["status"] == vocab.OPEN

@@ -6,9 +6,18 @@ from __future__ import annotations
 import pytest
 
 from engine import vocab
-from engine.config import SchedulerSettings, TownConfig
+from engine.commands import done as done_cmd
+from engine.config import RigSettings, SchedulerSettings, TownConfig
 from engine.ledger import Ledger
-from engine.policy import Retry, RetryPolicy, ladder_wait, rejection
+from engine.policy import (
+    Retry,
+    RetryPolicy,
+    ladder_wait,
+    rejection,
+    rig_capacity,
+    rig_has_room,
+    town_has_room,
+)
 from engine.refinery import send_back
 from engine.scheduler.reconciler import Scheduler
 from tests.conftest import Clock, add_rig
@@ -48,6 +57,32 @@ def test_the_witness_waits_twice_as_long_on_each_rung():
     assert [ladder_wait(120, rung) for rung in (0, 1, 2, 3)] == [120, 120, 240, 480]
 
 
+def test_a_rig_may_have_its_own_max_but_never_more_than_the_towns():
+    town = SchedulerSettings(max_polecats=4, max_polecats_per_rig=3)
+    assert rig_capacity(town, None) == 3
+    assert rig_capacity(town, RigSettings()) == 3  # 0: no max of its own
+    assert rig_capacity(town, RigSettings(max_polecats=2)) == 2
+    assert rig_capacity(town, RigSettings(max_polecats=9)) == 4
+    assert rig_capacity(SchedulerSettings(max_polecats=2, max_polecats_per_rig=3), None) == 2
+
+
+def test_there_is_room_for_a_polecat_only_below_each_max():
+    town = SchedulerSettings(max_polecats=4, max_polecats_per_rig=3)
+    assert [town_has_room(busy, town) for busy in (0, 3, 4, 5)] == [True, True, False, False]
+    assert [rig_has_room(busy, 2) for busy in (0, 1, 2, 3)] == [True, True, False, False]
+    assert not rig_has_room(0, 0)
+
+
+def test_town_toml_asks_the_policy_for_a_rigs_capacity():
+    config = TownConfig(
+        scheduler=SchedulerSettings(max_polecats=4, max_polecats_per_rig=3),
+        rigs={"web": RigSettings(max_polecats=9), "api": RigSettings(max_polecats=1)},
+    )
+    for rig in ("web", "api", "other"):
+        assert config.rig_capacity(rig) == rig_capacity(config.scheduler, config.rigs.get(rig))
+    assert [config.rig_capacity(r) for r in ("web", "api", "other")] == [4, 1, 3]
+
+
 def _delay(ledger: Ledger, clock: Clock, bead: str) -> float:
     # not_before is not part of a bead's public shape; read the column itself
     row = ledger.db.conn.execute("SELECT not_before FROM beads WHERE id=?", (bead,)).fetchone()
@@ -79,16 +114,15 @@ def gate_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], dict
     while True:
         sched.reconcile(dispatcher)
         agent = next(a for a in ledger.agents.list() if a["hook"] == bead)
-        out = ledger.agents.done(
-            agent["id"],
-            bead,
-            agent["attempt"],
+        out = done_cmd.record(
+            ledger,
+            done_cmd.DoneRequest(agent["id"], bead, agent["attempt"], worktree=""),
             branch=f"polecat/{agent['name']}/{bead}",
             commit="a" * 40,
         )
         send_back.gates_failed(
             ledger,
-            out["merge_request"],
+            str(out.merge_request),
             reason="test failed",
             log=None,
             retry=RetryPolicy.of(SETTINGS),
@@ -123,12 +157,15 @@ def test_gate_and_dispatch_failures_count_towards_one_schedule(ledger, clock, fi
         else:
             sched.reconcile(ok)
             agent = next(a for a in ledger.agents.list() if a["hook"] == bead)
-            out = ledger.agents.done(
-                agent["id"], bead, agent["attempt"], branch="polecat/x", commit="b" * 40
+            out = done_cmd.record(
+                ledger,
+                done_cmd.DoneRequest(agent["id"], bead, agent["attempt"], worktree=""),
+                branch="polecat/x",
+                commit="b" * 40,
             )
             send_back.gates_failed(
                 ledger,
-                out["merge_request"],
+                str(out.merge_request),
                 reason="lint",
                 log=None,
                 retry=RetryPolicy.of(SETTINGS),

@@ -4,12 +4,14 @@ coercion (an int is not a bool), so a store and its TypedDict cannot drift apart
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from typing import Any, TypedDict
 
 import pytest
 from pydantic import ValidationError
 
 from engine import records
+from engine.commands import done as done_cmd
 from engine.json_schemas import adapter
 from engine.ledger import Ledger
 from tests.cli_support import hooked_agent
@@ -28,8 +30,11 @@ def made(ledger: Ledger) -> dict[str, Any]:
     dependent = ledger.beads.create("dependent", deps=[(blocker, "blocks")])["id"]
     agent, bead, attempt = hooked_agent(ledger)
     with ledger.transaction(durable=True):
-        done = ledger.agents.done(
-            agent, bead, attempt, status="completed", summary="s", branch="b", commit="c0ffee"
+        done = done_cmd.record(
+            ledger,
+            done_cmd.DoneRequest(agent, bead, attempt, worktree="", summary="s"),
+            branch="b",
+            commit="c0ffee",
         )
     convoy = ledger.convoys.create("ship", [blocker, dependent], staged=True)["id"]
     sent = ledger.mail.send(sender="mayor", to=agent, subject="hello", body="hi")
@@ -38,7 +43,7 @@ def made(ledger: Ledger) -> dict[str, Any]:
         "blocker": blocker,
         "dependent": dependent,
         "agent": agent,
-        "mr": done["merge_request"],
+        "mr": done.merge_request,
         "convoy": convoy,
         "mail": sent["id"],
         "reply": reply["id"],
@@ -97,6 +102,60 @@ def test_edges_and_blockers_match_their_records(ledger: Ledger, made: dict[str, 
     assert edges["depends_on"]
     check(list[records.Edge], edges["depends_on"] + edges["dependents"])
     check(list[records.Blocker], ledger.graph.blockers(made["dependent"]))
+
+
+def test_rigs_match_the_rig_record(ledger: Ledger, made: dict[str, Any]) -> None:
+    rigs = ledger.rigs.list()
+    assert [r["name"] for r in rigs] == ["web"]
+    check(list[records.Rig], rigs)
+    check(records.Rig, ledger.rigs.require("web"))
+    check(records.Rig, ledger.rigs.by_prefix("gt"))
+
+
+def test_status_changes_edges_and_trees_match_their_records(
+    ledger: Ledger, made: dict[str, Any]
+) -> None:
+    # an external ref: its tree node has no title or status
+    check(records.DepAdded, ledger.graph.add(made["dependent"], "external:gh-1", "related"))
+    with ledger.transaction(durable=True):
+        change = ledger.beads.set_status(
+            made["dependent"], "deferred", actor="mayor", kind="deferred"
+        )
+    check(records.StatusChange, change)
+    assert change["from"] == "open" and change["to"] == "deferred"
+    tree = ledger.graph.tree(made["dependent"])
+    assert [c["id"] for c in tree["children"]] == [made["blocker"], "external:gh-1"]
+    assert tree["children"][1]["title"] is None
+    check_tree(tree)
+    cut = ledger.graph.tree(made["dependent"], max_depth=0)
+    assert cut.get("truncated") is True
+    check_tree(cut)
+    with pytest.raises(ValidationError, match="title"):
+        check_tree({**tree, "children": [{"id": "x", "children": []}]})
+
+
+def check_tree(node: Any) -> None:
+    """A TreeNode and, one by one, its children: the adapter cannot build the recursive
+    type, so each node is checked against TreeNode's own fields with children left open."""
+    fields = typing.get_type_hints(records.TreeNode, include_extras=True)
+    flat = TypedDict("FlatTreeNode", {**fields, "children": list[Any]})  # type: ignore[misc]
+    check(flat, node)
+    for child in node["children"]:
+        check_tree(child)
+
+
+def test_inbox_items_match_their_records(ledger: Ledger) -> None:
+    from engine.ledger.inbox import MAX_TRIES
+
+    ledger.inbox.put("nudge", {"agent_id": "a", "message": "hi"}, actor="mayor")
+    pending = ledger.inbox.pending()
+    assert pending and pending[0]["payload"] == {"agent_id": "a", "message": "hi"}
+    check(list[records.InboxItem], pending)
+    for _ in range(MAX_TRIES):
+        ledger.inbox.failed(pending[0]["id"], "no session")
+    parked = ledger.inbox.parked()
+    assert [p["id"] for p in parked] == [pending[0]["id"]]
+    check(list[records.ParkedInboxItem], parked)  # the payload as stored: JSON text
 
 
 def test_the_check_refuses_an_extra_key_a_missing_key_and_a_coerced_value(

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from engine.config import RuntimeSpec, load_config
-from engine.errors import GtError
 from engine.polecats import runtimes
 from engine.town import init_town
 from tests.cli_support import assert_one_line_error, gt_env, hooked_agent, run_gt
 from tests.conftest import add_rig
+from tests.test_config_strict import assert_refused_at
 
 # text of town.toml, the line the error must name, words it must contain
 BAD_TABLES = {
@@ -50,14 +50,7 @@ def test_every_preset_is_a_valid_runtime_spec(name: str) -> None:
 
 @pytest.mark.parametrize("case", sorted(BAD_TABLES))
 def test_a_bad_runtime_table_is_one_line_naming_key_and_line(tmp_path: Path, case: str) -> None:
-    text, line, key = BAD_TABLES[case]
-    path = tmp_path / "town.toml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(GtError) as err:
-        load_config(str(path))
-    assert "\n" not in err.value.message
-    assert err.value.message.startswith(f"{path}:{line}: "), err.value.message
-    assert key in err.value.message
+    assert_refused_at(tmp_path, *BAD_TABLES[case])
 
 
 def test_gt_refuses_a_bad_runtime_table_before_anything_runs(tmp_path: Path) -> None:

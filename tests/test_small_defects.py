@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.commands import done as done_cmd
 from engine.config import TownConfig
 from engine.ledger import Ledger
 from engine.scheduler.reconciler import Scheduler
@@ -347,7 +348,12 @@ def test_an_idle_polecat_reused_for_new_work_runs_the_current_runtime(world) -> 
     first = led.beads.create("first", rig="calc", slung=True)["id"]
     (a,) = Scheduler(led, TownConfig()).schedule().assignments
     assert a.runtime == "script"
-    led.agents.done(a.agent_id, first, a.attempt, status="deferred")
+    done_cmd.record(
+        led,
+        done_cmd.DoneRequest(a.agent_id, first, a.attempt, worktree="", status="deferred"),
+        branch=None,
+        commit=None,
+    )
     assert led.agents.require(a.agent_id)["status"] == "idle"
     # the person changes the default runtime in town.toml, then slings new work
     with open(town.config_path, "a", encoding="utf-8") as fh:

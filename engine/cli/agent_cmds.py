@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.output import count, emit_json, say, table
 from engine.errors import GtError, UsageError
+
+if TYPE_CHECKING:
+    from engine.records import Agent
 
 
 def identity_args(p: argparse.ArgumentParser) -> None:
@@ -238,7 +241,7 @@ def cmd_handoff(args: argparse.Namespace, ctx: Any) -> int:
     return 0
 
 
-def session_for(ctx: Any, ident: str) -> tuple[dict[str, Any], str, Any]:
+def session_for(ctx: Any, ident: str) -> tuple[Agent, str, Any]:
     from engine.adapters.tmux import Tmux, socket_name
     from engine.polecats.fleet import session_of_agent
 

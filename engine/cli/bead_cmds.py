@@ -10,7 +10,10 @@ from engine.cli.output import count, emit_json, glyph, say, table
 from engine.errors import GtError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from engine.commands.bead_actions import NewBead
+    from engine.records import Bead
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -194,7 +197,7 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
     return 0
 
 
-def bead_rows(beads: list[dict[str, Any]]) -> list[list[str]]:
+def bead_rows(beads: Sequence[Bead]) -> list[list[str]]:
     return [
         [
             b["id"],

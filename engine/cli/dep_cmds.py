@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.bead_cmds import BEAD_HEADERS, bead_rows
 from engine.cli.output import count, emit_json, glyph, say, table
+
+if TYPE_CHECKING:
+    from engine.records import TreeNode
 
 HUMAN_LIMIT = 100
 DEP_TYPES = ["blocks", "parent-child", "related", "discovered-from", "tracks"]
@@ -83,7 +86,7 @@ def cmd_tree(args: argparse.Namespace, ctx: Any) -> int:
         return 0
     say(f"{tree['id']}  {glyph(tree['status'])}  {tree['title']}")
 
-    def walk(node: dict[str, Any], prefix: str) -> None:
+    def walk(node: TreeNode, prefix: str) -> None:
         kids = node["children"]
         for i, child in enumerate(kids):
             last = i == len(kids) - 1

@@ -137,20 +137,22 @@ def cmd_breaker(args: argparse.Namespace, ctx: Any) -> int:
 def cmd_events(args: argparse.Namespace, ctx: Any) -> int:
     import json
 
+    from engine.events import from_row
+
     if args.kinds:
         return _event_kinds(args.json)
-    events = ctx.ledger.state.recent(bead_id=args.bead, limit=args.limit)
+    events = [from_row(r) for r in ctx.ledger.state.recent(bead_id=args.bead, limit=args.limit)]
     if args.json:
-        emit_json(events)
+        emit_json([e.to_row() for e in events])  # the rows as recorded: the JSON is the ledger's
         return 0
     table(
         [
             [
-                e["at"][:19],
-                e["kind"],
-                e["bead_id"] or "-",
-                e["actor"] or "-",
-                json.dumps(e["data"], ensure_ascii=False)[:80],
+                e.at[:19],
+                e.kind,
+                e.bead_id or "-",
+                e.actor or "-",
+                json.dumps(e.data, ensure_ascii=False)[:80],
             ]
             for e in events
         ],

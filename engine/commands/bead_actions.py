@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import Bead
 
 
 class NewBead(NamedTuple):
@@ -37,13 +38,13 @@ class BeadChanges(NamedTuple):
 class BeadWritten(NamedTuple):
     """The bead as the ledger has it after the write."""
 
-    bead: dict[str, Any]
+    bead: Bead
 
     @property
     def id(self) -> str:
         return str(self.bead["id"])
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> Bead:
         """The documented JSON shape (`gt bead create|update|close|cancel|reopen --json`)."""
         return self.bead
 

@@ -5,10 +5,11 @@ Listing and status are reads: `gt convoy list/status` ask the ledger directly.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import Convoy as ConvoyRecord
 
 
 class ConvoyCreate(NamedTuple):
@@ -26,18 +27,18 @@ class Convoy(NamedTuple):
     id: str
     status: str
     beads: tuple[str, ...]
-    record: dict[str, Any]  # the ledger's convoy: what `--json` prints
+    record: ConvoyRecord  # the ledger's convoy (a CancelledConvoy after a cancel)
 
     @classmethod
-    def of(cls, record: dict[str, Any]) -> Convoy:
+    def of(cls, record: ConvoyRecord) -> Convoy:
         return cls(record["id"], record["status"], tuple(record["beads"]), record)
 
     @property
     def cancelled(self) -> tuple[str, ...]:
         """The beads a cancel cancelled (those that had not landed)."""
-        return tuple(self.record.get("cancelled", ()))
+        return tuple(self.record.get("cancelled", ()))  # type: ignore[arg-type]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ConvoyRecord:
         """The documented JSON shape (`gt convoy create|launch|add|cancel --json`)."""
         return self.record
 

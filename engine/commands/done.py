@@ -62,22 +62,55 @@ def done(ledger: Ledger, request: DoneRequest) -> DoneResult:
                 f"(or `gt done --status deferred` to hand the bead back)"
             )
     # git is read before the transaction: the ledger is never held waiting on git
+    return record(ledger, request, branch=branch, commit=commit)
+
+
+def record(
+    ledger: Ledger, request: DoneRequest, *, branch: str | None, commit: str | None
+) -> DoneResult:
+    """The ledger's half of `gt done`, given the branch and head commit git reported:
+    completed work becomes a merge request, an escalation goes to the mayor, a deferral
+    hands the bead back. The agent is fenced first, so a stale attempt learns only that."""
+    from engine.errors import Conflict
+
+    bead_id, status, summary = request.bead_id, request.status, request.summary
+    who = (request.agent_id, bead_id, request.attempt)
+    released = f"gt done ({status})"
+    merge_request = escalation = None
     with ledger.transaction(durable=True):
-        record = ledger.agents.done(
-            request.agent_id,
-            request.bead_id,
-            request.attempt,
-            status=request.status,
-            summary=request.summary,
-            branch=branch,
-            commit=commit,
-        )
+        agent = ledger.agents.hooked_agent(*who)
+        if status == "completed":
+            if not branch or not commit:
+                raise Conflict(
+                    "gt done needs the branch and its head commit (run it inside the worktree)"
+                )
+            merge_request = ledger.agents.submit(
+                *who,
+                title=f"Merge {branch}",
+                summary=summary,
+                branch=branch,
+                commit=commit,
+                reason=released,
+            )
+        elif status == "escalated":
+            about = summary or ledger.beads.require(bead_id)["title"]
+            escalation = ledger.agents.escalate(
+                *who,
+                title=f"{agent['name']} escalated {bead_id}: {about[:120]}",
+                summary=summary,
+                subject=f"Escalation from {agent['name']} on {bead_id}",
+                reason=released,
+            )
+        elif status == "deferred":
+            ledger.agents.defer(*who, summary=summary, reason=released)
+        else:
+            raise Conflict(f"unknown done status {status!r}")
     return DoneResult(
-        bead_id=record["id"],
-        status=record["status"],
-        agent=record["agent"],
+        bead_id=bead_id,
+        status=status,
+        agent=agent["name"],
         branch=branch,
         commit=commit,
-        merge_request=record.get("merge_request"),
-        escalation=record.get("escalation"),
+        merge_request=merge_request,
+        escalation=escalation,
     )

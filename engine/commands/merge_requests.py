@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from engine.config import TownConfig
     from engine.ledger import Ledger
+    from engine.records import MergeRequest, QueuedMergeRequest
 
 
 class RigBatch(NamedTuple):
@@ -20,7 +21,7 @@ class RigBatch(NamedTuple):
 
 
 class QueueListing(NamedTuple):
-    requests: tuple[dict[str, Any], ...]
+    requests: tuple[QueuedMergeRequest, ...]
     rigs: tuple[RigBatch, ...]
 
     def batch_size(self, rig: str) -> int | None:
@@ -91,5 +92,5 @@ def approve(ledger: Ledger, mr_id: str, *, actor: str) -> RequestDecided:
         return _decided(ledger.mq.approve(mr_id, actor=actor))
 
 
-def _decided(mr: dict[str, Any]) -> RequestDecided:
+def _decided(mr: MergeRequest) -> RequestDecided:
     return RequestDecided(mr["id"], mr["source_bead"], mr["state"])

@@ -5,10 +5,11 @@ Counting and listing a mailbox are reads: `gt mail check/inbox` ask the ledger d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import MailMessage
 
 
 class MailSend(NamedTuple):
@@ -33,15 +34,20 @@ class Message(NamedTuple):
     sender: str | None
     subject: str
     read: bool
-    record: dict[str, Any]  # the ledger's message: what `--json` prints
+    record: MailMessage  # the ledger's message: what `--json` prints
 
     @classmethod
-    def of(cls, record: dict[str, Any]) -> Message:
+    def of(cls, record: MailMessage) -> Message:
         return cls(
-            record["id"], record["to"], record["from"], record["subject"], record["read"], record
+            record["id"],
+            record["to"],  # type: ignore[arg-type]  # a message always has an addressee
+            record["from"],
+            record["subject"],
+            record["read"],
+            record,
         )
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> MailMessage:
         """The documented JSON shape (`gt mail send|read --json`)."""
         return self.record
 

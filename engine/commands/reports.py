@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import Agent, Bead, Edge, MailMessage
 
 PRIME_INSTRUCTIONS = (
     "Commit your work on your branch, then run `gt done --summary ...`."
@@ -39,16 +40,16 @@ class AgentReport(NamedTuple):
 class Primed(NamedTuple):
     """What an agent needs to start: who it is, its hook, its unread mail."""
 
-    agent: dict[str, Any]
-    hook: dict[str, Any] | None
-    depends_on: list[dict[str, Any]]
-    dependents: list[dict[str, Any]]
-    unread: list[dict[str, Any]]  # the agent's unread messages, newest first
+    agent: Agent
+    hook: Bead | None
+    depends_on: list[Edge]
+    dependents: list[Edge]
+    unread: list[MailMessage]  # the agent's unread messages, newest first
 
     def as_dict(self) -> dict[str, Any]:
         """The documented JSON shape (`gt prime --json`)."""
         return {
-            "agent": {k: self.agent[k] for k in _PRIME_AGENT_FIELDS},
+            "agent": {k: self.agent[k] for k in _PRIME_AGENT_FIELDS},  # type: ignore[literal-required]
             "hook": self.hook,
             "depends_on": self.depends_on,
             "dependents": self.dependents,
@@ -70,16 +71,12 @@ class Recorded(NamedTuple):
 def prime(ledger: Ledger, request: AgentReport) -> Primed:
     """Record that the agent primed, and read what it needs. A session from a stale
     attempt on its hook is told to stop, and nothing is recorded."""
-    from engine.errors import Conflict
 
     with ledger.transaction():
         agent = ledger.agents.require(request.agent_id)
         hook = ledger.beads.get(agent["hook"]) if agent["hook"] else None
-        if hook and request.attempt is not None and hook["attempt"] != request.attempt:
-            raise Conflict(
-                f"stale attempt {request.attempt} for {hook['id']} (the current attempt "
-                f"is {hook['attempt']}); stop working on it"
-            )
+        if hook and request.attempt is not None:
+            ledger.agents.fence(hook["id"], request.attempt, then="stop working on it")
         ledger.agents.record(agent["id"], "primed", attempt=request.attempt, data={})
         deps = ledger.graph.edges_of(hook["id"]) if hook else {"depends_on": [], "dependents": []}
         unread = ledger.mail.inbox([agent["id"]], unread_only=True)
@@ -111,9 +108,9 @@ class Escalation(NamedTuple):
 
 class Escalated(NamedTuple):
     id: str
-    record: dict[str, Any]  # the escalation bead: what `gt escalate --json` prints
+    record: Bead  # the escalation bead: what `gt escalate --json` prints
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> Bead:
         return self.record
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.ledger import Ledger
+    from engine.records import Rig
     from engine.town import Town
 
 
@@ -20,15 +21,15 @@ class NewRig(NamedTuple):
 
 
 class RigAdded(NamedTuple):
-    rig: dict[str, Any]  # the registry row
+    rig: Rig  # the registry row
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> Rig:
         """The documented JSON shape (`gt rig add --json`)."""
         return self.rig
 
 
 class RigRemoved(NamedTuple):
-    rig: dict[str, Any]  # the registry row as it was
+    rig: Rig  # the registry row as it was
     directory: str  # the rig's clone and worktrees
     purged: bool  # the directory was deleted
 

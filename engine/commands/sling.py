@@ -95,7 +95,7 @@ def sling(
 
     for ident in request.ids:
         check_bead_id(ident)
-        for member in (ledger.convoys.get(ident) or {}).get("beads", []):
+        for member in (ledger.convoys.get(ident) or {}).get("beads", []):  # type: ignore[call-overload]
             check_bead_id(member)
     if scheduler is None:
         from engine.scheduler.reconciler import Scheduler

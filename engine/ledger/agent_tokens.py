@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.errors import Conflict
 
 if TYPE_CHECKING:
     from engine.ledger.agents import AgentStore
+    from engine.records import Agent
 
 # The state key under which the ledger keeps an agent's token hash.
 TOKEN_KEY = "agent_token:"
@@ -34,7 +35,7 @@ def issue_token(agents: AgentStore, ident: str, attempt: int) -> str:
     return token
 
 
-def authenticate(agents: AgentStore, ident: str, token: str | None) -> dict[str, Any]:
+def authenticate(agents: AgentStore, ident: str, token: str | None) -> Agent:
     """The agent `ident`, if `token` is its session's; refused otherwise, with no effect.
 
     An agent the ledger holds no token for was never started in a session by this

@@ -16,9 +16,10 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger.agents import AgentStore
+    from engine.records import Agent
 
 
-def hooked_agent(agents: AgentStore, ident: str, bead_id: str, attempt: int) -> dict[str, Any]:
+def hooked_agent(agents: AgentStore, ident: str, bead_id: str, attempt: int) -> Agent:
     """The calling agent, checked: alive, hooked to this bead, on this attempt."""
     agents.fence(bead_id, attempt)
     agent = agents.get(ident)
@@ -33,117 +34,124 @@ def hooked_agent(agents: AgentStore, ident: str, bead_id: str, attempt: int) -> 
     return agent
 
 
-def done(
+def submit(
     agents: AgentStore,
     ident: str,
     bead_id: str,
     attempt: int,
     *,
-    status: str = "completed",
-    summary: str | None = None,
-    branch: str | None = None,
-    commit: str | None = None,
-) -> dict[str, Any]:
-    """`gt done`: submit the branch (a merge request), or hand the bead back."""
+    title: str,
+    summary: str | None,
+    branch: str,
+    commit: str,
+    reason: str,
+) -> str:
+    """Completed work: a merge request for the branch (titled by the caller), the bead in
+    review and its agent unhooked. Fenced; returns the merge request's id."""
     with agents.db.write(durable=True) as conn:
         agent = agents.hooked_agent(ident, bead_id, attempt)
-        bead = agents.ledger.beads.require(bead_id)
-        now = iso(agents.ledger.now())
-        result: dict[str, Any] = {"id": bead_id, "status": status, "agent": agent["name"]}
         beads = agents.ledger.beads
-        if status == "completed":
-            if not branch or not commit:
-                raise Conflict(
-                    "gt done needs the branch and its head commit (run it inside the worktree)"
-                )
-            mr = beads.insert(
-                title=f"Merge {branch}",
-                rig=bead["rig"],
-                bead_type="merge-request",
-                priority=bead["priority"],
-                body=summary or "",
-                created_by=agent["id"],
-                metadata={
-                    "source": bead_id,
-                    "branch": branch,
-                    "commit": commit,
-                    "attempt": attempt,
-                },
-            )
-            conn.execute(
-                "INSERT INTO merge_requests(bead_id, source_bead, rig, branch, commit_sha,"
-                " agent, attempt, priority, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    mr,
-                    bead_id,
-                    bead["rig"],
-                    branch,
-                    commit,
-                    agent["id"],
-                    attempt,
-                    bead["priority"],
-                    now,
-                    now,
-                ),
-            )
-            beads.set_status(
+        bead = beads.require(bead_id)
+        now = iso(agents.ledger.now())
+        mr = beads.insert(
+            title=title,
+            rig=bead["rig"],
+            bead_type="merge-request",
+            priority=bead["priority"],
+            body=summary or "",
+            created_by=agent["id"],
+            metadata={"source": bead_id, "branch": branch, "commit": commit, "attempt": attempt},
+        )
+        conn.execute(
+            "INSERT INTO merge_requests(bead_id, source_bead, rig, branch, commit_sha,"
+            " agent, attempt, priority, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                mr,
                 bead_id,
-                vocab.IN_REVIEW,
-                actor=agent["id"],
-                kind="done",
-                data={
-                    "summary": summary,
-                    "branch": branch,
-                    "commit": commit,
-                    "merge_request": mr,
-                },
-                fields={"assignee": None},
-            )
-            result["merge_request"] = mr
-        elif status == "escalated":
-            esc = beads.insert(
-                title=f"{agent['name']} escalated {bead_id}: {(summary or bead['title'])[:120]}",
-                rig=None,
-                bead_type="escalation",
-                priority=1,
-                body=summary or "",
-                created_by=agent["id"],
-                metadata={"source": bead_id, "severity": "medium"},
-            )
-            agents.ledger.mail.deliver(
-                sender=agent["id"],
-                to=vocab.MAYOR,
-                subject=f"Escalation from {agent['name']} on {bead_id}",
-                body=summary or "",
-            )
-            beads.set_status(
-                bead_id,
-                vocab.OPEN,
-                actor=agent["id"],
-                kind="escalated",
-                data={"summary": summary, "escalation": esc},
-                fields={"assignee": None, "slung": 0},
-            )
-            result["escalation"] = esc
-        elif status == "deferred":
-            beads.set_status(
-                bead_id,
-                "deferred",
-                actor=agent["id"],
-                kind="deferred",
-                data={"summary": summary},
-                fields={"assignee": None},
-            )
-        else:
-            raise Conflict(f"unknown done status {status!r}")
-        agents.release_hooked_to(bead_id, reason=f"gt done ({status})")
-        return result
+                bead["rig"],
+                branch,
+                commit,
+                agent["id"],
+                attempt,
+                bead["priority"],
+                now,
+                now,
+            ),
+        )
+        beads.set_status(
+            bead_id,
+            vocab.IN_REVIEW,
+            actor=agent["id"],
+            kind="done",
+            data={"summary": summary, "branch": branch, "commit": commit, "merge_request": mr},
+            fields={"assignee": None},
+        )
+        agents.release_hooked_to(bead_id, reason=reason)
+        return mr
+
+
+def escalate(
+    agents: AgentStore,
+    ident: str,
+    bead_id: str,
+    attempt: int,
+    *,
+    title: str,
+    summary: str | None,
+    subject: str,
+    reason: str,
+) -> str:
+    """The agent gives the bead back for a person to look at: an escalation bead (titled
+    by the caller), mail to the mayor, the bead open and unslung, its agent unhooked.
+    Fenced; returns the escalation's id."""
+    with agents.db.write(durable=True):
+        agent = agents.hooked_agent(ident, bead_id, attempt)
+        beads = agents.ledger.beads
+        esc = beads.insert(
+            title=title,
+            rig=None,
+            bead_type="escalation",
+            priority=1,
+            body=summary or "",
+            created_by=agent["id"],
+            metadata={"source": bead_id, "severity": "medium"},
+        )
+        agents.ledger.mail.deliver(
+            sender=agent["id"], to=vocab.MAYOR, subject=subject, body=summary or ""
+        )
+        beads.set_status(
+            bead_id,
+            vocab.OPEN,
+            actor=agent["id"],
+            kind="escalated",
+            data={"summary": summary, "escalation": esc},
+            fields={"assignee": None, "slung": 0},
+        )
+        agents.release_hooked_to(bead_id, reason=reason)
+        return esc
+
+
+def defer(
+    agents: AgentStore, ident: str, bead_id: str, attempt: int, *, summary: str | None, reason: str
+) -> None:
+    """The agent hands the bead back unfinished: deferred, its agent unhooked. Fenced."""
+    with agents.db.write(durable=True):
+        agent = agents.hooked_agent(ident, bead_id, attempt)
+        agents.ledger.beads.set_status(
+            bead_id,
+            "deferred",
+            actor=agent["id"],
+            kind="deferred",
+            data={"summary": summary},
+            fields={"assignee": None},
+        )
+        agents.release_hooked_to(bead_id, reason=reason)
 
 
 def record(
     agents: AgentStore, ident: str, kind: str, *, attempt: int | None, data: dict[str, Any]
-) -> dict[str, Any]:
+) -> Agent:
     """An agent's note (checkpoint, heartbeat...) with its identity and attempt, fenced."""
     with agents.db.write() as conn:
         agent = agents.require(ident)

@@ -11,7 +11,6 @@ previous session) is refused without effect.
 from __future__ import annotations
 
 import builtins
-import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import Agent
 
 BUSY_SQL = "hook IS NOT NULL AND status != 'retired'"
 
@@ -38,7 +38,7 @@ class AgentStore:
 
     # ---- reads ---------------------------------------------------------------------------
 
-    def get(self, ident: str) -> dict[str, Any] | None:
+    def get(self, ident: str) -> Agent | None:
         """By id (`rig/polecats/Name`) or by the display name of a live agent."""
         conn = self.db.conn
         row = conn.execute("SELECT * FROM agents WHERE id=?", (ident,)).fetchone()
@@ -48,7 +48,7 @@ class AgentStore:
             ).fetchone()
         return rows.agent(row) if row else None
 
-    def require(self, ident: str) -> dict[str, Any]:
+    def require(self, ident: str) -> Agent:
         found = self.get(ident)
         if found is None:
             raise NotFound(f"no live agent {ident!r} (see `gt agents`)")
@@ -56,7 +56,7 @@ class AgentStore:
 
     def list(
         self, *, rig: str | None = None, include_retired: bool = False
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> builtins.list[Agent]:
         sql, args = "SELECT * FROM agents WHERE 1=1", []
         if rig:
             sql += " AND rig=?"
@@ -88,7 +88,7 @@ class AgentStore:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def idle_in_rig(self, rig: str) -> dict[str, Any] | None:
+    def idle_in_rig(self, rig: str) -> Agent | None:
         conn = self.db.conn
         row = conn.execute(
             "SELECT * FROM agents WHERE rig=? AND status='idle' AND hook IS NULL "
@@ -99,7 +99,7 @@ class AgentStore:
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    def allocate(self, rig: str, name: str, runtime: str | None) -> dict[str, Any]:
+    def allocate(self, rig: str, name: str, runtime: str | None) -> Agent:
         """A new polecat (or a retired identity of the same rig and name, revived)."""
         conn = self.db.conn
         now_e = self.ledger.now()
@@ -123,7 +123,7 @@ class AgentStore:
 
     def assign(
         self,
-        agent: dict[str, Any],
+        agent: Agent,
         bead_id: str,
         *,
         rig: str,
@@ -156,7 +156,11 @@ class AgentStore:
         self.ledger.graph.status_changed(conn, bead_id, vocab.OPEN, vocab.HOOKED)
         return attempt
 
-    def fence(self, bead_id: str, attempt: int) -> sqlite3.Row:
+    def fence(
+        self, bead_id: str, attempt: int, *, then: str = "nothing was changed"
+    ) -> sqlite3.Row:
+        """The one attempt comparison: a call from an attempt that is not the bead's
+        current one is refused (Conflict, ending with `then`: what the caller should do)."""
         conn = self.db.conn
         row = conn.execute("SELECT * FROM beads WHERE id=?", (bead_id,)).fetchone()
         if row is None:
@@ -164,7 +168,7 @@ class AgentStore:
         if int(row["attempt"]) != int(attempt):
             raise Conflict(
                 f"stale attempt {attempt} for {bead_id} (the current attempt is "
-                f"{row['attempt']}); nothing was changed"
+                f"{row['attempt']}); {then}"
             )
         return row
 
@@ -211,12 +215,15 @@ class AgentStore:
         kind: str,
         failures: int,
         retry_in: float | None,
+        failed_reason: str,
+        close_reason: str,
     ) -> dict[str, Any]:
         """An attempt ended badly (dispatch failed, session died, stalled out).
 
         The agent is unhooked; the bead goes back to open for `retry_in` seconds' wait, or
-        to failed when `retry_in` is None (its attempts are used up). Both are the caller's
-        decision (engine/policy.py) for `failures`, the count this failure makes, read with
+        to failed when `retry_in` is None (its attempts are used up), with the caller's
+        `failed_reason` (its event) and `close_reason`. Both are the caller's decision
+        (engine/policy.py) for `failures`, the count this failure makes, read with
         `ledger.beads.failure_count` in the same transaction. Fenced: a stale report
         changes nothing.
         """
@@ -236,12 +243,12 @@ class AgentStore:
                     vocab.FAILED,
                     actor="scheduler",
                     kind="failed",
-                    data={"reason": f"{failures} failed attempts; last: {reason}"},
+                    data={"reason": failed_reason},
                     fields={
                         "assignee": None,
                         "failures": failures,
                         "last_error": reason,
-                        "close_reason": f"failed after {failures} attempts: {reason}",
+                        "close_reason": close_reason,
                     },
                 )
                 return {"status": vocab.FAILED, "failures": failures, "retry_at": None}
@@ -307,67 +314,69 @@ class AgentStore:
                     )
             self.retire(r["id"], reason=reason)
 
-    def touch(
-        self,
-        ident: str,
-        *,
-        attempt: int | None = None,
-        heartbeat: bool = False,
-        info: dict[str, Any] | None = None,
-    ) -> None:
-        """Activity from an agent (a `gt` call, a heartbeat): proof of life."""
-        with self.db.write() as conn:
-            agent = self.require(ident)
-            if attempt is not None and agent["hook"] and int(agent["attempt"]) != int(attempt):
-                raise Conflict(
-                    f"stale attempt {attempt} for {agent['name']} (current "
-                    f"{agent['attempt']}); nothing was changed"
-                )
-            now_e = self.ledger.now()
-            sets = "last_activity=?, updated_at=?"
-            args: builtins.list[Any] = [now_e, iso(now_e)]
-            if heartbeat:
-                sets += ", last_heartbeat=?"
-                args.append(now_e)
-            if info:
-                sets += ", info=?"
-                args.append(json.dumps({**agent["info"], **info}))
-            conn.execute(f"UPDATE agents SET {sets} WHERE id=?", (*args, agent["id"]))
-
     # ---- the rest lives in its own room; these keep the store's API -----------------------
 
     def invariant_violations(self) -> builtins.list[str]:
         """Rules that must hold after every tick; each broken one as a sentence."""
         return invariants.invariant_violations(self.db.conn)
 
-    def hooked_agent(self, ident: str, bead_id: str, attempt: int) -> dict[str, Any]:
+    def hooked_agent(self, ident: str, bead_id: str, attempt: int) -> Agent:
         return agent_tools.hooked_agent(self, ident, bead_id, attempt)
 
-    def done(
+    # `gt done`'s three outcomes (engine/commands/done.py decides which, and their words)
+
+    def submit(
         self,
         ident: str,
         bead_id: str,
         attempt: int,
         *,
-        status: str = "completed",
-        summary: str | None = None,
-        branch: str | None = None,
-        commit: str | None = None,
-    ) -> dict[str, Any]:
-        return agent_tools.done(
+        title: str,
+        summary: str | None,
+        branch: str,
+        commit: str,
+        reason: str,
+    ) -> str:
+        return agent_tools.submit(
             self,
             ident,
             bead_id,
             attempt,
-            status=status,
+            title=title,
             summary=summary,
             branch=branch,
             commit=commit,
+            reason=reason,
         )
 
-    def record(
-        self, ident: str, kind: str, *, attempt: int | None, data: dict[str, Any]
-    ) -> dict[str, Any]:
+    def escalate(
+        self,
+        ident: str,
+        bead_id: str,
+        attempt: int,
+        *,
+        title: str,
+        summary: str | None,
+        subject: str,
+        reason: str,
+    ) -> str:
+        return agent_tools.escalate(
+            self,
+            ident,
+            bead_id,
+            attempt,
+            title=title,
+            summary=summary,
+            subject=subject,
+            reason=reason,
+        )
+
+    def defer(
+        self, ident: str, bead_id: str, attempt: int, *, summary: str | None, reason: str
+    ) -> None:
+        agent_tools.defer(self, ident, bead_id, attempt, summary=summary, reason=reason)
+
+    def record(self, ident: str, kind: str, *, attempt: int | None, data: dict[str, Any]) -> Agent:
         return agent_tools.record(self, ident, kind, attempt=attempt, data=data)
 
     def request_handoff(self, ident: str, bead_id: str, attempt: int, *, note: str) -> None:
@@ -386,5 +395,5 @@ class AgentStore:
     def issue_token(self, ident: str, attempt: int) -> str:
         return agent_tokens.issue_token(self, ident, attempt)
 
-    def authenticate(self, ident: str, token: str | None) -> dict[str, Any]:
+    def authenticate(self, ident: str, token: str | None) -> Agent:
         return agent_tokens.authenticate(self, ident, token)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from engine import vocab
 from engine.errors import NotFound
@@ -17,6 +17,7 @@ from engine.ledger import rows
 if TYPE_CHECKING:
     from engine.ledger import Ledger
     from engine.ledger.db import Db
+    from engine.records import Bead, BeadWithExtra, BlockedBead, EventRow
 
 _RECORDS_SQL = "(" + ",".join(f"'{t}'" for t in vocab.RECORD_TYPES) + ")"
 _FINAL_SQL = "(" + ",".join(f"'{s}'" for s in sorted(vocab.FINAL_STATUSES)) + ")"
@@ -26,11 +27,24 @@ class BeadQueries:
     ledger: Ledger
     db: Db
 
-    def get(self, bead_id: str, *, extra: bool = False) -> dict[str, Any] | None:
+    # With extra=True the bead carries `extra` (a BeadWithExtra): the overloads tell mypy.
+    @overload
+    def get(self, bead_id: str, *, extra: Literal[False] = False) -> Bead | None: ...
+    @overload
+    def get(self, bead_id: str, *, extra: Literal[True]) -> BeadWithExtra | None: ...
+    @overload
+    def get(self, bead_id: str, *, extra: bool) -> Bead | None: ...
+    def get(self, bead_id: str, *, extra: bool = False) -> Bead | BeadWithExtra | None:
         row = self.db.conn.execute("SELECT * FROM beads WHERE id=?", (bead_id,)).fetchone()
         return rows.bead(row, extra=extra) if row else None
 
-    def require(self, bead_id: str, *, extra: bool = False) -> dict[str, Any]:
+    @overload
+    def require(self, bead_id: str, *, extra: Literal[False] = False) -> Bead: ...
+    @overload
+    def require(self, bead_id: str, *, extra: Literal[True]) -> BeadWithExtra: ...
+    @overload
+    def require(self, bead_id: str, *, extra: bool) -> Bead: ...
+    def require(self, bead_id: str, *, extra: bool = False) -> Bead | BeadWithExtra:
         found = self.get(bead_id, extra=extra)
         if found is None:
             raise NotFound(self._missing(bead_id))
@@ -62,7 +76,7 @@ class BeadQueries:
         label: str | None = None,
         include_records: bool = True,
         limit: int | None = None,
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> builtins.list[Bead]:
         where, args = [], []  # type: ignore[var-annotated]
         if rig:
             where.append("rig=?")
@@ -88,7 +102,7 @@ class BeadQueries:
 
     def ready(
         self, *, rig: str | None = None, include_records: bool = False, limit: int | None = None
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> builtins.list[Bead]:
         """Beads' readiness rule: open, not ephemeral, not deferred, not blocked."""
         sql = (
             "SELECT * FROM beads WHERE status='open' AND blocked=0 AND ephemeral=0 "
@@ -105,7 +119,7 @@ class BeadQueries:
             sql += f" LIMIT {int(limit)}"
         return [rows.bead(r) for r in self.db.conn.execute(sql, args)]
 
-    def blocked(self, *, rig: str | None = None) -> builtins.list[dict[str, Any]]:
+    def blocked(self, *, rig: str | None = None) -> builtins.list[BlockedBead]:
         """Beads not yet final that are blocked, each with what blocks it."""
         sql = f"SELECT * FROM beads WHERE blocked=1 AND status NOT IN {_FINAL_SQL}"
         args: builtins.list[Any] = []
@@ -114,10 +128,10 @@ class BeadQueries:
             args.append(rig)
         sql += " ORDER BY priority, created_at, seq"
         with self.db.read():
-            out = []
+            out: builtins.list[BlockedBead] = []
             graph = self.ledger.graph
             for r in self.db.conn.execute(sql, args).fetchall():
-                bead = rows.bead(r)
+                bead: Any = rows.bead(r)  # a Bead, made a BlockedBead on the next line
                 bead["blocked_by"] = graph.blockers(bead["id"])
                 out.append(bead)
             return out
@@ -131,7 +145,7 @@ class BeadQueries:
             args.append(rig)
         return {r[0]: r[1] for r in self.db.conn.execute(sql + " GROUP BY status", args)}
 
-    def history(self, bead_id: str) -> builtins.list[dict[str, Any]]:
+    def history(self, bead_id: str) -> builtins.list[EventRow]:
         return [
             rows.event(r)
             for r in self.db.conn.execute(

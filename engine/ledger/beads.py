@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from engine.ledger import Ledger
+    from engine.records import Bead, StatusChange
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Where id randomness comes from; tests (snapshots) swap in a seeded source.
@@ -119,7 +120,7 @@ class BeadStore(BeadQueries):
         assignee: str | None = None,
         defer_until: str | None = None,
         durable: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Bead:
         title = check_title(title)
         priority = check_priority(priority)
         check_type(bead_type)
@@ -233,8 +234,8 @@ class BeadStore(BeadQueries):
         rig: str | None = None,
         defer_until: str | None = None,
         assignee: str | None = None,
-    ) -> dict[str, Any]:
-        changes: dict[str, Any] = {}
+    ) -> Bead:
+        changes: dict[str, Any] = {}  # column -> new value, as written
         with self.db.write() as conn:
             cur = self.require(bead_id)
             if title is not None:
@@ -295,7 +296,7 @@ class BeadStore(BeadQueries):
         kind: str,
         data: dict[str, Any] | None = None,
         fields: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> StatusChange:
         """Every status change goes through here: readiness, agents and convoys follow."""
         conn = self.db.conn
         row = conn.execute("SELECT status FROM beads WHERE id=?", (bead_id,)).fetchone()
@@ -316,9 +317,7 @@ class BeadStore(BeadQueries):
         self.ledger.convoys.bead_status_changed(conn, bead_id, new)
         return {"id": bead_id, "from": old, "to": new}
 
-    def close(
-        self, bead_id: str, *, reason: str | None = None, actor: str | None = None
-    ) -> dict[str, Any]:
+    def close(self, bead_id: str, *, reason: str | None = None, actor: str | None = None) -> Bead:
         with self.db.write(durable=True):
             cur = self.require(bead_id)
             if cur["status"] == vocab.CLOSED:
@@ -333,9 +332,7 @@ class BeadStore(BeadQueries):
             )
             return self.require(bead_id)
 
-    def cancel(
-        self, bead_id: str, *, reason: str | None = None, actor: str | None = None
-    ) -> dict[str, Any]:
+    def cancel(self, bead_id: str, *, reason: str | None = None, actor: str | None = None) -> Bead:
         with self.db.write(durable=True):
             cur = self.require(bead_id)
             if cur["status"] in vocab.FINAL_STATUSES:
@@ -350,7 +347,7 @@ class BeadStore(BeadQueries):
             )
             return self.require(bead_id)
 
-    def reopen(self, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:
+    def reopen(self, bead_id: str, *, actor: str | None = None) -> Bead:
         with self.db.write(durable=True):
             cur = self.require(bead_id)
             if cur["status"] == vocab.OPEN:

@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from engine.ledger import Ledger
+    from engine.records import (
+        BlockedBead,
+        CancelledConvoy,
+        Convoy,
+        ConvoyStatus,
+        ListedConvoy,
+        Progress,
+    )
 
 
 class ConvoyStore:
@@ -25,7 +33,7 @@ class ConvoyStore:
 
     def create(
         self, title: str, bead_ids: Sequence[str], *, staged: bool = False, actor: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Convoy:
         if not bead_ids:
             raise UsageError("a convoy needs at least one bead (--bead ID or --plan FILE)")
         with self.db.write(durable=True) as conn:
@@ -40,7 +48,7 @@ class ConvoyStore:
         bead_ids: list[str],
         staged: bool,
         actor: str | None,
-    ) -> dict[str, Any]:
+    ) -> Convoy:
         beads = self.ledger.beads
         cid = beads.insert(
             title=title,
@@ -66,7 +74,7 @@ class ConvoyStore:
 
     def create_planned(
         self, title: str, planned: list[dict[str, Any]], *, staged: bool, actor: str | None
-    ) -> dict[str, Any]:
+    ) -> Convoy:
         """All or nothing: the plan's beads, their `needs`, and the convoy, in one transaction.
 
         `planned` items: {key, title, rig, priority, type, body, labels, needs: [key or id]}.
@@ -117,7 +125,7 @@ class ConvoyStore:
             if cur.rowcount:
                 record_event(conn, bid, "slung", actor, now, {})
 
-    def get(self, convoy_id: str) -> dict[str, Any] | None:
+    def get(self, convoy_id: str) -> Convoy | None:
         row = self.db.conn.execute(
             "SELECT b.*, c.staged AS c_staged, c.launched_at, c.landed_at FROM beads b "
             "JOIN convoys c ON c.bead_id=b.id WHERE b.id=?",
@@ -125,14 +133,14 @@ class ConvoyStore:
         ).fetchone()
         if row is None:
             return None
-        d = rows.bead(row)
+        d: Any = rows.bead(row)  # a Bead, made a Convoy below
         d["staged"] = bool(row["c_staged"])
         d["launched_at"] = row["launched_at"]
         d["landed_at"] = row["landed_at"]
         d["beads"] = self.tracked_ids(convoy_id)
         return d
 
-    def require(self, convoy_id: str) -> dict[str, Any]:
+    def require(self, convoy_id: str) -> Convoy:
         found = self.get(convoy_id)
         if found is None:
             if self.ledger.beads.get(convoy_id):
@@ -149,7 +157,7 @@ class ConvoyStore:
             )
         ]
 
-    def list(self) -> builtins.list[dict[str, Any]]:
+    def list(self) -> builtins.list[ListedConvoy]:
         ids = [
             r[0]
             for r in self.db.conn.execute(
@@ -157,14 +165,14 @@ class ConvoyStore:
                 "ORDER BY b.created_at, b.seq"
             )
         ]
-        out = []
+        out: builtins.list[ListedConvoy] = []
         for cid in ids:
-            convoy = self.require(cid)
+            convoy: Any = self.require(cid)  # a Convoy, made a ListedConvoy below
             convoy["progress"] = self.progress(cid)
             out.append(convoy)
         return out
 
-    def progress(self, convoy_id: str) -> dict[str, Any]:
+    def progress(self, convoy_id: str) -> Progress:
         counts: dict[str, int] = {}
         for (status,) in self.db.conn.execute(
             "SELECT b.status FROM deps d JOIN beads b ON b.id=d.depends_on "
@@ -175,20 +183,20 @@ class ConvoyStore:
         total = sum(counts.values())
         return {"total": total, "closed": counts.get(vocab.CLOSED, 0), "by_status": counts}
 
-    def status(self, convoy_id: str) -> dict[str, Any]:
+    def status(self, convoy_id: str) -> ConvoyStatus:
         """Progress, per-rig breakdown and what each waiting bead is blocked on."""
         with self.db.read():
-            convoy = self.require(convoy_id)
+            convoy: Any = self.require(convoy_id)  # a Convoy, made a ConvoyStatus below
             conn = self.db.conn
-            beads_out = []
-            per_rig: dict[str, dict[str, Any]] = {}
+            beads_out: builtins.list[BlockedBead] = []
+            per_rig: dict[str, Progress] = {}
             graph = self.ledger.graph
             for r in conn.execute(
                 "SELECT b.* FROM deps d JOIN beads b ON b.id=d.depends_on "
                 "WHERE d.bead_id=? AND d.type='tracks' ORDER BY d.seq",
                 (convoy_id,),
             ).fetchall():
-                bead = rows.bead(r)
+                bead: Any = rows.bead(r)  # a Bead, made a BlockedBead below
                 rig = bead["rig"] or "(town)"
                 # the same shape as `progress`: statuses under by_status, so a status
                 # named like a counter ("closed") is never counted into it twice
@@ -203,7 +211,7 @@ class ConvoyStore:
             convoy["tracked"] = beads_out
             return convoy
 
-    def launch(self, convoy_id: str, *, actor: str | None = None) -> dict[str, Any]:
+    def launch(self, convoy_id: str, *, actor: str | None = None) -> Convoy:
         with self.db.write(durable=True) as conn:
             convoy = self.require(convoy_id)
             if convoy["status"] != vocab.CONVOY_STAGED:
@@ -216,9 +224,7 @@ class ConvoyStore:
             self._sling(conn, convoy["beads"], actor)
             return self.require(convoy_id)
 
-    def add(
-        self, convoy_id: str, bead_ids: Sequence[str], *, actor: str | None = None
-    ) -> dict[str, Any]:
+    def add(self, convoy_id: str, bead_ids: Sequence[str], *, actor: str | None = None) -> Convoy:
         with self.db.write(durable=True) as conn:
             convoy = self.require(convoy_id)
             if convoy["status"] == vocab.CONVOY_CANCELLED:
@@ -252,7 +258,7 @@ class ConvoyStore:
 
     def cancel(
         self, convoy_id: str, *, actor: str | None = None, reason: str | None = None
-    ) -> dict[str, Any]:
+    ) -> CancelledConvoy:
         """Cancel every tracked bead that has not landed; no agent stays hooked to them."""
         with self.db.write(durable=True) as conn:
             convoy = self.require(convoy_id)
@@ -283,7 +289,7 @@ class ConvoyStore:
                 kind="convoy_cancelled",
                 data={"cancelled": cancelled},
             )
-            out = self.require(convoy_id)
+            out: Any = self.require(convoy_id)  # a Convoy, made a CancelledConvoy below
             out["cancelled"] = cancelled
             return out
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from engine.ledger import Ledger
+    from engine.records import Blocker, DepAdded, Edge, TreeNode
 
 
 class GraphStore:
@@ -41,7 +42,7 @@ class GraphStore:
         dep_type: str = vocab.BLOCKS,
         *,
         actor: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> DepAdded:
         if dep_type not in vocab.DEP_TYPES:
             raise UsageError(
                 f"unknown dependency type {dep_type!r} (one of {', '.join(vocab.DEP_TYPES)})"
@@ -159,10 +160,10 @@ class GraphStore:
                     queue.append(n)
         return None
 
-    def edges_of(self, bead_id: str) -> dict[str, list[dict[str, Any]]]:
+    def edges_of(self, bead_id: str) -> dict[str, list[Edge]]:
         """Dependencies both ways, each with the other bead's title and status."""
         conn = self.db.conn
-        out = [
+        out: list[Edge] = [
             {"id": r["depends_on"], "type": r["type"], "title": r["title"], "status": r["status"]}
             for r in conn.execute(
                 "SELECT d.depends_on, d.type, b.title, b.status FROM deps d "
@@ -170,7 +171,7 @@ class GraphStore:
                 (bead_id,),
             )
         ]
-        inc = [
+        inc: list[Edge] = [
             {"id": r["bead_id"], "type": r["type"], "title": r["title"], "status": r["status"]}
             for r in conn.execute(
                 "SELECT d.bead_id, d.type, b.title, b.status FROM deps d "
@@ -180,7 +181,7 @@ class GraphStore:
         ]
         return {"depends_on": out, "dependents": inc}
 
-    def blockers(self, bead_id: str) -> list[dict[str, Any]]:
+    def blockers(self, bead_id: str) -> list[Blocker]:
         """What keeps a bead blocked: open blockers, and a blocked parent."""
         conn = self.db.conn
         rows = conn.execute(
@@ -191,7 +192,7 @@ class GraphStore:
         )
         return [{"id": r[0], "title": r[1], "status": r[2], "type": r[3]} for r in rows]
 
-    def tree(self, bead_id: str, *, reverse: bool = False, max_depth: int = 20) -> dict[str, Any]:
+    def tree(self, bead_id: str, *, reverse: bool = False, max_depth: int = 20) -> TreeNode:
         """What a bead depends on (or, reversed, what depends on it), as a nested tree."""
         conn = self.db.conn
         root = conn.execute("SELECT id, title, status FROM beads WHERE id=?", (bead_id,)).fetchone()
@@ -215,8 +216,8 @@ class GraphStore:
             dtype: str | None,
             depth: int,
             seen: frozenset[str],
-        ) -> dict[str, Any]:
-            node: dict[str, Any] = {
+        ) -> TreeNode:
+            node: TreeNode = {
                 "id": node_id,
                 "title": title,
                 "status": status,
@@ -261,7 +262,7 @@ def record_event(
     data: dict[str, Any] | None = None,
     attempt: int | None = None,
 ) -> None:
-    """Append one event; its kind must be registered in engine/events.py."""
+    """Append one event; its kind must be registered in engine/events/."""
     # Imported here, not at the top: reads (`gt bead show`, `gt ready`) never pay for it.
     from engine.events import check_kind
 

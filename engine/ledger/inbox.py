@@ -13,6 +13,7 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import InboxItem, ParkedInboxItem
 
 MAX_TRIES = 5
 
@@ -37,8 +38,8 @@ class InboxStore:
             )
             return int(cur.lastrowid or 0)
 
-    def pending(self, limit: int = 200) -> list[dict[str, Any]]:
-        out = []
+    def pending(self, limit: int = 200) -> list[InboxItem]:
+        out: list[Any] = []  # InboxItems, built from the rows' columns
         for r in self.db.conn.execute(
             "SELECT * FROM inbox WHERE state='pending' ORDER BY id LIMIT ?", (limit,)
         ):
@@ -62,8 +63,9 @@ class InboxStore:
             row = conn.execute("SELECT state FROM inbox WHERE id=?", (item_id,)).fetchone()
             return bool(row and row[0] == "parked")
 
-    def parked(self) -> list[dict[str, Any]]:
-        return [
+    def parked(self) -> list[ParkedInboxItem]:
+        parked: list[Any] = [  # ParkedInboxItems: the rows' columns as stored
             dict(r)
             for r in self.db.conn.execute("SELECT * FROM inbox WHERE state='parked' ORDER BY id")
         ]
+        return parked

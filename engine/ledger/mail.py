@@ -15,6 +15,7 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import Bead, MailMessage
 
 
 class MailStore:
@@ -24,7 +25,7 @@ class MailStore:
 
     def send(
         self, *, sender: str, to: str, subject: str, body: str = "", reply_to: str | None = None
-    ) -> dict[str, Any]:
+    ) -> MailMessage:
         if not subject.strip():
             raise UsageError("mail needs a subject")
         with self.db.write(durable=True) as conn:
@@ -60,13 +61,13 @@ class MailStore:
             )
         return mid
 
-    def get(self, mid: str) -> dict[str, Any] | None:
+    def get(self, mid: str) -> MailMessage | None:
         row = self.db.conn.execute(
             "SELECT * FROM beads WHERE id=? AND type='message'", (mid,)
         ).fetchone()
         if row is None:
             return None
-        msg = rows.bead(row)
+        msg: Any = rows.bead(row)  # a Bead, made a MailMessage below
         reply = self.db.conn.execute(
             "SELECT depends_on FROM deps WHERE bead_id=? AND type='replies-to'", (mid,)
         ).fetchone()
@@ -75,13 +76,13 @@ class MailStore:
         msg["read"] = msg["status"] != vocab.OPEN
         return msg
 
-    def require(self, mid: str) -> dict[str, Any]:
+    def require(self, mid: str) -> MailMessage:
         msg = self.get(mid)
         if msg is None:
             raise NotFound(f"no message {mid}")
         return msg
 
-    def inbox(self, addresses: list[str], *, unread_only: bool = False) -> list[dict[str, Any]]:
+    def inbox(self, addresses: list[str], *, unread_only: bool = False) -> list[MailMessage]:
         marks = ",".join("?" for _ in addresses)
         sql = f"SELECT id FROM beads WHERE type='message' AND assignee IN ({marks})"
         if unread_only:
@@ -102,7 +103,7 @@ class MailStore:
             ).fetchone()[0]
         )
 
-    def mark_read(self, mid: str, *, reader: str) -> dict[str, Any]:
+    def mark_read(self, mid: str, *, reader: str) -> MailMessage:
         with self.db.write() as conn:
             msg = self.require(mid)
             if not msg["read"]:
@@ -117,7 +118,7 @@ class MailStore:
 
     def escalate(
         self, *, title: str, body: str, severity: str, actor: str, source: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Bead:
         """An escalation bead (town-level) and mail to the mayor, in one transaction."""
         if not title.strip():
             raise UsageError("an escalation needs a title")

@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from engine.ledger import Ledger
+    from engine.records import MergeRequest, QueuedMergeRequest
 
 OPEN_STATES = ("queued", "testing", "landing", "awaiting_approval")
 FINAL_STATES = ("landed", "failed", "conflict", "rejected", "dropped")
 
 
-def _mr(row: sqlite3.Row) -> dict[str, Any]:
+# Any: a MergeRequest, or a QueuedMergeRequest when the row comes from `list`'s join.
+def _mr(row: sqlite3.Row) -> Any:
     d = dict(row)
     d["id"] = d["bead_id"]
     d["commit"] = d.pop("commit_sha")
@@ -42,13 +44,13 @@ class MergeQueueStore:
 
     # ---- reads ---------------------------------------------------------------------------
 
-    def get(self, mr_id: str) -> dict[str, Any] | None:
+    def get(self, mr_id: str) -> MergeRequest | None:
         row = self.db.conn.execute(
             "SELECT * FROM merge_requests WHERE bead_id=?", (mr_id,)
         ).fetchone()
         return _mr(row) if row else None
 
-    def require(self, mr_id: str) -> dict[str, Any]:
+    def require(self, mr_id: str) -> MergeRequest:
         mr = self.get(mr_id)
         if mr is None:
             raise NotFound(f"no merge request {mr_id} (see `gt mq list`)")
@@ -56,7 +58,7 @@ class MergeQueueStore:
 
     def list(
         self, *, rig: str | None = None, states: Sequence[str] | None = None
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> builtins.list[QueuedMergeRequest]:
         sql = (
             "SELECT m.*, b.status AS source_status, b.title AS source_title, "
             "(SELECT min(cb.created_at) FROM deps d JOIN beads cb ON cb.id=d.bead_id "
@@ -72,7 +74,7 @@ class MergeQueueStore:
             args.extend(states)
         return [_mr(r) for r in self.db.conn.execute(sql + " ORDER BY m.created_at", args)]
 
-    def queue(self, rig: str) -> builtins.list[dict[str, Any]]:
+    def queue(self, rig: str) -> builtins.list[QueuedMergeRequest]:
         """Queued requests in landing order: priority, convoy age, request age; retries
         push a request back (each retry counts as one priority step)."""
         mrs = self.list(rig=rig, states=("queued",))
@@ -112,9 +114,12 @@ class MergeQueueStore:
     def begin_landing(self, ids: Sequence[str], commit: str, batch: str) -> None:
         self.set_state(ids, "landing", batch=batch, merged_commit=commit)
 
-    def finish_landing(self, ids: Sequence[str], *, commit: str) -> builtins.list[str]:
-        """The branch moved: close the requests and their beads (which unblocks downstream
-        beads and may land convoys). Returns the closed source beads."""
+    def finish_landing(
+        self, ids: Sequence[str], *, commit: str, landed_reason: str, merged_reason: str
+    ) -> builtins.list[str]:
+        """The branch moved: close the requests (with `landed_reason`) and their beads
+        (with `merged_reason`), which unblocks downstream beads and may land convoys.
+        Returns the closed source beads."""
         closed = []
         with self.db.write(durable=True) as conn:
             beads = self.ledger.beads
@@ -134,7 +139,7 @@ class MergeQueueStore:
                     vocab.CLOSED,
                     actor="refinery",
                     kind="merged",
-                    fields={"close_reason": f"landed in {commit[:12]}"},
+                    fields={"close_reason": landed_reason},
                 )
                 for source in self._sources(conn, mr["source_bead"]):
                     status = conn.execute(
@@ -147,7 +152,7 @@ class MergeQueueStore:
                             actor="refinery",
                             kind="merged",
                             data={"merge_request": mr_id, "commit": commit},
-                            fields={"close_reason": f"merged in {commit[:12]}", "assignee": None},
+                            fields={"close_reason": merged_reason, "assignee": None},
                         )
                         closed.append(source)
         return closed
@@ -170,11 +175,22 @@ class MergeQueueStore:
         log: str | None,
         failures: int,
         retry_in: float | None,
+        back_reason: str,
+        failed_reason: str,
+        mail_subject: str,
     ) -> dict[str, Any]:
         """Gates failed; `failures` and `retry_in` as decided for the source bead (see
-        `source_failures`)."""
+        `source_failures`), the words as `mq_send_back.send_back` takes them."""
         return mq_send_back.fail(
-            self, mr_id, reason=reason, log=log, failures=failures, retry_in=retry_in
+            self,
+            mr_id,
+            reason=reason,
+            log=log,
+            failures=failures,
+            retry_in=retry_in,
+            back_reason=back_reason,
+            failed_reason=failed_reason,
+            mail_subject=mail_subject,
         )
 
     def source_failures(self, mr_id: str) -> int:
@@ -228,7 +244,7 @@ class MergeQueueStore:
 
     # ---- people's commands ---------------------------------------------------------------
 
-    def retry(self, mr_id: str, *, actor: str) -> dict[str, Any]:
+    def retry(self, mr_id: str, *, actor: str) -> MergeRequest:
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             if mr["state"] not in ("failed", "conflict", "rejected"):
@@ -263,10 +279,20 @@ class MergeQueueStore:
             return self.require(mr_id)
 
     def reject(
-        self, mr_id: str, *, reason: str, actor: str, failures: int, retry_in: float | None
-    ) -> dict[str, Any]:
+        self,
+        mr_id: str,
+        *,
+        reason: str,
+        actor: str,
+        failures: int,
+        retry_in: float | None,
+        back_reason: str,
+        failed_reason: str,
+        mail_subject: str,
+    ) -> MergeRequest:
         """A person (or the refinery) refused the work; the source bead goes back as
-        decided (`failures`, `retry_in`: see `source_failures`)."""
+        decided (`failures`, `retry_in`: see `source_failures`), the words as
+        `mq_send_back.send_back` takes them."""
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             if mr["state"] in ("landed", "landing"):
@@ -289,13 +315,15 @@ class MergeQueueStore:
                 self,
                 conn,
                 mr,
-                reason=f"rejected by {actor}: {reason}",
+                reason=back_reason,
                 failures=failures,
                 retry_in=retry_in,
+                failed_reason=failed_reason,
+                mail_subject=mail_subject,
             )
             return self.require(mr_id)
 
-    def approve(self, mr_id: str, *, actor: str) -> dict[str, Any]:
+    def approve(self, mr_id: str, *, actor: str) -> MergeRequest:
         with self.db.write(durable=True) as conn:
             mr = self.require(mr_id)
             if mr["state"] != "awaiting_approval":
@@ -311,5 +339,5 @@ class MergeQueueStore:
 
     # ---- recovery ------------------------------------------------------------------------
 
-    def in_flight(self, rig: str) -> builtins.list[dict[str, Any]]:
+    def in_flight(self, rig: str) -> builtins.list[QueuedMergeRequest]:
         return self.list(rig=rig, states=("testing", "landing"))

@@ -20,6 +20,7 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger.merge_queue import MergeQueueStore
+    from engine.records import MergeRequest
 
 
 def fail(
@@ -30,9 +31,13 @@ def fail(
     log: str | None,
     failures: int,
     retry_in: float | None,
+    back_reason: str,
+    failed_reason: str,
+    mail_subject: str,
 ) -> dict[str, Any]:
     """Gates failed: the bead goes back to open with the failure attached (preferring
-    the same polecat), or fails when `retry_in` is None (its attempts are used up)."""
+    the same polecat), or fails when `retry_in` is None (its attempts are used up).
+    The words are the caller's: see `send_back`."""
     with queue.db.write(durable=True) as conn:
         mr = queue.require(mr_id)
         now_e = queue.ledger.now()
@@ -54,23 +59,29 @@ def fail(
             queue,
             conn,
             mr,
-            reason=f"the gates failed: {reason}",
+            reason=back_reason,
             failures=failures,
             retry_in=retry_in,
+            failed_reason=failed_reason,
+            mail_subject=mail_subject,
         )
 
 
 def send_back(
     queue: MergeQueueStore,
     conn: sqlite3.Connection,
-    mr: dict[str, Any],
+    mr: MergeRequest,
     *,
     reason: str,
     failures: int,
     retry_in: float | None,
+    failed_reason: str,
+    mail_subject: str,
 ) -> dict[str, Any]:
     """`failures` is the count this failure makes and `retry_in` the wait before the next
-    try (None: give up), both decided by the caller inside this transaction."""
+    try (None: give up), both decided by the caller inside this transaction. `reason` is
+    why the source bead goes back; on giving up it closes with `failed_reason` and the
+    mayor gets mail titled `mail_subject` (the caller's words)."""
     beads = queue.ledger.beads
     source = conn.execute("SELECT * FROM beads WHERE id=?", (mr["source_bead"],)).fetchone()
     if source is None or source["status"] != vocab.IN_REVIEW:
@@ -88,14 +99,11 @@ def send_back(
             fields={
                 "failures": failures,
                 "last_error": reason[:4000],
-                "close_reason": f"failed after {failures} attempts",
+                "close_reason": failed_reason,
             },
         )
         queue.ledger.mail.deliver(
-            sender="refinery",
-            to=vocab.MAYOR,
-            subject=f"{source['id']} failed after {failures} attempts",
-            body=reason[:4000],
+            sender="refinery", to=vocab.MAYOR, subject=mail_subject, body=reason[:4000]
         )
         return {"status": vocab.FAILED}
     delay = retry_in
@@ -158,14 +166,7 @@ def conflict(
                 "conflict_files": files,
             },
         )
-        # the original waits for its rework to land (it closes with it)
+        # the original waits for its rework to land (it closes with it); a rework that is
+        # itself reworked is superseded by its caller (engine/refinery/send_back.py)
         record_event(conn, original, "rework_created", "refinery", now, {"rework": rework})
-        if source["id"] != original:
-            queue.ledger.beads.set_status(
-                source["id"],
-                vocab.CANCELLED,
-                actor="refinery",
-                kind="superseded",
-                fields={"close_reason": f"superseded by {rework}"},
-            )
         return rework

@@ -14,6 +14,7 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import Rig
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
@@ -40,8 +41,8 @@ def default_prefix(name: str) -> str:
     return letters[:3] if letters != vocab.TOWN_PREFIX else "hqr"
 
 
-def _rig(row: Any) -> dict[str, Any]:
-    d = dict(row)
+def _rig(row: Any) -> Rig:
+    d: Any = dict(row)  # the row's columns: tests/test_records.py checks it is a Rig
     for k in ("capabilities", "gates"):
         d[k] = json.loads(d[k])
     d["config"] = json.loads(d["config"])
@@ -63,7 +64,7 @@ class RigStore:
         capabilities: list[str],
         gates: list[str],
         config: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Rig:
         check_rig_name(name)
         check_prefix(prefix)
         with self.db.write() as conn:
@@ -93,11 +94,11 @@ class RigStore:
             record_event(conn, None, "rig_added", None, now, {"rig": name, "prefix": prefix})
         return self.require(name)
 
-    def get(self, name: str) -> dict[str, Any] | None:
+    def get(self, name: str) -> Rig | None:
         row = self.db.conn.execute("SELECT * FROM rigs WHERE name=?", (name,)).fetchone()
         return _rig(row) if row else None
 
-    def require(self, name: str) -> dict[str, Any]:
+    def require(self, name: str) -> Rig:
         rig = self.get(name)
         if rig is None:
             known = [r["name"] for r in self.list()]
@@ -107,10 +108,10 @@ class RigStore:
             )
         return rig
 
-    def list(self) -> builtins.list[dict[str, Any]]:
+    def list(self) -> builtins.list[Rig]:
         return [_rig(r) for r in self.db.conn.execute("SELECT * FROM rigs ORDER BY name")]
 
-    def by_prefix(self, prefix: str) -> dict[str, Any] | None:
+    def by_prefix(self, prefix: str) -> Rig | None:
         row = self.db.conn.execute("SELECT * FROM rigs WHERE prefix=?", (prefix,)).fetchone()
         return _rig(row) if row else None
 
@@ -131,7 +132,7 @@ class RigStore:
             )
         }
 
-    def remove(self, name: str, *, force: bool = False) -> dict[str, Any]:
+    def remove(self, name: str, *, force: bool = False) -> Rig:
         with self.db.write() as conn:
             rig = self.require(name)
             busy = [

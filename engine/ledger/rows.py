@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     import sqlite3
     from typing import Any
 
+    from engine.records import Agent, Bead, EventRow
+
 BEAD_FIELDS = (
     "id",
     "title",
@@ -44,8 +46,10 @@ def _loads(text: str) -> Any:
     return json.loads(text)
 
 
-def bead(row: sqlite3.Row, *, extra: bool = False) -> dict[str, Any]:
-    d: dict[str, Any] = dict(zip(BEAD_FIELDS, (row[k] for k in BEAD_FIELDS), strict=True))
+def bead(row: sqlite3.Row, *, extra: bool = False) -> Bead:
+    # Built key by key from the row (Any): tests/test_records.py checks the result is a Bead
+    # (a BeadWithExtra with `extra`).
+    d: Any = dict(zip(BEAD_FIELDS, (row[k] for k in BEAD_FIELDS), strict=True))
     d["labels"] = _loads(d["labels"])
     d["metadata"] = _loads(d["metadata"])
     d["ephemeral"] = bool(d["ephemeral"])
@@ -56,14 +60,14 @@ def bead(row: sqlite3.Row, *, extra: bool = False) -> dict[str, Any]:
     return d
 
 
-def agent(row: sqlite3.Row) -> dict[str, Any]:
-    d = dict(row)
+def agent(row: sqlite3.Row) -> Agent:
+    d: Any = dict(row)  # the row's columns: tests/test_records.py checks it is an Agent
     d["info"] = json.loads(d["info"])
     return d
 
 
-def event(row: sqlite3.Row) -> dict[str, Any]:
-    d = dict(row)
+def event(row: sqlite3.Row) -> EventRow:
+    d: Any = dict(row)  # the row's columns: tests/test_records.py checks it is an EventRow
     d["data"] = json.loads(d["data"])
     return d
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.records import EventRow
 
 
 class StateStore:
@@ -36,7 +37,7 @@ class StateStore:
         data: dict[str, Any] | None = None,
         at: str | None = None,
     ) -> None:
-        """Append one event (a kind registered in engine/events.py) for code outside the
+        """Append one event (a kind registered in engine/events/) for code outside the
         ledger; `at` defaults to the ledger's clock now. Joins an open transaction."""
         from engine.ledger.graph import record_event
         from engine.timeutil import iso
@@ -53,8 +54,8 @@ class StateStore:
             ).fetchone()[0]
         )
 
-    def events_after(self, last_id: int, limit: int = 500) -> list[dict[str, Any]]:
-        out = []
+    def events_after(self, last_id: int, limit: int = 500) -> list[EventRow]:
+        out: list[Any] = []  # EventRows, built from the rows' columns
         for r in self.db.conn.execute(
             "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit)
         ):
@@ -66,7 +67,7 @@ class StateStore:
     def last_event_id(self) -> int:
         return int(self.db.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
 
-    def recent(self, *, bead_id: str | None = None, limit: int = 30) -> list[dict[str, Any]]:
+    def recent(self, *, bead_id: str | None = None, limit: int = 30) -> list[EventRow]:
         """The newest events (of one bead, or of the town), oldest first."""
         if bead_id:
             sql, args = (
@@ -75,5 +76,7 @@ class StateStore:
             )
         else:
             sql, args = "SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)  # type: ignore[assignment]
-        out = [{**dict(r), "data": json.loads(r["data"])} for r in self.db.conn.execute(sql, args)]
+        out: list[Any] = [  # EventRows, built from the rows' columns
+            {**dict(r), "data": json.loads(r["data"])} for r in self.db.conn.execute(sql, args)
+        ]
         return list(reversed(out))

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from engine.records import Agent
+
 
 class Assignment(NamedTuple):
     agent_id: str
@@ -90,19 +92,19 @@ class Dispatcher(Protocol):
         """Where a session started before a crash lives (for adopting it)."""
         ...
 
-    def progress_marker(self, agent: dict[str, Any]) -> float | None:
+    def progress_marker(self, agent: Agent) -> float | None:
         """The latest sign of progress the dispatcher can see (output, commits), or None."""
         ...
 
-    def session_log(self, agent: dict[str, Any]) -> str | None:
+    def session_log(self, agent: Agent) -> str | None:
         """The path of the log of the agent's session on its current hook, or None."""
         ...
 
-    def preserve_work(self, agent: dict[str, Any]) -> None:
+    def preserve_work(self, agent: Agent) -> None:
         """Before a kill: keep whatever the agent has not committed."""
         ...
 
-    def on_retire(self, agent: dict[str, Any]) -> None:
+    def on_retire(self, agent: Agent) -> None:
         """A polecat was retired: release what it holds (session, worktree)."""
         ...
 
@@ -138,16 +140,16 @@ class DispatcherHooks:
     def describe(self, assignment: Assignment) -> Started:
         return Started()
 
-    def progress_marker(self, agent: dict[str, Any]) -> float | None:
+    def progress_marker(self, agent: Agent) -> float | None:
         return None
 
-    def session_log(self, agent: dict[str, Any]) -> str | None:
+    def session_log(self, agent: Agent) -> str | None:
         return None
 
-    def preserve_work(self, agent: dict[str, Any]) -> None:
+    def preserve_work(self, agent: Agent) -> None:
         return None
 
-    def on_retire(self, agent: dict[str, Any]) -> None:
+    def on_retire(self, agent: Agent) -> None:
         return None
 
     def on_engine_start(self) -> None:

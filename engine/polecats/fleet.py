@@ -28,10 +28,11 @@ from engine.polecats.dispatcher import (
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from engine.config import TownConfig
     from engine.ledger import Ledger
+    from engine.records import Agent, Bead
     from engine.town import Town
 
 log = logging.getLogger("gastown.fleet")
@@ -61,7 +62,7 @@ class _Details(NamedTuple):
     """What `prepare` read from the ledger for one start."""
 
     rig_path: str
-    bead: dict[str, Any]
+    bead: Bead
     token: str
 
 
@@ -234,7 +235,7 @@ class TmuxFleet(DispatcherHooks):
         if not self.tmux.has_session(session):
             log.info("a nudge for %s was dropped: no session", session)
             return
-        agent = self.ledger.agents.get(payload["agent_id"])
+        agent: Mapping[str, Any] | None = self.ledger.agents.get(payload["agent_id"])
         runtime = runtimes.all_runtimes(self.custom_runtimes).get(
             (agent or {}).get("runtime") or ""
         )
@@ -243,7 +244,7 @@ class TmuxFleet(DispatcherHooks):
             raise NotYet(f"{session} is busy")
         self.tmux.send_literal(session, payload["message"])
 
-    def progress_marker(self, agent: dict[str, Any]) -> float | None:
+    def progress_marker(self, agent: Agent) -> float | None:
         """Latest sign of progress on disk: session output written, or a commit made."""
         marks = []
         logfile = self.session_log(agent)
@@ -258,23 +259,27 @@ class TmuxFleet(DispatcherHooks):
                 marks.append(os.path.getmtime(os.path.join(gitdir, "logs", "HEAD")))
         return max(marks) if marks else None
 
-    def session_log(self, agent: dict[str, Any]) -> str | None:
+    def session_log(self, agent: Agent) -> str | None:
         """The log file of the agent's session on its current hook and attempt."""
         if not agent.get("hook"):
             return None
         return seance.log_path(
-            self.town.logs_dir, agent["rig"], agent["name"], agent["hook"], agent["attempt"]
+            self.town.logs_dir,
+            agent["rig"],
+            agent["name"],
+            agent["hook"],  # type: ignore[arg-type]  # not None: checked above
+            agent["attempt"],
         )
 
-    def preserve_work(self, agent: dict[str, Any]) -> None:
+    def preserve_work(self, agent: Agent) -> None:
         """Before a kill: whatever is uncommitted is committed to the agent's branch."""
-        if agent.get("worktree") and os.path.isdir(agent["worktree"]):
+        if agent.get("worktree") and os.path.isdir(agent["worktree"]):  # type: ignore[arg-type]
             try:
-                worktrees.preserve_uncommitted(agent["worktree"], reason="agent stopped")
+                worktrees.preserve_uncommitted(agent["worktree"], reason="agent stopped")  # type: ignore[arg-type]
             except GtError as exc:
                 log.warning("could not preserve work in %s: %s", agent["worktree"], exc)
 
-    def on_retire(self, agent: dict[str, Any]) -> None:
+    def on_retire(self, agent: Agent) -> None:
         """A retired polecat's worktree goes — its work stays on its branch, committed."""
         self.stop(agent["id"])
         path = agent.get("worktree")

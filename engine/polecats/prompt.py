@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.records import Bead
 
 
 def render(
-    bead: dict[str, Any],
+    bead: Bead,
     *,
     agent: str,
     rig: str,

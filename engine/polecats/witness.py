@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from engine.config import WitnessSettings
     from engine.ledger import Ledger
     from engine.polecats.dispatcher import Dispatcher
+    from engine.records import Agent
 
 log = logging.getLogger("gastown.witness")
 
@@ -42,7 +43,7 @@ class HealthChanged:
     """The agent's label changed (working again, stalled, gupp): record it. `info` is
     merged into the agent's info (a working agent's ladder is reset)."""
 
-    agent: dict[str, Any]
+    agent: Agent
     health: str
     info: dict[str, Any] | None = None
 
@@ -51,7 +52,7 @@ class HealthChanged:
 class NudgeDue:
     """First rung: type a reminder into the agent's session, and remember the rung."""
 
-    agent: dict[str, Any]
+    agent: Agent
     message: str
     expires_at: float
     step: dict[str, Any] = field(default_factory=dict)
@@ -61,7 +62,7 @@ class NudgeDue:
 class RestartDue:
     """Second rung: restart the session on the same hook with a fresh context."""
 
-    agent: dict[str, Any]
+    agent: Agent
     restarts: int
     step: dict[str, Any] = field(default_factory=dict)
 
@@ -71,7 +72,7 @@ class RedispatchDue:
     """Last rung: keep its work, kill the session, fail this attempt (the next one is
     dispatched with the bead's backoff)."""
 
-    agent: dict[str, Any]
+    agent: Agent
     reason: str
 
 
@@ -84,7 +85,7 @@ class Witness:
         self.settings = settings
         self.dispatcher = dispatcher
 
-    def progress_at(self, agent: dict[str, Any]) -> float:
+    def progress_at(self, agent: Agent) -> float:
         marks = [
             agent.get("last_heartbeat") or 0.0,
             agent.get("last_activity") or 0.0,
@@ -94,7 +95,7 @@ class Witness:
 
     def label(
         self,
-        agent: dict[str, Any],
+        agent: Agent,
         alive: set[str] | None,
         now: float,
         since: float | None = None,
@@ -145,7 +146,7 @@ class Witness:
             verdicts.append(self.climb(agent, rung, now))
         return verdicts
 
-    def climb(self, agent: dict[str, Any], rung: int, now: float) -> Verdict:
+    def climb(self, agent: Agent, rung: int, now: float) -> Verdict:
         step = {
             "attempt": agent["attempt"],
             "rung": rung + 1,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.config import TownConfig
+    from engine.records import Rig
     from engine.town import Town
 
 log = logging.getLogger("gastown.refinery")
@@ -31,7 +32,7 @@ class RefineryPool:
 
         self.gates = GateRunner(town.state_dir)
 
-    def sync(self, rigs: list[dict[str, str]]) -> None:
+    def sync(self, rigs: list[Rig]) -> None:
         """Make sure every rig has a running refinery (rigs may be added at any time)."""
         with self._lock:
             for row in rigs:

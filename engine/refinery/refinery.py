@@ -24,6 +24,7 @@ from engine.refinery.workspace import Candidate, Workspace
 if TYPE_CHECKING:
     from engine.config import TownConfig
     from engine.ledger import Ledger
+    from engine.records import MergeRequest, QueuedMergeRequest
     from engine.town import Town
 
 log = logging.getLogger("gastown.refinery")
@@ -79,7 +80,7 @@ class Refinery:
                 and mr["merged_commit"]
                 and self.ws.contains(mr["merged_commit"])
             ):
-                self.ledger.mq.finish_landing([mr["id"]], commit=mr["merged_commit"])
+                finish_landing(self.ledger, [mr["id"]], mr["merged_commit"])
                 log.info("%s: confirmed the landing of %s after a restart", self.rig, mr["id"])
             else:
                 self.ledger.mq.set_state([mr["id"]], "queued", data={"reason": "restart"})
@@ -87,7 +88,7 @@ class Refinery:
 
     # ---- one batch -----------------------------------------------------------------------
 
-    def triage(self) -> list[dict[str, Any]]:
+    def triage(self) -> list[QueuedMergeRequest]:
         """The queue in landing order, minus what must not be tested now."""
         ready = []
         for mr in self.ledger.mq.queue(self.rig):
@@ -172,7 +173,7 @@ class Refinery:
             self.ledger.mq.begin_landing(group_ids, commit, batch_id)
             if not self.ws.advance(commit, base[0]):
                 raise _Moved()
-            closed = self.ledger.mq.finish_landing(group_ids, commit=commit)
+            closed = finish_landing(self.ledger, group_ids, commit)
             base[0] = commit
             log.info(
                 "%s: landed %s in %s (closed %s)",
@@ -215,7 +216,7 @@ class Refinery:
             undecided = [
                 m["id"]
                 for m in picked
-                if (self.ledger.mq.get(m["id"]) or {}).get("state") in ("testing", "landing")
+                if (self.ledger.mq.get(m["id"]) or {}).get("state") in ("testing", "landing")  # type: ignore[call-overload]
             ]
             self.ledger.mq.set_state(undecided, "queued", data={"reason": "target moved"})
             return True
@@ -246,7 +247,7 @@ class Refinery:
         self._save_stats(st)
         return True
 
-    def handle_conflict(self, mr: dict[str, Any], files: list[str]) -> None:
+    def handle_conflict(self, mr: MergeRequest, files: list[str]) -> None:
         if self.settings.on_conflict == "auto_rebase":
             rebased = self.ws.rebase(mr["commit"])
             if rebased:
@@ -264,7 +265,7 @@ class Refinery:
             rework,
         )
 
-    def refuse_revert(self, mr: dict[str, Any], files: list[str]) -> None:
+    def refuse_revert(self, mr: MergeRequest, files: list[str]) -> None:
         """Never land a tree that undoes landed work; a person decides (the branch stays)."""
         shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
         reason = (
@@ -277,10 +278,21 @@ class Refinery:
         )
         log.error("%s: %s %s", self.rig, mr["id"], reason)
 
-    def cleanup(self, landed: list[dict[str, Any]]) -> None:
+    def cleanup(self, landed: list[QueuedMergeRequest]) -> None:
         """A landed polecat branch is deleted (its work is in the target now)."""
         for mr in landed:
             try:
                 self.ws.delete_branch(mr["branch"])
             except GtError as exc:
                 log.info("kept %s: %s", mr["branch"], exc)
+
+
+def finish_landing(ledger: Ledger, ids: list[str], commit: str) -> list[str]:
+    """The target branch holds `commit`: the requests land and their beads close, each
+    saying where; returns the closed source beads."""
+    return ledger.mq.finish_landing(
+        ids,
+        commit=commit,
+        landed_reason=f"landed in {commit[:12]}",
+        merged_reason=f"merged in {commit[:12]}",
+    )

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine import vocab
+
 if TYPE_CHECKING:
     from engine.ledger import Ledger
     from engine.policy import RetryPolicy
+    from engine.records import MergeRequest
 
 
 def gates_failed(
@@ -23,38 +26,69 @@ def gates_failed(
     with ledger.transaction(durable=True):
         failures = ledger.mq.source_failures(mr_id) + 1
         return ledger.mq.fail(
-            mr_id, reason=reason, log=log, failures=failures, retry_in=retry.retry_in(failures)
+            mr_id,
+            reason=reason,
+            log=log,
+            failures=failures,
+            retry_in=retry.retry_in(failures),
+            back_reason=f"the gates failed: {reason}",
+            **gave_up_words(ledger, mr_id, failures),
         )
 
 
 def rejected(
     ledger: Ledger, mr_id: str, *, reason: str, actor: str, retry: RetryPolicy
-) -> dict[str, Any]:
+) -> MergeRequest:
     """The request is refused; the rejection counts as one of the source bead's attempts."""
     with ledger.transaction(durable=True):
         failures = ledger.mq.source_failures(mr_id) + 1
         return ledger.mq.reject(
-            mr_id, reason=reason, actor=actor, failures=failures, retry_in=retry.retry_in(failures)
+            mr_id,
+            reason=reason,
+            actor=actor,
+            failures=failures,
+            retry_in=retry.retry_in(failures),
+            back_reason=f"rejected by {actor}: {reason}",
+            **gave_up_words(ledger, mr_id, failures),
         )
+
+
+def gave_up_words(ledger: Ledger, mr_id: str, failures: int) -> dict[str, str]:
+    """What a source bead that is given up on closes with, and the mayor's mail about it
+    (written even when not needed: one read, and the ledger decides nothing)."""
+    source = ledger.mq.require(mr_id)["source_bead"]
+    return {
+        "failed_reason": f"failed after {failures} attempts",
+        "mail_subject": f"{source} failed after {failures} attempts",
+    }
 
 
 def conflicted(
     ledger: Ledger, mr_id: str, *, files: list[str], base_commit: str, branch: str
 ) -> str:
     """assign_back: a rework bead for the same polecat, naming the conflicting files;
-    returns its id."""
+    returns its id. A rework that is itself reworked is superseded by the new one."""
     with ledger.transaction(durable=True):
         mr = ledger.mq.require(mr_id)
         source = ledger.beads.require(mr["source_bead"])
         original = source["metadata"].get("rework_of") or source["id"]
         title, body = rework_text(original, files, branch, source["body"])
-        return ledger.mq.conflict(
+        rework = ledger.mq.conflict(
             mr_id,
             files=files,
             base_commit=base_commit,
             rework_title=title,
             rework_body=body,
         )
+        if source["id"] != original:
+            ledger.beads.set_status(
+                source["id"],
+                vocab.CANCELLED,
+                actor="refinery",
+                kind="superseded",
+                fields={"close_reason": f"superseded by {rework}"},
+            )
+        return rework
 
 
 def rework_text(original: str, files: list[str], branch: str, body: str | None) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from engine import vocab
 
 if TYPE_CHECKING:
     from engine.polecats.dispatcher import Dispatcher
+    from engine.records import Agent
     from engine.scheduler.reconciler import Scheduler
 
 log = logging.getLogger("gastown.scheduler")
@@ -23,7 +24,7 @@ LAST_WORDS_CHARS = 300
 
 def check_agents(scheduler: Scheduler, dispatcher: Dispatcher, alive: set[str] | None) -> list[str]:
     """Dead sessions of working agents are recovered; idle agents hold no session."""
-    recovered = []
+    recovered: list[Any] = []  # hooks (str): check_agent recovers hooked agents only
     now = scheduler.ledger.now()
     live_ids = set()
     parked = scheduler.parking.all()
@@ -47,7 +48,7 @@ def check_agents(scheduler: Scheduler, dispatcher: Dispatcher, alive: set[str] |
 
 def check_agent(
     scheduler: Scheduler,
-    agent: dict[str, Any],
+    agent: Agent,
     dispatcher: Dispatcher,
     alive: set[str] | None,
     now: float,
@@ -83,7 +84,7 @@ def check_agent(
     return False
 
 
-def last_words(dispatcher: Dispatcher, agent: dict[str, Any]) -> str | None:
+def last_words(dispatcher: Dispatcher, agent: Agent) -> str | None:
     """The last lines a dead session printed (its log file), as one line: the reason an
     attempt failed is usually there, not in "the session ended"."""
     from engine.polecats import seance

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from engine import vocab
 from engine.errors import Conflict
 from engine.polecats.dispatcher import Assignment
+from engine.policy import rig_has_room, town_has_room
 from engine.scheduler.names import next_name
 from engine.scheduler.parking import describe
 from engine.scheduler.placement import choose_rig
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
+    from engine.records import Agent
     from engine.scheduler.reconciler import Scheduler
 
 log = logging.getLogger("gastown.scheduler")
@@ -49,7 +51,7 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
     with ledger.transaction(durable=True):
         total, per_rig = agents.busy_counts()
         town_cap = scheduler.settings.max_polecats
-        if total >= town_cap:
+        if not town_has_room(total, scheduler.settings):
             return ScheduleResult(
                 [], {}, f"the town is at capacity ({total}/{town_cap} polecats working)"
             )
@@ -59,7 +61,7 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
         live = agents.live_names()
         now = ledger.now()
         after: tuple[Any, ...] | None = None
-        while total < town_cap:
+        while town_has_room(total, scheduler.settings):
             page = ledger.beads.dispatch_candidates(after=after, limit=PAGE, only=only)
             for row in page:
                 bid = row["id"]
@@ -83,7 +85,7 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                 elif rig not in rig_names:
                     reasons[bid] = f"its rig {rig!r} no longer exists"
                     continue
-                elif per_rig.get(rig, 0) >= cap(rig):
+                elif not rig_has_room(per_rig.get(rig, 0), cap(rig)):
                     reasons[bid] = (
                         f"rig {rig} is at capacity ({per_rig.get(rig, 0)}/"
                         f"{cap(rig)} polecats working)"
@@ -111,7 +113,7 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                 out.append(Assignment(agent["id"], agent["name"], rig, bid, attempt, runtime))
                 total += 1
                 per_rig[rig] = per_rig.get(rig, 0) + 1
-                if total >= town_cap or probe_only:
+                if probe_only or not town_has_room(total, scheduler.settings):
                     break
             if len(page) < PAGE or only or probe_only:
                 break
@@ -126,7 +128,7 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
     return ScheduleResult(out, reasons, None)
 
 
-def preferred(scheduler: Scheduler, row: Any, rig: str) -> dict[str, Any] | None:
+def preferred(scheduler: Scheduler, row: Any, rig: str) -> Agent | None:
     """Work sent back (failed gates, a conflict) goes to the same polecat if it is free."""
     if row["metadata"] in (None, "{}"):
         return None
@@ -139,7 +141,7 @@ def preferred(scheduler: Scheduler, row: Any, rig: str) -> dict[str, Any] | None
 
 def make_room(scheduler: Scheduler, rig: str, live_count: int) -> None:
     """Keep live polecats within the town's capacity: retire an idle one elsewhere."""
-    if live_count < scheduler.settings.max_polecats:
+    if town_has_room(live_count, scheduler.settings):
         return
     agents = scheduler.ledger.agents
     other = agents.longest_idle_outside(rig)

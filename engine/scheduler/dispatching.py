@@ -138,6 +138,8 @@ def fail(
                 kind=kind,
                 failures=failures,
                 retry_in=retry.retry_in(failures),
+                failed_reason=f"{failures} failed attempts; last: {reason}",
+                close_reason=f"failed after {failures} attempts: {reason}",
             )
     except Conflict as exc:
         log.info("ignored a stale failure report: %s", exc)

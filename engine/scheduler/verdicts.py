@@ -56,5 +56,8 @@ def act_on(scheduler: Scheduler, verdict: Verdict, dispatcher: Dispatcher) -> No
         dispatcher.preserve_work(agent)
         dispatcher.stop(agent["id"])
         scheduler.fail(
-            agent["hook"], agent["attempt"], reason=verdict.reason, kind="agent_stalled_out"
+            agent["hook"],  # type: ignore[arg-type]  # the witness judges hooked agents only
+            agent["attempt"],
+            reason=verdict.reason,
+            kind="agent_stalled_out",
         )

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 from engine import vocab
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from engine.config import TownConfig
     from engine.ledger import Ledger
+    from engine.records import QueuedMergeRequest
     from engine.town import Town
 
 BEAD_FILTERS = {
@@ -72,6 +75,7 @@ def rigs_tree(ledger: Ledger, config: TownConfig) -> list[dict[str, Any]]:
 def bead_rows(ledger: Ledger, flt: str = "all", search: str = "") -> list[dict[str, Any]]:
     """The bead table: work beads (records left out), with what blocks each."""
     statuses = BEAD_FILTERS.get(flt)
+    beads: Any  # a list of Beads, each given `blocked_by` (the blockers' ids) below: a view row
     if flt == "ready":
         beads = ledger.beads.ready(limit=MAX_ROWS)
     elif statuses is None:
@@ -131,7 +135,7 @@ def mail(ledger: Ledger, address: str = vocab.MAYOR) -> dict[str, Any]:
     return {"unread": sum(1 for m in msgs if not m["read"]), "messages": msgs[:200]}
 
 
-def merge_queue(ledger: Ledger) -> list[dict[str, Any]]:
+def merge_queue(ledger: Ledger) -> list[QueuedMergeRequest]:
     rows = ledger.mq.list(
         states=("queued", "testing", "landing", "awaiting_approval", "failed", "conflict")
     )
@@ -168,7 +172,7 @@ def problems(ledger: Ledger) -> list[dict[str, Any]]:
         stuck = [
             bid
             for bid in c["beads"]
-            if (ledger.beads.get(bid) or {}).get("status") in (vocab.FAILED, vocab.CANCELLED)
+            if (ledger.beads.get(bid) or {}).get("status") in (vocab.FAILED, vocab.CANCELLED)  # type: ignore[call-overload, operator]
         ]
         if stuck:
             out.append(
@@ -231,7 +235,8 @@ def bead_detail(ledger: Ledger, town: Town, bead_id: str) -> dict[str, Any]:
     from engine.polecats import seance
 
     with ledger.snapshot():
-        bead = ledger.beads.require(bead_id)
+        # a Bead, given the detail screen's keys below (edges, history, requests, sessions)
+        bead: Any = ledger.beads.require(bead_id)
         edges = ledger.graph.edges_of(bead_id)
         bead["depends_on"], bead["dependents"] = edges["depends_on"], edges["dependents"]
         bead["history"] = ledger.beads.history(bead_id)
@@ -246,7 +251,8 @@ def bead_detail(ledger: Ledger, town: Town, bead_id: str) -> dict[str, Any]:
 def agent_detail(ledger: Ledger, town: Town, ident: str) -> dict[str, Any]:
     from engine.polecats import seance
 
-    agent = ledger.agents.require(ident)
+    # an Agent, given the detail screen's keys below (history, recent, log)
+    agent: Any = ledger.agents.require(ident)
     logs = seance.find_logs(town.logs_dir, agent=agent["name"], rig=agent["rig"])
     agent["history"] = [{"bead": s.bead, "attempt": s.attempt, "log": s.path} for s in logs]
     agent["recent"] = seance.tail(logs[-1].path, 40) if logs else []
@@ -254,7 +260,7 @@ def agent_detail(ledger: Ledger, town: Town, ident: str) -> dict[str, Any]:
     return agent
 
 
-def current_log(town: Town, agent: dict[str, Any]) -> str | None:
+def current_log(town: Town, agent: Mapping[str, Any]) -> str | None:
     """The log file of an agent's current (or last) session."""
     from engine.polecats import seance
 

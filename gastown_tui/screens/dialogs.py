@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,6 +24,9 @@ from textual.widgets.option_list import Option
 
 from engine.errors import GtError
 from gastown_tui.theme import CELL_MAX, lit
+
+if TYPE_CHECKING:
+    from engine.records import Bead, MailMessage
 
 
 class Dialog(ModalScreen[Any]):
@@ -54,7 +57,7 @@ class Dialog(ModalScreen[Any]):
 class SlingDialog(Dialog):
     """A new bead (title, rig, priority, labels, dependencies), or ready beads to pick."""
 
-    def __init__(self, rigs: list[str], ready: list[dict[str, Any]]) -> None:
+    def __init__(self, rigs: list[str], ready: list[Bead]) -> None:
         super().__init__()
         self.rigs = rigs
         self.ready = ready
@@ -227,7 +230,7 @@ class TextDialog(Dialog):
 class MessageDialog(Dialog):
     BINDINGS = [Binding("r", "reply", "Reply", id="message.reply")]
 
-    def __init__(self, msg: dict[str, Any]) -> None:
+    def __init__(self, msg: MailMessage) -> None:
         super().__init__()
         self.msg = msg
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -10,6 +10,9 @@ from textual.widgets import DataTable
 
 from engine.timeutil import age
 from gastown_tui.theme import CELL_MAX, lit, styled
+
+if TYPE_CHECKING:
+    from engine.records import QueuedMergeRequest
 
 
 class KeyedTable(DataTable[Any]):
@@ -91,7 +94,7 @@ class MergeQueueTable(KeyedTable):
         ("note", "Note", 40),
     )
 
-    def show_queue(self, mrs: list[dict[str, Any]]) -> None:
+    def show_queue(self, mrs: list[QueuedMergeRequest]) -> None:
         rows = []
         for m in mrs:
             word, style = styled(m["state"])
