@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -85,8 +86,9 @@ def _env_name(name: str) -> str:
 class RuntimeSpec(_Section):
     """One agent runtime: a preset (engine/polecats/runtimes.py) or a `[runtime.NAME]` table.
 
-    `prompt` and `autonomy` are descriptions shown by `gt runtime list`; the launcher only
-    reads `argv`, and the fleet `env`, `set_env` and `busy_hint`.
+    `prompt` and `autonomy` are descriptions shown by `gt runtime list`; the launcher reads
+    `argv`; the fleet `env`, `set_env`, `root_env`, `ready_delay` and `busy_hint`; the agent
+    homes (engine/polecats/agent_homes.py) `home_env`, `home_layout` and `login_files`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -97,11 +99,36 @@ class RuntimeSpec(_Section):
     )
     prompt: str = Field("custom", description="how the prompt reaches it (shown only)")
     autonomy: str = Field("", description="what lets it work unattended (shown only)")
-    ready_delay: float = Field(1.0, ge=0, description="seconds it takes to start (shown only)")
+    ready_delay: float = Field(
+        1.0, ge=0, description="seconds after the start before anything is typed into it"
+    )
     env: list[str] = Field(
         default_factory=list, description="variables passed through from the engine (API keys)"
     )
     set_env: dict[str, str] = Field(default_factory=dict, description="variables set to a value")
+    root_env: dict[str, str] = Field(
+        default_factory=dict, description="variables set only when the town runs as root"
+    )
+    home_env: str | None = Field(
+        None, description="variable pointing the CLI at the agent's private config home"
+    )
+    home_layout: Literal["claude", "codex", "gemini"] | None = Field(
+        None, description="the files the town writes into that home (onboarding, trust)"
+    )
+    login_files: list[str] = Field(
+        default_factory=list,
+        description="the person's login, linked into the agent's home (paths in the home)",
+    )
+    home_default: str | None = Field(
+        None, description="the person's own config home when home_env is unset (~ allowed)"
+    )
+    submit_delay: float = Field(
+        0.0, ge=0, le=5, description="seconds between typed text and its Enter (nudges)"
+    )
+    git_identity: bool = Field(
+        False,
+        description="its shell hides the person's git config: commits get the polecat's name",
+    )
     busy_hint: str | None = Field(None, description="pane text while it works: nudges wait")
     idle_hint: str | None = Field(None, description="pane text while it waits for input")
     dialogs: list[str] = Field(
@@ -123,7 +150,21 @@ class RuntimeSpec(_Section):
     def _env_names(cls, v: list[str]) -> list[str]:
         return [_env_name(name) for name in v]
 
-    @field_validator("set_env", mode="before")
+    @field_validator("home_env")
+    @classmethod
+    def _home_env_name(cls, v: str | None) -> str | None:
+        return None if v is None else _env_name(v)
+
+    @field_validator("login_files")
+    @classmethod
+    def _inside_home(cls, v: list[str]) -> list[str]:
+        # linked into the agent's home: a path leaving it could plant a link anywhere
+        for path in v:
+            if not path or os.path.isabs(path) or ".." in path.split("/"):
+                raise ValueError(f"{path!r} is not a path inside the home")
+        return v
+
+    @field_validator("set_env", "root_env", mode="before")
     @classmethod
     def _env_values(cls, v: Any) -> Any:
         # A number or boolean is set as its text (`PORT = 8080`: "8080"), as before.
@@ -131,7 +172,7 @@ class RuntimeSpec(_Section):
             return {k: str(x) if isinstance(x, int | float) else x for k, x in v.items()}
         return v
 
-    @field_validator("set_env")
+    @field_validator("set_env", "root_env")
     @classmethod
     def _set_env_names(cls, v: dict[str, str]) -> dict[str, str]:
         for name in v:
@@ -163,6 +204,19 @@ class RuntimeSettings(_Section):
             for key, value in data.items():
                 if key not in cls.model_fields and not isinstance(value, dict):
                     raise _unknown(key)
+            # A table named like a preset overrides some of its keys (`[runtime.claude]`
+            # with only `set_env`): the preset's command stands unless the table gives one.
+            tables = [v for v in data.values() if isinstance(v, dict) and "argv" not in v]
+            if not tables:
+                return data  # (also: the defaults built while this module loads)
+            from engine.polecats.runtimes import PRESETS  # it imports this module
+
+            data = {
+                key: {"argv": PRESETS[key].argv, **value}
+                if key in PRESETS and isinstance(value, dict) and "argv" not in value
+                else value
+                for key, value in data.items()
+            }
         return data
 
     @property
@@ -197,6 +251,33 @@ class RigSettings(_Section):
         return v
 
 
+class ModelPrice(_Section):
+    """[prices."<model or model prefix>"]: dollars per million tokens of each kind."""
+
+    input: float = Field(ge=0, description="$ per million uncached input tokens")
+    output: float = Field(ge=0, description="$ per million output tokens")
+    cache_read: float = Field(0.0, ge=0, description="$ per million cache-read tokens")
+    cache_write: float = Field(0.0, ge=0, description="$ per million cache-write tokens")
+
+
+class Budget(_Section):
+    tokens: int | None = Field(None, ge=1, description="tokens of every kind, summed")
+    dollars: float | None = Field(None, gt=0, description="needs a [prices] table")
+
+
+class BudgetSettings(Budget):
+    """[budget]: the town's own limit; `convoy_*` the default for every convoy;
+    [budget.convoys."<id>"] one convoy's. Spent: new dispatch stops for it."""
+
+    convoy_tokens: int | None = Field(None, ge=1)
+    convoy_dollars: float | None = Field(None, gt=0)
+    convoys: dict[str, Budget] = {}
+
+    def for_convoy(self, convoy_id: str) -> Budget:
+        own = self.convoys.get(convoy_id)
+        return own or Budget(tokens=self.convoy_tokens, dollars=self.convoy_dollars)
+
+
 class EngineSettings(_Section):
     dispatcher: str = "tmux"
 
@@ -210,6 +291,22 @@ class TownConfig(_Section):
     engine: EngineSettings = EngineSettings()
     witness: WitnessSettings = WitnessSettings()
     rigs: dict[str, RigSettings] = {}
+    budget: BudgetSettings = BudgetSettings()
+    prices: dict[str, ModelPrice] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("prices")
+    @classmethod
+    def _dollars_need_prices(cls, v: dict[str, ModelPrice], info: ValidationInfo) -> Any:
+        b = info.data.get("budget")
+        wanted = (
+            [b.dollars, b.convoy_dollars, *(c.dollars for c in b.convoys.values())] if b else []
+        )
+        if any(d is not None for d in wanted) and not v:
+            # Without prices a dollar budget could never be spent: refuse, not ignore.
+            raise PydanticCustomError(
+                "dollars_need_prices", "a dollar budget needs prices (dollars per million tokens)"
+            )
+        return v
 
     @model_validator(mode="before")
     @classmethod

@@ -96,7 +96,8 @@ def test_runtime_list_json_rows_keep_their_shape_and_order(tmp_path: Path) -> No
     rows = json.loads(proc.stdout)
     assert [r["name"] for r in rows] == sorted({*runtimes.PRESETS, "zed"})
     zed = '{"name": "zed", "argv": ["zed-agent"], "prompt": "custom", "autonomy": "", '
-    zed += '"ready_delay": 1.0, "env": ["ZED_KEY"], "custom": true, "default": true}'
+    zed += '"ready_delay": 1.0, "env": ["ZED_KEY"], "set_env": [], "home_env": null, '
+    zed += '"custom": true, "default": true}'
     assert proc.stdout.rstrip().endswith(zed + "]")
     claude = next(r for r in rows if r["name"] == "claude")
     assert list(claude) == [
@@ -106,10 +107,14 @@ def test_runtime_list_json_rows_keep_their_shape_and_order(tmp_path: Path) -> No
         "autonomy",
         "ready_delay",
         "env",
+        "set_env",
+        "home_env",
         "custom",
         "default",
     ]
     assert claude["ready_delay"] == 3.0 and claude["custom"] is False
+    assert claude["home_env"] == "CLAUDE_CONFIG_DIR"
+    assert "DISABLE_TELEMETRY" in claude["set_env"]
 
 
 def test_the_agent_hot_path_imports_neither_pydantic_nor_the_config(

@@ -102,6 +102,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     q = rs.add_parser("list", help="the runtimes this town can use", parents=[common])
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=cmd_runtime_list)
+    from engine.cli import pause_cmds
+
+    pause_cmds.register(rs, common)
 
     p = sub.add_parser(
         "seance", help="what earlier sessions on a bead or agent said", parents=[common]
@@ -292,6 +295,9 @@ def cmd_runtime_list(args: argparse.Namespace, ctx: Any) -> int:
                 "autonomy": spec.autonomy,
                 "ready_delay": spec.ready_delay,
                 "env": spec.env,
+                # names only: a value set in town.toml may be a token
+                "set_env": sorted(spec.set_env),
+                "home_env": spec.home_env,
                 "custom": spec.custom,
                 "default": name == cfg.runtime.default,
             }
@@ -306,10 +312,11 @@ def cmd_runtime_list(args: argparse.Namespace, ctx: Any) -> int:
                 " ".join(r["argv"])[:60],
                 str(r["prompt"]),
                 str(r["autonomy"]),
+                str(r["home_env"] or "-"),
             ]
             for r in rows
         ],
-        ["RUNTIME", "COMMAND", "PROMPT", "AUTONOMY"],
+        ["RUNTIME", "COMMAND", "PROMPT", "AUTONOMY", "AGENT HOME"],
     )
     return 0
 

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.records import Agent
+    from engine.usage import SessionUsage
+
+
+# How many lines of a session's log `last_words` reads (the CLI's final screen).
+LAST_WORDS_READ = 40
 
 
 class Assignment(NamedTuple):
@@ -100,6 +105,27 @@ class Dispatcher(Protocol):
         """The path of the log of the agent's session on its current hook, or None."""
         ...
 
+    def last_words(self, agent: Agent) -> str | None:
+        """The last lines the agent's session printed (on its current hook), cleaned of
+        terminal escapes, one per line; None when there is nothing to read. Read when a
+        session dies: why it died is usually there ("Unable to connect…", a usage limit)."""
+        ...
+
+    def usage(self, agent: Agent) -> list[SessionUsage]:
+        """The token usage the agent's CLI recorded for its sessions, live and finished
+        (engine/usage/: running totals, so reading again never counts twice)."""
+        ...
+
+    def screens(self, agents: list[Agent]) -> dict[str, str]:
+        """What each of these agents' sessions shows now (a pane capture), by agent id: the
+        witness asks once per tick for the whole fleet. Agents with no screen are left out."""
+        ...
+
+    def send_keys(self, agent: Agent, keys: tuple[str, ...]) -> None:
+        """Answer a known dialog on the agent's screen: each key typed literally, "Enter"
+        as the Enter key (engine.polecats.screens.ENTER)."""
+        ...
+
     def preserve_work(self, agent: Agent) -> None:
         """Before a kill: keep whatever the agent has not committed."""
         ...
@@ -144,6 +170,33 @@ class DispatcherHooks:
         return None
 
     def session_log(self, agent: Agent) -> str | None:
+        return None
+
+    def last_words(self, agent: Agent) -> str | None:
+        # A dispatcher with session logs (the tmux fleet) has them there: a dead pane is
+        # gone with its session, its log stays.
+        from engine.polecats import seance
+        from engine.safetext import plain
+
+        path = self.session_log(agent)
+        if not path:
+            return None
+        try:
+            lines = seance.tail(path, LAST_WORDS_READ)
+        except OSError:
+            return None
+        # A pane log is the terminal's raw bytes: escape sequences and carriage returns go;
+        # "--- " lines are the launcher's own markers, not the agent's words.
+        said = [t for t in (plain(ln).strip() for ln in lines) if t and not t.startswith("--- ")]
+        return "\n".join(said) or None
+
+    def usage(self, agent: Agent) -> list[SessionUsage]:
+        return []
+
+    def screens(self, agents: list[Agent]) -> dict[str, str]:
+        return {}
+
+    def send_keys(self, agent: Agent, keys: tuple[str, ...]) -> None:
         return None
 
     def preserve_work(self, agent: Agent) -> None:

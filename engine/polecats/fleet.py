@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine.adapters.tmux import Tmux, socket_name
 from engine.errors import GtError
-from engine.polecats import launch, prompt, runtimes, seance, worktrees
+from engine.polecats import agent_homes, launch, proctree, prompt, runtimes, seance, worktrees
 from engine.polecats.dispatcher import (
     Assignment,
     DispatcherHooks,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from engine.ledger import Ledger
     from engine.records import Agent, Bead
     from engine.town import Town
+    from engine.usage import SessionUsage, UsageReader
 
 log = logging.getLogger("gastown.fleet")
 
@@ -77,6 +78,11 @@ class TmuxFleet(DispatcherHooks):
         # holds only the `gt` shim the launcher puts first on every agent's PATH
         self.gt_dir = os.path.join(town.state_dir, "bin")
         self.custom_runtimes = config.runtime.custom
+        # when each session started (monotonic) and how long its CLI takes to be ready:
+        # nothing is typed into it before (a key pressed during start-up is lost or
+        # answers a start-up screen). Sessions adopted after a restart count as ready.
+        self._ready_at: dict[str, float] = {}
+        self._usage: UsageReader | None = None
 
     # ---- Dispatcher ----------------------------------------------------------------------
 
@@ -131,6 +137,17 @@ class TmuxFleet(DispatcherHooks):
         )
         env["GT_WORKTREE"] = path
         env["GT_BRANCH"] = branch
+        # the CLI's config home is the agent's own, never the person's (agent_homes)
+        env.update(
+            agent_homes.prepare(
+                runtime,
+                runtime_name,
+                state_dir=self.town.state_dir,
+                session=session,
+                worktree=path,
+                env=env,
+            )
+        )
         state = os.path.join(path, ".gastown")
         os.makedirs(state, exist_ok=True)
         prompt_file = os.path.join(state, "PROMPT.md")
@@ -152,7 +169,7 @@ class TmuxFleet(DispatcherHooks):
                 f"({runtime_name}) ---\n"
             )
         if self.tmux.has_session(session):
-            self.tmux.kill_session(session)  # a stale session of this agent: start fresh
+            self._end_session(session)  # a stale session of this agent: start fresh
         self._sweep_env_files()
         env["GT_AGENT_TOKEN"] = details.token
         # The environment goes by a file only we can read, never on tmux's command line.
@@ -171,6 +188,7 @@ class TmuxFleet(DispatcherHooks):
         except GtError:
             discard(env_file)
             raise
+        self._ready_at[session] = time.monotonic() + runtime.ready_delay
         try:
             self.tmux.pipe_to_file(session, logfile)
         except GtError:
@@ -197,12 +215,25 @@ class TmuxFleet(DispatcherHooks):
         )
 
     def stop(self, agent_id: str) -> None:
-        session = session_of_agent(agent_id)
+        self._end_session(session_of_agent(agent_id))
+
+    def _end_session(self, session: str) -> None:
+        """The session and every process it started (proctree: a CLI's children outlive
+        a tmux kill), found before the kill re-parents them."""
+        self._ready_at.pop(session, None)
+        pids = set()
+        for pane in self.tmux.panes():
+            if pane.session == session and pane.pane_pid:
+                pids |= proctree.descendants(pane.pane_pid)
+        pids |= proctree.with_env({"GT_TOWN": self.town.root, "GT_SESSION": session})
         self.tmux.kill_session(session)
         # confirmed dead: a session that survives kill-session is an invariant breach
         deadline = time.monotonic() + 2.0
         while self.tmux.has_session(session) and time.monotonic() < deadline:
             time.sleep(0.02)
+        survivors = proctree.terminate(pids)
+        if survivors:
+            log.warning("processes of %s survived SIGKILL: %s", session, sorted(survivors))
 
     def alive(self) -> set[str] | None:
         out = set()
@@ -239,10 +270,20 @@ class TmuxFleet(DispatcherHooks):
         runtime = runtimes.all_runtimes(self.custom_runtimes).get(
             (agent or {}).get("runtime") or ""
         )
+        if time.monotonic() < self._ready_at.get(session, 0.0):
+            raise NotYet(f"{session} is still starting")
         busy = runtime.busy_hint if runtime else None
         if busy and busy in self.tmux.capture(session, 15):
             raise NotYet(f"{session} is busy")
-        self.tmux.send_literal(session, payload["message"])
+        delay = runtime.submit_delay if runtime else 0.0
+        if not delay:
+            self.tmux.send_literal(session, payload["message"])
+            return
+        # An Enter right behind the text is taken as part of a paste (Gemini CLI): the
+        # text stays in the input box, unsent. A pause lets the CLI see a keypress.
+        self.tmux.send_literal(session, payload["message"], enter=False)
+        time.sleep(delay)
+        self.tmux.send_literal(session, "", enter=True)
 
     def progress_marker(self, agent: Agent) -> float | None:
         """Latest sign of progress on disk: session output written, or a commit made."""
@@ -270,6 +311,43 @@ class TmuxFleet(DispatcherHooks):
             agent["hook"],  # type: ignore[arg-type]  # not None: checked above
             agent["attempt"],
         )
+
+    def usage(self, agent: Agent) -> list[SessionUsage]:
+        """What the agent's CLI recorded in its private home (agent_homes), read by the
+        home's layout (a custom runtime on a known CLI's layout is read like it)."""
+        name = agent.get("runtime") or self.config.runtime_for(agent["rig"])
+        runtime = runtimes.all_runtimes(self.custom_runtimes).get(name)
+        if runtime is None or not runtime.home_layout:
+            return []
+        session = session_name(agent["rig"], agent["name"])
+        home = agent_homes.home_path(self.town.state_dir, session, name)
+        if self._usage is None:
+            from engine.usage import UsageReader
+
+            self._usage = UsageReader()  # per fleet: re-reads a home only when it changed
+        return self._usage.read(runtime.home_layout, home)
+
+    def screens(self, agents: list[Agent]) -> dict[str, str]:
+        """One capture per listed agent, as the witness reads it (once per tick)."""
+        from engine.polecats.screens import SCREEN_LINES
+
+        out = {}
+        for agent in agents:
+            try:
+                out[agent["id"]] = self.tmux.capture(
+                    session_name(agent["rig"], agent["name"]), SCREEN_LINES
+                )
+            except GtError:
+                continue  # gone since the fleet's look: the zombie check has it
+        return out
+
+    def send_keys(self, agent: Agent, keys: tuple[str, ...]) -> None:
+        """A known dialog's answer: each key typed literally, ENTER as the Enter key."""
+        from engine.polecats.screens import ENTER
+
+        session = session_name(agent["rig"], agent["name"])
+        for key in keys:
+            self.tmux.send_literal(session, "" if key == ENTER else key, enter=key == ENTER)
 
     def preserve_work(self, agent: Agent) -> None:
         """Before a kill: whatever is uncommitted is committed to the agent's branch."""

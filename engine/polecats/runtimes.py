@@ -17,23 +17,80 @@ from engine.errors import GtError
 # The environment an agent gets: these from the engine's own, then identity variables.
 BASE_ENV_ALLOW = (*SERVER_ENV_ALLOW, "COLORTERM")
 
+# Proxies and extra CA certificates: a person behind a corporate proxy needs them in every CLI.
+NETWORK_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE")
+
+# Claude Code, Codex and Gemini CLI: checked against claude 2.1.197, codex 0.171.0 and gemini
+# 0.61.0 (agents/package.json) — tests/test_real_agents_e2e.py runs each through a bead.
+# Each runs its interactive TUI in the tmux session (the town watches and nudges it there),
+# the prompt given as an argument (a typed prompt would race the start-up); its config home
+# is the agent's own (engine/polecats/agent_homes.py).
 PRESETS: dict[str, RuntimeSpec] = {
     "claude": RuntimeSpec(
         argv=["claude", "--dangerously-skip-permissions", "{prompt}"],
         prompt="argument",
         autonomy="--dangerously-skip-permissions",
         ready_delay=3.0,
-        env=["ANTHROPIC_API_KEY", "CLAUDE_CONFIG_DIR"],
+        env=[
+            # endpoint and auth: a gateway takes ANTHROPIC_AUTH_TOKEN (sent as a Bearer token)
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_AUTH_TOKEN",
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_CUSTOM_HEADERS",
+            "CLAUDE_CODE_OAUTH_TOKEN",
+            "CLAUDE_CODE_USE_BEDROCK",
+            "ANTHROPIC_BEDROCK_BASE_URL",
+            "AWS_REGION",
+            "AWS_PROFILE",
+            "CLAUDE_CODE_USE_VERTEX",
+            "ANTHROPIC_VERTEX_PROJECT_ID",
+            "CLOUD_ML_REGION",
+            # models and behaviour
+            "ANTHROPIC_MODEL",
+            "ANTHROPIC_SMALL_FAST_MODEL",
+            "ANTHROPIC_DEFAULT_OPUS_MODEL",
+            "ANTHROPIC_DEFAULT_SONNET_MODEL",
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+            "CLAUDE_CODE_SUBAGENT_MODEL",
+            "CLAUDE_CODE_MAX_RETRIES",
+            "API_TIMEOUT_MS",
+            *NETWORK_ENV,
+        ],
+        set_env={
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_ERROR_REPORTING": "1",
+            "DISABLE_AUTOUPDATER": "1",
+        },
+        # --dangerously-skip-permissions is refused as root unless the CLI is told it runs
+        # in a sandbox; set only then, so an ordinary user's agent keeps the CLI's checks.
+        root_env={"IS_SANDBOX": "1"},
+        home_env="CLAUDE_CONFIG_DIR",
+        home_layout="claude",
+        home_default="~/.claude",
+        login_files=[".credentials.json"],
         busy_hint="esc to interrupt",
         idle_hint="❯",
         dialogs=["Do you trust the files in this folder?", "Bypass Permissions mode"],
     ),
     "codex": RuntimeSpec(
-        argv=["codex", "--dangerously-bypass-approvals-and-sandbox", "{prompt}"],
+        # --no-daemon: else the TUI copies ~424 MB into its home and starts an app-server
+        # that outlives the session.
+        argv=["codex", "--no-daemon", "--dangerously-bypass-approvals-and-sandbox", "{prompt}"],
         prompt="argument",
         autonomy="--dangerously-bypass-approvals-and-sandbox",
         ready_delay=2.0,
-        env=["OPENAI_API_KEY", "CODEX_HOME"],
+        env=[
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",  # makes the agent's config.toml name a provider on it
+            "OPENAI_ORGANIZATION",
+            "CODEX_CA_CERTIFICATE",
+            *NETWORK_ENV,
+        ],
+        home_env="CODEX_HOME",
+        home_layout="codex",
+        home_default="~/.codex",
+        login_files=["auth.json"],
         busy_hint="esc to interrupt",
         idle_hint="▌",
     ),
@@ -42,7 +99,29 @@ PRESETS: dict[str, RuntimeSpec] = {
         prompt="flag --prompt-interactive",
         autonomy="--yolo",
         ready_delay=2.0,
-        env=["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT"],
+        env=[
+            "GEMINI_API_KEY",
+            "GOOGLE_GEMINI_BASE_URL",
+            "GOOGLE_API_KEY",
+            "GOOGLE_CLOUD_PROJECT",
+            "GOOGLE_CLOUD_LOCATION",
+            "GOOGLE_GENAI_USE_VERTEXAI",
+            "GOOGLE_VERTEX_BASE_URL",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GEMINI_MODEL",
+            *NETWORK_ENV,
+        ],
+        # Without trust YOLO is switched off, and its trust dialog appears while the prompt
+        # already runs (a key meant for it lands in a tool-approval box): trusted up front.
+        set_env={"GEMINI_CLI_TRUST_WORKSPACE": "true"},
+        home_env="GEMINI_CLI_HOME",
+        home_layout="gemini",
+        home_default="~",
+        login_files=[".gemini/oauth_creds.json", ".gemini/google_accounts.json"],
+        # its shell tool runs git with GIT_CONFIG_GLOBAL=/dev/null: no user.name of the
+        # person's, so `git commit` fails unless the commit's identity comes by variables
+        git_identity=True,
+        submit_delay=0.5,
         busy_hint="esc to cancel",
         idle_hint=">",
     ),
@@ -99,6 +178,9 @@ def all_runtimes(custom: dict[str, RuntimeSpec] | None = None) -> dict[str, Runt
     for name, spec in (custom or {}).items():
         base = out.get(name)
         written = {key: getattr(spec, key) for key in spec.model_fields_set}
+        if base is not None and "set_env" in written:
+            # values are added to the preset's (a base URL must not drop its telemetry off)
+            written["set_env"] = {**base.set_env, **written["set_env"]}
         out[name] = (base or spec).model_copy(update={**written, "custom": True})
     return out
 
@@ -116,6 +198,14 @@ def agent_env(runtime: RuntimeSpec, identity: dict[str, str]) -> dict[str, str]:
     for key in runtime.env:
         if key in os.environ:
             env[key] = os.environ[key]
+    if os.geteuid() == 0:
+        env.update(runtime.root_env)
+    if runtime.git_identity and "GT_AGENT" in identity:
+        name, email = identity["GT_AGENT"], f"{identity['GT_AGENT'].lower()}@gastown.local"
+        for key, value in (("NAME", name), ("EMAIL", email)):
+            for who in ("AUTHOR", "COMMITTER"):
+                # the person's own, when the engine has them, else the polecat's
+                env[f"GIT_{who}_{key}"] = os.environ.get(f"GIT_{who}_{key}", value)
     env.update(runtime.set_env)
     # `gt` reaches the session through the launcher's shim (engine.polecats.launch), not
     # by putting our interpreter's bin directory first: that would also shadow the agent's
