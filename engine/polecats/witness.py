@@ -10,18 +10,27 @@ fresh context), then kill it and re-dispatch the bead with the next attempt, kee
 old worktree's work committed on its branch. Each rung waits longer than the last; the
 ladder's position lives in the ledger so a restart of the engine does not reset it.
 
+The screen (a real CLI's pane, captured once per tick for each live agent whose runtime has
+screen rules: engine.polecats.screens): a known dialog is answered with its rule's keys; a
+screen that waits for a person (a login, a question the town does not know) holds the agent
+— stalled, never nudged, escalated once; a rate limit is the scheduler's to act on; idle
+counts only when read twice in a row. What the screen showed last lives in the agent's info.
+
 The witness only judges: `patrol` returns verdicts (typed, one per decision) and the
 scheduler acts on them, so the witness never needs the scheduler.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
+from engine.polecats.screens import RULES, ScreenState, read_screen, screen_lines
 from engine.policy import ladder_wait
+from engine.safetext import visible
 
 if TYPE_CHECKING:
     from engine.config import WitnessSettings
@@ -76,7 +85,57 @@ class RedispatchDue:
     reason: str
 
 
-Verdict = HealthChanged | NudgeDue | RestartDue | RedispatchDue
+@dataclass(frozen=True)
+class RateLimited:
+    """The agent's screen shows a rate or usage limit: pause its runtime (until the reset
+    time when the screen shows one), put its bead back without spending an attempt, and
+    stop its session. `text` is the screen's line that said so."""
+
+    agent: Agent
+    until: float | None
+    text: str
+
+
+@dataclass(frozen=True)
+class ScreenSeen:
+    """What the agent's screen shows changed: remember it (the agent's info "screen"), so
+    the next tick compares with it (two idle readings in a row; a screen that stays)."""
+
+    agent: Agent
+    screen: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DialogDue:
+    """A known dialog is on the agent's screen: type the keys its rule names."""
+
+    agent: Agent
+    dialog: str
+    keys: tuple[str, ...]
+    screen: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NeedsYou:
+    """The agent's screen waits for a person (a login, a question the town does not know):
+    hold it as stalled, never nudge it, escalate to the mayor. Raised once per screen."""
+
+    agent: Agent
+    why: str
+    text: str  # the screen's last lines, made safe
+    screen: dict[str, Any]
+
+
+Verdict = (
+    HealthChanged
+    | NudgeDue
+    | RestartDue
+    | RedispatchDue
+    | RateLimited
+    | ScreenSeen
+    | DialogDue
+    | NeedsYou
+)
 
 
 class Witness:
@@ -121,10 +180,15 @@ class Witness:
 
         Writes nothing: the verdicts, in order, are for the scheduler to act on."""
         now = self.ledger.now()
-        verdicts: list[Verdict] = []
-        for agent in self.ledger.agents.list():
-            if agent["status"] not in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP):
-                continue
+        watched = [
+            agent
+            for agent in self.ledger.agents.list()
+            if agent["status"] in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP)
+        ]
+        verdicts, held = read_screens(self.dispatcher, watched, alive, now)
+        for agent in watched:
+            if agent["id"] in held:
+                continue  # its screen decided this tick (a dialog, a person, a limit)
             ladder = agent["info"].get("ladder") or {}
             health = self.label(
                 agent, alive, now, since=ladder.get("at"), before=ladder.get("progress")
@@ -170,3 +234,115 @@ class Witness:
                 f"(nudged and restarted)"
             ),
         )
+
+
+# ---- the screen ---------------------------------------------------------------------------
+
+# An unknown screen that stays exactly the same this long waits for someone (a CLI starting
+# up or streaming changes its screen; a question does not).
+NEEDS_YOU_AFTER = 20.0
+# A dialog still there after this many answers is not the dialog its rule thinks it is.
+MAX_ANSWERS = 3
+# How much of a screen an escalation quotes.
+QUOTED_LINES = 6
+
+
+def read_screens(
+    dispatcher: Dispatcher, agents: list[Agent], alive: set[str] | None, now: float
+) -> tuple[list[Verdict], set[str]]:
+    """One capture per live hooked agent whose runtime has screen rules, read; returns the
+    verdicts and the agents whose screen holds them from the ladder this tick."""
+    readable = [
+        agent
+        for agent in agents
+        if agent["hook"]
+        and (agent.get("runtime") or "") in RULES
+        and (alive is None or agent["id"] in alive)
+    ]
+    if not readable:
+        return [], set()
+    captured = dispatcher.screens(readable)
+    verdicts: list[Verdict] = []
+    held = set()
+    for agent in readable:
+        text = captured.get(agent["id"])
+        if text is None:
+            continue
+        judged = judge_screen(agent, text, now)
+        verdicts += judged
+        remembered = agent["info"].get("screen") or {}
+        for verdict in judged:
+            if isinstance(verdict, ScreenSeen | DialogDue | NeedsYou):
+                remembered = verdict.screen
+            elif isinstance(verdict, HealthChanged):
+                remembered = (verdict.info or {}).get("screen") or remembered
+            if not isinstance(verdict, ScreenSeen | HealthChanged):
+                held.add(agent["id"])  # a dialog answered, a person asked, a limit
+        if remembered.get("needs_you"):
+            held.add(agent["id"])  # never nudged while it waits for a person
+    return verdicts, held
+
+
+def judge_screen(agent: Agent, text: str, now: float) -> list[Verdict]:
+    """What one capture means for one agent, against what its screen showed last tick."""
+    reading = read_screen(agent["runtime"] or "", text, now)
+    state = reading.state
+    before = agent["info"].get("screen") or {}
+    if before.get("attempt") != agent["attempt"]:
+        before = {}  # a new attempt: a new session, a new screen
+    # An unknown screen is the same only if not one character moved (Codex streaming text).
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12] if state == ScreenState.UNKNOWN else ""
+    same = (before.get("state"), before.get("rule"), before.get("digest")) == (
+        state,
+        reading.rule,
+        digest,
+    )
+    was_held = bool(before.get("needs_you"))
+    screen: dict[str, Any] = {
+        "state": str(state),
+        "rule": reading.rule,
+        "digest": digest,
+        "attempt": agent["attempt"],
+        "since": before["since"] if same else now,
+        # two in a row are enough to know (idle twice is idle), so it stops counting there
+        "readings": min(int(before.get("readings", 0)) + 1, 2) if same else 1,
+        "answered": int(before.get("answered", 0)) if same else 0,
+        # held until the screen shows the CLI going on by itself again
+        "needs_you": was_held and state not in (ScreenState.WORKING, ScreenState.IDLE),
+    }
+    why = ""
+    if state == ScreenState.DIALOG:
+        if screen["answered"] < MAX_ANSWERS:
+            screen["answered"] += 1
+            return [DialogDue(agent, reading.rule, reading.keys, screen)]
+        why = f"its {reading.rule} dialog is still there after {MAX_ANSWERS} answers"
+    elif state == ScreenState.NEEDS_YOU:
+        why = f"its screen asks for a person ({reading.rule})"
+    elif state == ScreenState.UNKNOWN and screen["readings"] >= 2:
+        if now - screen["since"] >= NEEDS_YOU_AFTER:
+            why = f"its screen has waited {int(now - screen['since'])}s on something unknown"
+    elif state == ScreenState.RATE_LIMITED and not same:
+        return [ScreenSeen(agent, screen), RateLimited(agent, reading.until, reading.line)]
+    if why and not screen["needs_you"]:
+        screen["needs_you"] = True
+        return [NeedsYou(agent, why, quote(text), screen)]
+    if was_held and not screen["needs_you"]:
+        # The person answered it: the CLI goes on, and so does the ladder, from scratch.
+        return [HealthChanged(agent, vocab.AGENT_WORKING, {"screen": screen, "ladder": {}})]
+    return [] if screen == before else [ScreenSeen(agent, screen)]
+
+
+def quote(text: str) -> str:
+    """The last lines of a screen, safe to show and to store."""
+    return "\n".join(visible(line) for line in screen_lines(text)[-QUOTED_LINES:])
+
+
+def screen_idle(agent: Agent) -> bool:
+    """The agent's screen read idle twice in a row (a marker gone for one capture, as
+    Codex's is while it streams, is not idle)."""
+    screen = agent["info"].get("screen") or {}
+    return (
+        screen.get("state") == ScreenState.IDLE
+        and screen.get("attempt") == agent["attempt"]
+        and int(screen.get("readings", 0)) >= 2
+    )
