@@ -26,6 +26,7 @@ from engine.events import (
     ConvoyLanded,
     Event,
     MergeRequestFailed,
+    RuntimePaused,
 )
 from engine.town import Town
 from gastown_tui.widgets.bead_table import FILTERS, BeadTable
@@ -107,6 +108,9 @@ class TownView(App[None]):
                 self.notify_bead(event, "Circuit breaker tripped: dispatch paused", "error")
             case BeadFailed():
                 self.notify_bead(event, "Bead failed", "warning")
+            case RuntimePaused():
+                detail = f"{event.runtime} takes no work until {event.until}"
+                self.notify(detail, title="Rate or usage limit: runtime paused", severity="warning")
 
     def notify_bead(self, event: Event, title: str, severity: SeverityLevel) -> None:
         self.notify(event.bead_id or "", title=title, severity=severity)
@@ -167,6 +171,7 @@ class TownView(App[None]):
         self.query_one("#mail", MailTable).show_mail(snap["mail"])
         self.query_one("#mq", MergeQueueTable).show_queue(snap["mq"])
         self.query_one("#problems", ProblemsTable).show_problems(snap["problems"])
+        self.show_pauses(snap["problems"])
         queued = sum(1 for m in snap["mq"] if m["state"] in ("queued", "testing", "landing"))
         self.set_tab_label("tab-mail", f"Mail ({snap['mail']['unread']} unread)")
         self.set_tab_label("tab-problems", f"Problems ({len(snap['problems'])})")
@@ -175,6 +180,14 @@ class TownView(App[None]):
         logs = self.query_one("#logs", LogPane)
         if logs.tiled:
             logs.set_tiles(self.working_logs())
+
+    def show_pauses(self, problems: list[dict[str, Any]]) -> None:
+        """Runtimes paused by a rate or usage limit, in the header: the town is not stuck,
+        it is waiting for an account's window."""
+        paused = [p["id"] for p in problems if p["kind"] == "paused"]
+        title = (self.TITLE or "") + (f" · paused: {', '.join(paused)}" if paused else "")
+        if self.title != title:
+            self.title = title
 
     def set_tab_label(self, pane: str, label: str) -> None:
         """Relabelling a tab lays the screen out again: only when the text changes."""

@@ -134,6 +134,14 @@ class AgentStalledOut(Event, kind="agent_stalled_out"):
     reason: str | None
 
 
+class BeadRateLimited(StatusChanged, kind="rate_limited"):
+    """Its agent's runtime hit a rate or usage limit: the bead went back to open without
+    spending an attempt (its failures unchanged) and waits for the runtime's pause."""
+
+    reason: str | None
+    runtime: str | None
+
+
 class BeadFailed(StatusChanged, kind="failed"):
     """A bead failed: its attempts are used up, or its merge failed for good."""
 

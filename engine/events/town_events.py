@@ -48,6 +48,20 @@ class AgentRetired(AgentStatusChanged, kind=f"agent_{AgentStatus.RETIRED}"):
     """A polecat was retired (idle too long, or its rig removed)."""
 
 
+class AgentNeedsYou(AgentStatusChanged, kind="agent_needs_you"):
+    """A polecat's screen waits for a person (a login, a question the town does not
+    answer): it is held as stalled, never nudged, and escalated to the mayor."""
+
+
+class DialogAnswered(Event, kind="dialog_answered"):
+    """The witness answered a known start-up dialog on a polecat's screen (its rules name
+    the dialog and the keys)."""
+
+    agent: str | None
+    dialog: str | None
+    keys: list[str] | None
+
+
 class AgentNudged(Event, kind="witness_nudged"):
     """The witness nudged a stalled polecat (the first rung)."""
 
@@ -238,6 +252,23 @@ class BreakerTripped(Event, kind="breaker_tripped"):
 
 class BreakerReset(Event, kind="breaker_reset"):
     """The dispatch breaker was reset (by a person, or after its cool-down)."""
+
+
+class RuntimePaused(Event, kind="runtime_paused"):
+    """A runtime (account) hit a rate or usage limit: no dispatch to it until `until`."""
+
+    runtime: str | None
+    until: str | None
+    shown: bool | None  # the CLI showed the reset time (else: the town's growing backoff)
+    strikes: int | None  # limits in a row, which grow the backoff
+    reason: str | None
+
+
+class RuntimeResumed(Event, kind="runtime_resumed"):
+    """A paused runtime takes work again: its time passed, or a person lifted the pause."""
+
+    runtime: str | None
+    lifted: bool | None  # a person lifted it (`gt runtime resume`)
 
 
 class InvariantViolated(Event, kind="invariant_violated"):

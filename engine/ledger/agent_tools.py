@@ -213,3 +213,25 @@ def set_health(
                 {"agent": agent["name"], "status": status},
                 agent["attempt"],
             )
+
+
+def requeue_attempt(
+    agents: AgentStore, bead_id: str, attempt: int, *, reason: str, runtime: str | None
+) -> None:
+    """An attempt stopped for a reason that is not the bead's (its runtime hit a rate or
+    usage limit): the agent is unhooked and the bead is open again at once, its failures
+    unchanged (no attempt spent, no backoff: the runtime's pause is the wait). Fenced: a
+    stale report changes nothing."""
+    with agents.db.write(durable=True):
+        row = agents.fence(bead_id, attempt)
+        if row["status"] in vocab.FINAL_STATUSES:
+            raise Conflict(f"{bead_id} is already {row['status']}")
+        agents.release_hooked_to(bead_id, reason=reason)
+        agents.ledger.beads.set_status(
+            bead_id,
+            vocab.OPEN,
+            actor="scheduler",
+            kind="rate_limited",
+            data={"reason": reason, "runtime": runtime},
+            fields={"assignee": None, "last_error": reason},
+        )

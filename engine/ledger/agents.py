@@ -268,6 +268,11 @@ class AgentStore:
             )
             return {"status": vocab.OPEN, "failures": failures, "retry_at": now_e + delay}
 
+    def requeue_attempt(
+        self, bead_id: str, attempt: int, *, reason: str, runtime: str | None
+    ) -> None:
+        agent_tools.requeue_attempt(self, bead_id, attempt, reason=reason, runtime=runtime)
+
     def release_hooked_to(self, bead_id: str, *, reason: str) -> None:
         """Whoever is hooked to this bead is unhooked and goes idle."""
         conn = self.db.conn

@@ -1,6 +1,8 @@
 """Agent checks, every reconcile: a working agent whose session died is recovered (its
-attempt fails, with its last words as the reason); idle agents hold no session and retire
-when idle too long; a zombie with nothing on its hook is idle again; orphan sessions stop.
+attempt fails, with its last words as the reason; or, when those words are a rate or
+usage limit, its runtime pauses and the bead waits without spending an attempt); idle
+agents hold no session and retire when idle too long; a zombie with nothing on its hook
+is idle again; orphan sessions stop.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
+from engine.policy import limit_seen
+from engine.safetext import clip, visible
+from engine.scheduler.runtime_pauses import limited
 
 if TYPE_CHECKING:
     from engine.polecats.dispatcher import Dispatcher
@@ -20,6 +25,8 @@ log = logging.getLogger("gastown.scheduler")
 # How much of a dead session's log becomes the failure's reason.
 LAST_WORDS_LINES = 3
 LAST_WORDS_CHARS = 300
+# How many of them the engine log keeps.
+LOGGED_LINES = 10
 
 
 def check_agents(scheduler: Scheduler, dispatcher: Dispatcher, alive: set[str] | None) -> list[str]:
@@ -64,10 +71,21 @@ def check_agent(
     ):
         with ledger.transaction():
             ledger.agents.set_status(agent["id"], vocab.AGENT_ZOMBIE, reason="session gone")
+        words = dispatcher.last_words(agent)
+        limit = limit_seen(words, now) if words else None
+        if limit is not None:
+            # Its account hit a limit (codex exits on one): not the bead's fault nor the
+            # town's; the runtime pauses and the bead waits without spending an attempt.
+            return limited(scheduler, agent, dispatcher, until=limit.until, text=limit.line)
         reason = "the agent's session ended before it finished"
-        words = last_words(dispatcher, agent)
         if words:
-            reason += f"; its last output: {words}"
+            reason += f"; its last output: {summary(words)}"
+            log.warning(
+                "%s's session died on %s; its last lines:\n%s",
+                agent["name"],
+                hook,
+                "\n".join(visible(ln) for ln in words.splitlines()[-LOGGED_LINES:]),
+            )
         out = scheduler.fail(hook, agent["attempt"], reason=reason, kind="agent_died")
         return out is not None
     if not hook and status == vocab.AGENT_IDLE:
@@ -84,22 +102,7 @@ def check_agent(
     return False
 
 
-def last_words(dispatcher: Dispatcher, agent: Agent) -> str | None:
-    """The last lines a dead session printed (its log file), as one line: the reason an
-    attempt failed is usually there, not in "the session ended"."""
-    from engine.polecats import seance
-    from engine.safetext import clip, plain
-
-    # Only dispatchers with session logs (the tmux fleet) have one to read.
-    path = dispatcher.session_log(agent)
-    if not path:
-        return None
-    try:
-        lines = seance.tail(path, 40)
-    except OSError:
-        return None
-    # A pane log is the terminal's raw bytes: escape sequences and carriage returns go.
-    said = [t for t in (plain(ln).strip() for ln in lines) if t and not t.startswith("--- ")]
-    if not said:
-        return None
+def summary(words: str) -> str:
+    """A dead session's last lines as one clipped line, for a failure's reason."""
+    said = [visible(ln) for ln in words.splitlines() if ln.strip()]
     return clip(" | ".join(said[-LAST_WORDS_LINES:]), LAST_WORDS_CHARS)

@@ -11,7 +11,16 @@ import logging
 from typing import TYPE_CHECKING
 
 from engine import vocab
-from engine.polecats.witness import HealthChanged, NudgeDue, RestartDue
+from engine.polecats.witness import (
+    DialogDue,
+    HealthChanged,
+    NeedsYou,
+    NudgeDue,
+    RateLimited,
+    RestartDue,
+    ScreenSeen,
+)
+from engine.scheduler.runtime_pauses import limited
 
 if TYPE_CHECKING:
     from engine.polecats.dispatcher import Dispatcher
@@ -52,6 +61,14 @@ def act_on(scheduler: Scheduler, verdict: Verdict, dispatcher: Dispatcher) -> No
             event="witness_restarted",
             info={"ladder": verdict.step, "restarts": verdict.restarts},
         )
+    elif isinstance(verdict, RateLimited):
+        limited(scheduler, agent, dispatcher, until=verdict.until, text=verdict.text)
+    elif isinstance(verdict, ScreenSeen):
+        agents.set_health(agent["id"], agent["status"], info={"screen": verdict.screen})
+    elif isinstance(verdict, DialogDue):
+        answer_dialog(scheduler, verdict, dispatcher)
+    elif isinstance(verdict, NeedsYou):
+        needs_you(scheduler, verdict)
     else:  # RedispatchDue: kill it (and make sure it is dead), then retry with backoff
         dispatcher.preserve_work(agent)
         dispatcher.stop(agent["id"])
@@ -61,3 +78,47 @@ def act_on(scheduler: Scheduler, verdict: Verdict, dispatcher: Dispatcher) -> No
             reason=verdict.reason,
             kind="agent_stalled_out",
         )
+
+
+def answer_dialog(scheduler: Scheduler, verdict: DialogDue, dispatcher: Dispatcher) -> None:
+    """Type a known dialog's answer (its rule's keys, never anything else), and say so."""
+    agent = verdict.agent
+    dispatcher.send_keys(agent, verdict.keys)
+    with scheduler.ledger.transaction():
+        scheduler.ledger.agents.set_health(
+            agent["id"], agent["status"], info={"screen": verdict.screen}
+        )
+        scheduler.ledger.state.record_event(
+            "dialog_answered",
+            bead_id=agent["hook"],
+            actor="witness",
+            data={"agent": agent["name"], "dialog": verdict.dialog, "keys": list(verdict.keys)},
+        )
+    log.info("answered the %s dialog of %s with %s", verdict.dialog, agent["name"], verdict.keys)
+
+
+def needs_you(scheduler: Scheduler, verdict: NeedsYou) -> None:
+    """Hold the agent (stalled, never nudged while its screen waits) and tell the mayor:
+    what the screen shows and how to look at it."""
+    agent = verdict.agent
+    hook = agent["hook"]
+    with scheduler.ledger.transaction(durable=True):
+        scheduler.ledger.agents.set_health(
+            agent["id"],
+            vocab.AGENT_STALLED,
+            info={"screen": verdict.screen},
+            event="agent_needs_you",
+        )
+        scheduler.ledger.mail.escalate(
+            title=f"{agent['name']} needs you: {verdict.why}",
+            body=(
+                f"{agent['name']} ({agent['rig']}) on {hook}: {verdict.why}. The town does not "
+                f"answer what it does not know. Its screen ends with:\n\n{verdict.text}\n\n"
+                f"Look with `gt attach {agent['name']}`; once it goes on by itself the witness "
+                f"takes it back."
+            ),
+            severity="high",
+            actor="witness",
+            source=hook,
+        )
+    log.warning("%s needs you on %s: %s", agent["name"], hook, verdict.why)
