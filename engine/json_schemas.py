@@ -110,6 +110,23 @@ class ParkedBead(TypedDict):
     updated_at: str | None
 
 
+class RuntimePause(TypedDict):
+    """A runtime paused by a rate or usage limit (no dispatch to it until `until`)."""
+
+    runtime: str
+    until: str  # ISO; the reset time the CLI showed, else the town's growing backoff
+    since: str
+    shown: bool  # whether the CLI showed the reset time
+    strikes: int  # limits in a row (they grow the backoff)
+    reason: str  # the CLI's own line
+    bead: str | None  # the bead its agent was on
+
+
+class SpentBudget(TypedDict):
+    scope: str  # "town" or a convoy id
+    reason: str
+
+
 class TownStatus(TypedDict):
     """`gt status --json`: the town at a glance."""
 
@@ -123,6 +140,8 @@ class TownStatus(TypedDict):
     violations: list[str]
     parked_requests: int
     parked_beads: list[ParkedBead]
+    runtime_pauses: list[RuntimePause]
+    budget_spent: list[SpentBudget]  # town.toml [budget]: no new dispatch for these
 
 
 class DoneResult(TypedDict):
@@ -179,6 +198,39 @@ class Primed(TypedDict):
     instructions: str
 
 
+class CostLine(TypedDict):
+    """Token usage of one group (its key: a bead, agent, convoy, rig, runtime or model;
+    null for usage of no bead/convoy, and in the total)."""
+
+    key: str | None
+    sessions: int
+    input_tokens: int  # uncached input
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    tokens: int  # all four, summed: what a token budget counts
+    dollars: float | None  # of the priced models; null without [prices]
+    unpriced: list[str]  # models with usage but no price (not in `dollars`)
+
+
+class BudgetLine(TypedDict):
+    scope: str  # "town" or a convoy id
+    budget_tokens: int | None
+    budget_dollars: float | None
+    tokens: int
+    dollars: float | None
+    spent: str | None  # what is used up; null while the budget lasts
+
+
+class Costs(TypedDict):
+    """`gt costs --json`: usage summed by one grouping, the town's total, the budgets."""
+
+    by: str
+    lines: list[CostLine]
+    total: CostLine
+    budgets: list[BudgetLine]
+
+
 # --- the outputs -----------------------------------------------------------------------
 
 
@@ -208,6 +260,7 @@ OUTPUTS: dict[str, Output] = {
     "done": Output(DoneResult, "gt done --json"),
     "sling": Output(list[Placement], "gt sling --json"),
     "prime": Output(Primed, "gt prime --json"),
+    "costs": Output(Costs, "gt costs --json"),
 }
 
 # Records that are not printed whole by one command but are checked against the stores.

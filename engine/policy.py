@@ -1,6 +1,7 @@
 """The town's rules, written once: how long a failed bead waits before it is tried again,
 when its attempts are used up, how long the witness waits between rungs, and how many
-polecats the town and each rig may have at work.
+polecats the town and each rig may have at work; how long a rate-limited runtime pauses,
+and what in an agent's last output says it was limited.
 
 Pure functions of numbers (no ledger, no clock, no I/O) so the scheduler, the refinery and
 the commands ask the same question and get the same answer. The caller makes each decision
@@ -10,7 +11,9 @@ ledger the decided values; the ledger never imports this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -89,3 +92,115 @@ def town_has_room(total_busy: int, settings: SchedulerSettings) -> bool:
 def rig_has_room(rig_busy: int, capacity: int) -> bool:
     """Whether a rig with `rig_busy` polecats at work and room for `capacity` takes one more."""
     return rig_busy < capacity
+
+
+def budget_spent(
+    tokens: int, dollars: float, budget_tokens: int | None, budget_dollars: float | None
+) -> str | None:
+    """What of a budget is used up ("1,200/1,000 tokens"), or None while it lasts. Spent
+    means reached, not passed: work already running may pass it, none starts after."""
+    if budget_tokens is not None and tokens >= budget_tokens:
+        return f"{tokens:,}/{budget_tokens:,} tokens"
+    if budget_dollars is not None and dollars >= budget_dollars:
+        return f"${dollars:,.2f}/${budget_dollars:,.2f}"
+    return None
+
+
+def pause_backoff(strikes: int, base: float, most: float) -> float:
+    """How long a runtime's dispatch pauses after its `strikes`-th limit in a row when the
+    CLI did not say when its window resets: base, 2×base, 4×base, … up to `most`."""
+    return min(most, base * (2 ** max(strikes - 1, 0)))
+
+
+@dataclass(frozen=True)
+class LimitSeen:
+    """A rate or usage limit an agent's CLI printed: the line, and when it said it resets."""
+
+    line: str
+    until: float | None  # epoch seconds; None when the CLI did not say
+
+
+# What each CLI prints when its account is limited (checked against claude 2.1.197, codex
+# 0.171.0, gemini 0.61.0 and the messages their vendors document). Anchored on the CLIs'
+# own words, not on "rate limit" alone: an agent's code and tests mention limits too.
+_LIMIT = re.compile(
+    r"Request rejected \(429\)"  # claude: API Error: Request rejected (429) · …
+    r"|hit your (?:usage )?limit"  # codex: You’ve hit your usage limit. Try again at …
+    r"|usage limit reached|\blimit reached\b.{0,20}\breset"  # claude's plan windows
+    r"|RESOURCE_EXHAUSTED|Resource has been exhausted|exceeded your current quota"  # gemini
+    r"|\b429\b.{0,40}Too Many Requests",
+    re.IGNORECASE,
+)
+_EPOCH = re.compile(r"limit reached\|(\d{10})")  # older claude: "…usage limit reached|<epoch>"
+_RELATIVE = re.compile(
+    r"(?:try again|retry|resets?) in (\d+(?:\.\d+)?)\s*(s|sec|seconds?|m|min|minutes?|h|hours?)\b",
+    re.IGNORECASE,
+)
+_UNIT = {"s": 1, "m": 60, "h": 3600}
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# codex: "Try again at 3:42 PM." or "Try again at Dec 1st, 2026 3:42 PM." (local time);
+# claude: "resets 3pm (Europe/Berlin)", "will reset at 15:00".
+_CLOCK = re.compile(
+    r"(?:try again at|resets? at|resets)\s+"
+    r"(?:(?P<mon>[A-Za-z]{3})[a-z]*\.? (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})?,?\s*)?"
+    r"(?P<hour>\d{1,2})(?::(?P<min>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?"
+    r"(?:\s*\((?P<tz>[A-Za-z_]+(?:/[A-Za-z_+-]+)*)\))?",
+    re.IGNORECASE,
+)
+
+
+def limit_seen(text: str, now: float, tz: tzinfo | None = None) -> LimitSeen | None:
+    """The newest rate/usage-limit line in an agent's last output, with its reset time when
+    the line shows one (a clock time is the next such time after `now`, in the zone the
+    line names, else `tz`, else this machine's), or None when no limit shows."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        if _LIMIT.search(lines[i]):
+            # the reset time may be on the line after (a wrapped message)
+            return LimitSeen(lines[i], reset_time(" ".join(lines[i : i + 2]), now, tz))
+    return None
+
+
+def reset_time(line: str, now: float, tz: tzinfo | None = None) -> float | None:
+    """When a limit message says the window resets, as epoch seconds; None if it does not."""
+    if m := _EPOCH.search(line):
+        return float(m.group(1))
+    if m := _RELATIVE.search(line):
+        return now + float(m.group(1)) * _UNIT[m.group(2)[0].lower()]
+    m = _CLOCK.search(line)
+    if not m:
+        return None
+    hour, minute = int(m["hour"]), int(m["min"] or 0)
+    if m["ampm"]:
+        if hour > 12:
+            return None
+        hour = hour % 12 + (12 if m["ampm"][0].lower() == "p" else 0)
+    elif not m["min"]:
+        return None  # a bare number ("resets 3") is not a time
+    if hour > 23 or minute > 59:
+        return None
+    zone = tz
+    if m["tz"]:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # rare: kept off gt's start-up
+
+        try:
+            zone = ZoneInfo(m["tz"])
+        except (ValueError, ZoneInfoNotFoundError):
+            zone = tz
+    today = datetime.fromtimestamp(now, zone) if zone else datetime.fromtimestamp(now).astimezone()
+    when = today.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if m["mon"]:
+        month = m["mon"][:3].lower()
+        if month not in _MONTHS:
+            return None
+        year = int(m["year"]) if m["year"] else today.year
+        try:
+            when = when.replace(year=year, month=_MONTHS.index(month) + 1, day=int(m["day"]))
+        except ValueError:
+            return None
+        return when.timestamp()
+    if when.timestamp() + 60 <= now:
+        when += timedelta(days=1)  # a clock time already past today means tomorrow's
+    elif when.timestamp() <= now:
+        when += timedelta(minutes=1)  # shown to the minute: this minute ends the window
+    return when.timestamp()

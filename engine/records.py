@@ -280,6 +280,36 @@ class ImportedBead(TypedDict):
     extra: dict[str, Any]
 
 
+class UsageRow(TypedDict):
+    """One agent session's token usage on one model (engine/ledger/usage.py)."""
+
+    agent: str
+    session: str
+    model: str
+    runtime: str
+    rig: str | None
+    bead_id: str | None
+    attempt: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    first_seen: str
+    updated_at: str
+
+
+class UsageTotal(TypedDict):
+    """Token usage summed over a group (a bead, agent, convoy, rig or runtime) and model."""
+
+    key: str | None
+    model: str
+    sessions: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+
+
 class ImportedDep(TypedDict):
     """A dependency as engine/beads_jsonl/read.py hands it to the ledger."""
 

@@ -155,6 +155,14 @@ REGISTRY: tuple[AppAction, ...] = (
         "the convoy graph",
         "prev_convoy",
     ),
+    AppAction(
+        "costs",
+        "dollar_sign",
+        "Costs",
+        "Token usage and cost per bead, agent, convoy, rig or runtime; budgets",
+        "anywhere",
+        "costs",
+    ),
     AppAction("help", "question_mark", "Help", "Keys and help", "anywhere", "help", footer=True),
     AppAction("quit", "q", "Quit", "Quit", "anywhere", "quit", footer=True),
 )

@@ -299,6 +299,18 @@ class TownActions(TownView):
             self.search_text = text.strip()
             await self.request_refresh()
 
+    @work(exclusive=True, group="dialog")
+    async def action_costs(self) -> None:
+        from engine.commands.costs import CostsReport, costs
+        from gastown_tui.screens.cost_screen import CostsScreen
+
+        async def load(by: str) -> CostsReport:
+            # the views' read-only connection: the engine's ledger thread is not held up
+            views = await self.engine.views()
+            return await views.read(costs, self.engine.config, by)
+
+        await self.push_screen_wait(CostsScreen(load))
+
     def action_tile_logs(self) -> None:
         logs = self.query_one("#logs", LogPane)
         logs.set_tiles(self.working_logs())

@@ -104,6 +104,7 @@ CASES = [
     Case("events", lambda i: ("events", "-n", "1000")),
     Case("sling", lambda i: ("sling", i["work"], i["dependent"])),
     Case("prime", lambda i: ("prime",), agent=True),
+    Case("costs", lambda i: ("costs", "--by", "convoy")),
     Case("done", lambda i: ("done", "--status", "deferred"), agent=True),
     Case("done", lambda i: ("done", "--status", "escalated", "--summary", "stuck"), agent=True),
 ]

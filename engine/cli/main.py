@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "seance": ("engine.cli.agent_cmds", "what earlier sessions on a bead or agent said"),
     "mq": ("engine.cli.mq_cmds", "the merge queue: list, show, retry, reject, approve"),
     "schema": ("engine.cli.schema_cmds", "the JSON Schema of each --json output"),
+    "costs": ("engine.cli.costs_cmds", "token usage and cost per bead, agent, convoy; budgets"),
 }
 
 

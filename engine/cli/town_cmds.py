@@ -56,8 +56,10 @@ def engine_pid(town_root: str) -> int | None:
 def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
     ledger = ctx.ledger
     cfg = ctx.config
+    from engine.commands.costs import spent_budgets
     from engine.scheduler.breaker import Breaker, summarize
     from engine.scheduler.parking import parked as parked_beads
+    from engine.scheduler.runtime_pauses import RuntimePauses, pause_rows
 
     with ledger.snapshot():
         total, per_rig = ledger.agents.busy_counts()
@@ -67,6 +69,8 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         violations = ledger.agents.invariant_violations()
         parked = ledger.inbox.parked()
         held = parked_beads(ledger)
+        pauses = pause_rows(RuntimePauses(ledger).active())
+        spent = spent_budgets(ledger)
     pid = engine_pid(ctx.town.root)
     data = {
         "town": ctx.town.root,
@@ -87,6 +91,8 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         "violations": violations,
         "parked_requests": len(parked),
         "parked_beads": [{"id": k, **v} for k, v in held.items()],
+        "runtime_pauses": pauses,
+        "budget_spent": spent,
     }
     if args.json:
         emit_json(data)
@@ -101,6 +107,14 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         f"Breaker: {breaker['state']}"
         + (f" after {summarize(breaker)}" if breaker["state"] != "closed" else "")
     )
+    for p in pauses:
+        say(
+            f"! runtime {p['runtime']} paused until {p['until']}"
+            f"{'' if p['shown'] else ' (backoff)'}: {p['reason']} "
+            f"(`gt runtime resume {p['runtime']}`)"
+        )
+    for s in spent:
+        say(f"! {s['reason']} (`gt costs`)")
     for v in violations:
         say(f"! invariant: {v}")
     if parked:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from engine.ledger.merge_queue import MergeQueueStore
     from engine.ledger.rigs import RigStore
     from engine.ledger.state import StateStore
+    from engine.ledger.usage import UsageStore
 
 LEDGER_FILE = "ledger.db"
 
@@ -144,3 +145,7 @@ class Ledger:
     @property
     def mq(self) -> MergeQueueStore:
         return self._store("mq", "engine.ledger.merge_queue", "MergeQueueStore")  # type: ignore[return-value]
+
+    @property
+    def usage(self) -> UsageStore:
+        return self._store("usage", "engine.ledger.usage", "UsageStore")  # type: ignore[return-value]

@@ -10,7 +10,7 @@ import sqlite3
 
 from engine.errors import LedgerError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -164,7 +164,31 @@ CREATE INDEX merge_requests_source ON merge_requests(source_bead);
 CREATE TABLE town_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1}
+# Version 2: token usage per agent session, as each CLI recorded it (engine/usage/). One row
+# per (agent, session, model): a session's figures are the CLI's running totals, so
+# collecting again overwrites them and never adds twice; bead and attempt are the agent's
+# hook when the session was first seen.
+_V2 = """
+CREATE TABLE usage (
+    agent TEXT NOT NULL,
+    session TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    runtime TEXT NOT NULL,
+    rig TEXT,
+    bead_id TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (agent, session, model)
+);
+CREATE INDEX usage_bead ON usage(bead_id);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
 
 
 def create(conn: sqlite3.Connection) -> None:

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine import vocab
+from engine.commands.costs import budget_stops
 from engine.errors import Conflict
 from engine.polecats.dispatcher import Assignment
 from engine.policy import rig_has_room, town_has_room
@@ -40,6 +41,8 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
     if paused:
         return ScheduleResult([], {}, paused)
     probe_only = scheduler.breaker.state()["state"] == "half_open"
+    scheduler.pauses.end_passed()  # a pause whose time passed ends: its runtime takes work
+    runtime_paused = scheduler.pauses.active()
     ledger = scheduler.ledger
     config = scheduler.config
     agents = ledger.agents
@@ -55,6 +58,9 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
             return ScheduleResult(
                 [], {}, f"the town is at capacity ({total}/{town_cap} polecats working)"
             )
+        spent = budget_stops(ledger, config)  # town.toml [budget]: spent, nothing new starts
+        if spent.town:
+            return ScheduleResult([], {}, spent.town)
         rigs = ledger.rigs.list()
         rig_names = {r["name"] for r in rigs}
         cap = config.rig_capacity
@@ -90,6 +96,13 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                         f"rig {rig} is at capacity ({per_rig.get(rig, 0)}/"
                         f"{cap(rig)} polecats working)"
                     )
+                    continue
+                paused_why = scheduler.pauses.blocks(config.runtime_for(rig), runtime_paused)
+                if paused_why:
+                    reasons[bid] = paused_why  # the other runtimes' beads go on
+                    continue
+                if spent.blocks(bid):
+                    reasons[bid] = str(spent.blocks(bid))  # its convoy's budget is spent
                     continue
                 try:
                     # all or nothing per bead: one bad row must not undo the others
@@ -210,6 +223,12 @@ def why_waiting(scheduler: Scheduler, bead_id: str) -> str:
         return f"deferred until {bead['defer_until']}"
     if bead["status"] != vocab.OPEN:
         return f"it is {bead['status']}"
+    if bead["rig"]:
+        paused = scheduler.pauses.blocks(
+            scheduler.config.runtime_for(bead["rig"]), scheduler.pauses.active()
+        )
+        if paused:
+            return paused
     return "waiting for the scheduler"
 
 

@@ -28,7 +28,9 @@ from engine.scheduler import agent_checks, assignment, dispatching
 from engine.scheduler.assignment import ScheduleResult
 from engine.scheduler.breaker import Breaker
 from engine.scheduler.parking import Parking, describe
+from engine.scheduler.runtime_pauses import RuntimePauses
 from engine.scheduler.verdicts import act_on
+from engine.usage.collect import UsageCollector
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -71,7 +73,9 @@ class Scheduler:
         self.settings = config.scheduler
         self.breaker = Breaker(ledger, config.scheduler)
         self.parking = Parking(ledger)
+        self.pauses = RuntimePauses(ledger)
         self._reported: set[str] = set()
+        self.usage = UsageCollector()  # the agents' token usage, read from their CLIs
 
     # ---- assignment (engine.scheduler.assignment) ----------------------------------------
 
@@ -156,6 +160,10 @@ class Scheduler:
                 act_on(self, verdict, dispatcher)
         except Exception:  # the patrol is per tick; dispatch must go on without it
             log.exception("the witness patrol failed; the reconcile goes on")
+        try:  # before assignment: a budget spent by now stops this tick's dispatch
+            self.usage.collect(self.ledger, dispatcher)
+        except Exception:
+            log.exception("collecting token usage failed; the reconcile goes on")
         pending = []
         parked = self.parking.all()
         for a in self.pending_dispatches():

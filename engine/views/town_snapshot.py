@@ -145,7 +145,8 @@ def merge_queue(ledger: Ledger) -> list[QueuedMergeRequest]:
 
 def problems(ledger: Ledger) -> list[dict[str, Any]]:
     """Stalled / GUPP / zombie agents, failed beads, open escalations, stranded convoys,
-    parked beads, and a tripped breaker with the reasons of the failures that tripped it."""
+    parked beads, runtimes paused by a rate or usage limit, and a tripped breaker with the
+    reasons of the failures that tripped it."""
     out: list[dict[str, Any]] = []
     for a in ledger.agents.list():
         if a["status"] in ("stalled", "gupp", "zombie"):
@@ -193,6 +194,21 @@ def problems(ledger: Ledger) -> list[dict[str, Any]]:
                 "text": f"{bead_id} parked while {entry.get('stage')}: {entry.get('reason')}",
             }
         )
+    from engine.scheduler.runtime_pauses import RuntimePauses, pause_rows
+
+    for p in pause_rows(RuntimePauses(ledger).active()):
+        out.append(
+            {
+                "kind": "paused",
+                "id": p["runtime"],
+                "text": f"runtime {p['runtime']} paused until {p['until']}"
+                f"{'' if p['shown'] else ' (backoff)'}: {p['reason']}",
+            }
+        )
+    from engine.commands.costs import spent_budgets
+
+    for s in spent_budgets(ledger):  # the scheduler's last look (town.toml [budget])
+        out.append({"kind": "budget", "id": s["scope"], "text": s["reason"]})
     breaker = ledger.state.get("breaker", {"state": "closed"})
     if breaker["state"] != "closed":
         out.append(

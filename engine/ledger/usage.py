@@ -1,0 +1,126 @@
+"""Token usage per agent session (the `usage` table) and its sums.
+
+Figures come in as each CLI's running totals for a session (engine/usage/), so recording
+a session again replaces its figures (never below what was stored: a transcript read while
+the CLI writes can only be behind) and never adds twice. A session keeps the bead and
+attempt it was first seen on. Plain storage: prices and budgets are the caller's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from engine.timeutil import iso
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from engine.ledger import Ledger
+    from engine.records import UsageRow, UsageTotal
+    from engine.usage import SessionUsage
+
+UsageGroup = Literal["bead", "agent", "convoy", "rig", "runtime", "model", "town"]
+GROUPS: tuple[UsageGroup, ...] = ("bead", "agent", "convoy", "rig", "runtime", "model", "town")
+
+_FIGURES = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+_SUMS = ", ".join(f"sum(u.{f}) AS {f}" for f in _FIGURES)
+_KEY = {
+    "bead": "u.bead_id",
+    "agent": "u.agent",
+    "convoy": "d.bead_id",
+    "rig": "u.rig",
+    "runtime": "u.runtime",
+    "model": "u.model",
+    "town": "NULL",
+}
+
+
+class UsageStore:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.db = ledger.db
+
+    def record(
+        self,
+        agent: str,
+        *,
+        rig: str | None,
+        bead_id: str | None,
+        attempt: int,
+        sessions: Iterable[SessionUsage],
+    ) -> int:
+        """Store each session's figures (idempotent); returns how many rows changed."""
+        now = iso(self.ledger.now())
+        changed = 0
+        with self.db.write() as conn:
+            for s in sessions:
+                cur = conn.execute(
+                    "INSERT INTO usage(agent, session, model, runtime, rig, bead_id, attempt, "
+                    "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+                    "first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(agent, session, model) DO UPDATE SET "
+                    "input_tokens=max(input_tokens, excluded.input_tokens), "
+                    "output_tokens=max(output_tokens, excluded.output_tokens), "
+                    "cache_read_tokens=max(cache_read_tokens, excluded.cache_read_tokens), "
+                    "cache_write_tokens=max(cache_write_tokens, excluded.cache_write_tokens), "
+                    "updated_at=excluded.updated_at "
+                    "WHERE excluded.input_tokens > input_tokens "
+                    "OR excluded.output_tokens > output_tokens "
+                    "OR excluded.cache_read_tokens > cache_read_tokens "
+                    "OR excluded.cache_write_tokens > cache_write_tokens",
+                    (
+                        agent,
+                        s.session,
+                        s.model,
+                        s.runtime,
+                        rig,
+                        bead_id,
+                        attempt,
+                        s.input_tokens,
+                        s.output_tokens,
+                        s.cache_read_tokens,
+                        s.cache_write_tokens,
+                        now,
+                        now,
+                    ),
+                )
+                changed += cur.rowcount
+        return changed
+
+    def rows(self, *, bead_id: str | None = None, agent: str | None = None) -> list[UsageRow]:
+        sql, args = "SELECT * FROM usage", []
+        where = [(c, v) for c, v in (("bead_id", bead_id), ("agent", agent)) if v is not None]
+        if where:
+            sql += " WHERE " + " AND ".join(f"{c}=?" for c, _ in where)
+            args = [v for _, v in where]
+        out: list[Any] = [dict(r) for r in self.db.conn.execute(sql + " ORDER BY first_seen", args)]
+        return out
+
+    def totals(self, by: UsageGroup, *, key: str | None = None) -> list[UsageTotal]:
+        """Sums per group and model (a price is per model); `key` keeps one group. A bead
+        tracked by two convoys counts in both; usage of no convoy's bead in none."""
+        column = _KEY[by]
+        join = (
+            " JOIN deps d ON d.depends_on = u.bead_id AND d.type='tracks'" if by == "convoy" else ""
+        )
+        where, args = "", []
+        if key is not None and by != "town":
+            where, args = f" WHERE {column}=?", [key]
+        sql = (
+            f"SELECT {column} AS key, u.model AS model, count(*) AS sessions, {_SUMS} "
+            f"FROM usage u{join}{where} GROUP BY {column}, u.model ORDER BY {column}, u.model"
+        )
+        out: list[Any] = [dict(r) for r in self.db.conn.execute(sql, args)]
+        return out
+
+    def tracked_by(self, convoy_ids: list[str]) -> list[tuple[str, str]]:
+        """(bead, convoy) for every bead the convoys track."""
+        marks = ",".join("?" for _ in convoy_ids)
+        return [
+            (r[0], r[1])
+            for r in self.db.conn.execute(
+                "SELECT depends_on, bead_id FROM deps "
+                f"WHERE type='tracks' AND bead_id IN ({marks}) ORDER BY seq",
+                convoy_ids,
+            )
+        ]

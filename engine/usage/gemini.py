@@ -1,0 +1,53 @@
+"""Gemini CLI (checked against 0.61.0): one JSONL chat per session under
+``~/.gemini/tmp/<project>/chats/session-<time>-<id>.jsonl``. The first line names the
+session; each model message (``"type": "gemini"``) carries ``tokens`` (``input`` is the
+prompt with its cached part inside, ``cached``, ``output``, ``thoughts``) and ``model``,
+and is written again under the same ``id`` when it gains tool calls (the last line wins);
+``$set`` lines update the header, and may carry a whole ``messages`` list. The model
+router's side calls (a flash-lite model) are not recorded anywhere in the home: Gemini
+CLI's own ``--output-format json`` stats are the only place they show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.usage import SessionUsage, json_lines, number
+
+
+def gemini_dir(home: Path) -> Path:
+    """The CLI's folder: ``<HOME>/.gemini``, or `home` itself when handed that folder."""
+    nested = home / ".gemini"
+    return nested if nested.is_dir() else home
+
+
+def transcripts(home: Path) -> list[Path]:
+    return sorted(gemini_dir(home).glob("tmp/*/chats/*.jsonl"))
+
+
+def read(paths: list[Path]) -> list[SessionUsage]:
+    out = []
+    for path in paths:
+        session = path.stem
+        messages: dict[str, dict[str, Any]] = {}
+        for line in json_lines(path):
+            if "sessionId" in line and "type" not in line:
+                session = str(line["sessionId"])
+            update = line.get("$set")
+            records = update.get("messages") if isinstance(update, dict) else [line]
+            for record in records if isinstance(records, list) else []:
+                if isinstance(record, dict) and record.get("type") == "gemini":
+                    messages[str(record.get("id"))] = record
+        totals: dict[str, list[int]] = {}
+        for record in messages.values():
+            tokens = record.get("tokens")
+            if not isinstance(tokens, dict):
+                continue
+            prompt = number(tokens.get("input"))
+            cached = min(number(tokens.get("cached")), prompt)
+            figures = totals.setdefault(str(record.get("model") or ""), [0, 0, 0, 0])
+            figures[0] += prompt - cached
+            figures[1] += number(tokens.get("output")) + number(tokens.get("thoughts"))
+            figures[2] += cached
+        out += [SessionUsage("gemini", session, m, *figures) for m, figures in totals.items()]
+    return out
