@@ -28,6 +28,8 @@ from engine.tomllines import TomlLines
 DEFAULT_MAX_POLECATS = 10
 DEFAULT_MAX_PER_RIG = 5
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Runtime keys the screen rules replaced (engine/polecats/screens/): refused with that said.
+REPLACED_BY_SCREEN_RULES = ("busy_hint", "idle_hint", "dialogs")
 
 
 class _Section(BaseModel):
@@ -57,6 +59,10 @@ class SchedulerSettings(_Section):
     breaker_cooldown_seconds: float = Field(300.0, ge=0)
     idle_retire_seconds: float = Field(900.0, ge=0)
     tick_seconds: float = Field(5.0, gt=0)
+    # A runtime that hit a limit whose reset time its CLI did not show waits base, 2x base,
+    # 4x ... up to max (engine/scheduler/runtime_pauses.py).
+    runtime_pause_base_seconds: float = Field(60.0, gt=0)
+    runtime_pause_max_seconds: float = Field(3600.0, gt=0)
 
     # 0/unset means the default, never "unlimited" by accident.
     @field_validator("max_polecats")
@@ -75,6 +81,11 @@ class WitnessSettings(_Section):
     gupp_seconds: float = Field(900.0, gt=0, description="hooked, no progress: GUPP violation")
     ladder_seconds: float = Field(120.0, gt=0, description="between rungs (doubling)")
     max_restarts: int = Field(2, ge=0, description="session restarts per agent before kill")
+    # After `gt done` the CLI is still inside that tool call: its session ends once its
+    # screen reads idle twice (engine.polecats.witness), or after this long at the latest.
+    finish_grace_seconds: float = Field(
+        120.0, ge=0, description="a finished agent's session ends when idle, or after this"
+    )
 
 
 def _env_name(name: str) -> str:
@@ -87,11 +98,29 @@ class RuntimeSpec(_Section):
     """One agent runtime: a preset (engine/polecats/runtimes.py) or a `[runtime.NAME]` table.
 
     `prompt` and `autonomy` are descriptions shown by `gt runtime list`; the launcher reads
-    `argv`; the fleet `env`, `set_env`, `root_env`, `ready_delay` and `busy_hint`; the agent
-    homes (engine/polecats/agent_homes.py) `home_env`, `home_layout` and `login_files`.
+    `argv`; the fleet `env`, `set_env`, `root_env`, `ready_delay` and `submit_delay`; the
+    agent homes (engine/polecats/agent_homes.py) `home_env`, `home_layout` and `login_files`.
+    What its screen shows (working, idle, dialogs) is read by the screen rules
+    (engine/polecats/screens/), not by keys here.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, data: Any) -> Any:
+        # Refused, not ignored: a hint silently doing nothing would leave a person thinking
+        # their nudges wait for it. One line naming what replaced it.
+        if isinstance(data, dict):
+            for key in REPLACED_BY_SCREEN_RULES:
+                if key in data:
+                    raise PydanticCustomError(
+                        "replaced_key",
+                        "gone: the witness reads each CLI's screen by its screen rules "
+                        "(engine/polecats/screens/); remove {key}",
+                        {"key": key},
+                    )
+        return data
 
     argv: list[str] = Field(
         min_length=1,
@@ -128,11 +157,6 @@ class RuntimeSpec(_Section):
     git_identity: bool = Field(
         False,
         description="its shell hides the person's git config: commits get the polecat's name",
-    )
-    busy_hint: str | None = Field(None, description="pane text while it works: nudges wait")
-    idle_hint: str | None = Field(None, description="pane text while it waits for input")
-    dialogs: list[str] = Field(
-        default_factory=list, description="start-up prompts it may show (trust, permissions)"
     )
     # Set by gastown, refused in town.toml: the built-in `script` agent; a town.toml table.
     builtin: bool = False
@@ -357,7 +381,7 @@ def load_config(path: str) -> TownConfig:
 def _problem(err: Any, text: TomlLines) -> str:
     """One line: where in the file, which key, what is wrong with it."""
     loc = [str(p) for p in err["loc"]]
-    if err["type"] == "extra_forbidden" and "key" in (err.get("ctx") or {}):
+    if err["type"] in ("extra_forbidden", "replaced_key") and "key" in (err.get("ctx") or {}):
         loc.append(str(err["ctx"]["key"]))  # raised by a section's own check: loc stops short
     if err["type"] == "keys_type":
         loc = ["keys"]

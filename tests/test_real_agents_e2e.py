@@ -28,6 +28,7 @@ from engine import vocab
 from engine.adapters.tmux import Tmux, socket_name
 from engine.ledger import Ledger
 from engine.polecats import proctree, runtimes
+from engine.safetext import plain
 from engine.town import Town, init_town
 from tests.agent_clis import BIN, CODEX_MODEL, CliName, agent_cli, pinned_version
 from tests.conftest import gt, make_source_repo
@@ -101,6 +102,10 @@ def write_config(town: Town, cli: str, set_env: dict[str, str], table: str) -> N
     text = text.replace('default = "script"', f'default = "{cli}"', 1)
     text += f"\n[runtime.{cli}]\nset_env = {toml_table(set_env)}\n{table}"
     text += '\n[rigs.web]\ngates = { test = "python3 test_calc.py" }\n'
+    # A finished CLI whose screen does not read idle is ended after this (Codex 0.171.0's
+    # screen after its closing turn was not read idle in one run): "nothing left running"
+    # waits stay short.
+    text += "\n[witness]\nfinish_grace_seconds = 15\n"
     Path(town.config_path).write_text(text)
 
 
@@ -250,8 +255,9 @@ def test_real_cli_works_a_slung_bead_and_the_refinery_lands_it(
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert not any((run.home / name).exists() for name in (".claude", ".claude.json", ".codex"))
     assert not (run.home / ".gemini" / "settings.json").exists()
-    # stopping the polecat ended every process its session started
-    wait_until(lambda: not town_processes(run.town), 10, lambda: repr(town_processes(run.town)))
+    # its session ended by itself once its CLI sat idle after `gt done` (two screen readings,
+    # a tick apart), and with it every process the session started
+    wait_until(lambda: not town_processes(run.town), 30, lambda: repr(town_processes(run.town)))
     assert "Traceback" not in run.engine_log.read_text()
     print(f"{cli} {pinned_version(cli)}: {len(run.server.requests)} requests", file=sys.stderr)
 
@@ -312,3 +318,28 @@ def test_a_nudge_typed_into_the_real_cli_is_submitted(
         finally:
             rt.fleet.stop("web/polecats/Toast")
             proctree.terminate(proctree.with_env({"GT_TOWN": rt.town.root}))
+
+
+def test_claude_sees_gt_dones_answer_and_its_session_ends_by_itself(
+    run_bead: Callable[[CliName], Run],
+) -> None:
+    """Sessions end when the agent is finished, not when the ledger moves: the CLI's last
+    request carries `gt done`'s answer (the script's closing turn after the tool result),
+    and only then, its screen idle, the engine ends the session without being told."""
+    run = run_bead("claude")
+    session_alive = lambda: bool(town_processes(run.town))  # noqa: E731
+    wait_until(
+        lambda: any(r.turn == 5 for r in run.server.main_requests()), 180, lambda: state_of(run)
+    )
+    (last,) = [r for r in run.server.main_requests() if r.turn == 5]
+    # The tool result of the `gt done` call: its words reached the model.
+    assert "is in review. You are free." in json.dumps(last.body), state_of(run)
+    wait_until(lambda: not session_alive(), 60, lambda: state_of(run))
+    log = run.engine_log.read_text()
+    assert "Toast finished and its CLI is idle: ending its session" in log, log[-3000:]
+    # ...by the witness's screen reading, not the grace period (nor a kill for new work)
+    assert "ending the earlier session" not in log
+    assert not any(r.turn > 5 for r in run.server.main_requests())
+    # seance kept its last words: the closing text is in the session's log
+    logs = "".join(p.read_text(errors="replace") for p in Path(run.town.logs_dir).rglob("*.log"))
+    assert "refinery" in plain(logs), plain(logs)[-2000:]

@@ -224,3 +224,38 @@ def test_an_agent_that_dies_leaves_its_last_words_as_the_reason(real_town_factor
     assert "the frobnicator is missing" in got["last_error"], got
     esc = escalations_about(rt.ledger, bead)
     assert esc and "the frobnicator is missing" in esc[0]["body"]
+
+
+# ---- a finishing session is not adopted as new work's ------------------------------------
+
+
+class FinishingSession(RecordingDispatcher):
+    """The agent's previous session is still alive (finishing after `gt done`), its
+    worktree on the previous bead's branch: the engine died between assigning new work and
+    launching it."""
+
+    def __init__(self, branch: str) -> None:
+        super().__init__()
+        self.branch = branch
+
+    def describe(self, assignment: Assignment) -> Started:
+        return Started(session="web+Toast", worktree="/w", branch=self.branch)
+
+
+@pytest.mark.parametrize("on_new_bead", [False, True])
+def test_a_live_session_is_adopted_only_when_it_is_on_the_assigned_beads_branch(
+    ledger: Ledger, scheduler: Scheduler, on_new_bead: bool
+) -> None:
+    add_rig(ledger, "web", "gt")
+    new = ledger.beads.create("new work", rig="web", slung=True)["id"]
+    with ledger.transaction():
+        agent = ledger.agents.allocate("web", "Toast", "script")
+        ledger.agents.assign(agent, new, rig="web")
+    disp = FinishingSession(f"polecat/Toast/{new if on_new_bead else 'gt-old1'}")
+    disp.sessions.add(agent["id"])  # alive
+    report = scheduler.reconcile(disp)
+    if on_new_bead:  # its own session, started before the crash: adopted, not started twice
+        assert disp.started == [] and report.started == []
+        assert ledger.agents.require(agent["id"])["status"] == "working"
+    else:  # the previous bead's session: launched afresh (which ends the old one)
+        assert [a.bead_id for a in disp.started] == [new]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import RuntimeSpec, load_config
+from engine.errors import GtError
 from engine.polecats import runtimes
 from engine.town import init_town
 from tests.cli_support import assert_one_line_error, gt_env, hooked_agent, run_gt
@@ -32,7 +33,11 @@ BAD_TABLES = {
     "set-env-not-a-name": ("[runtime.mine]\nargv = ['a']\nset_env = {'1X' = 'y'}\n", 3, "1X"),
     "set-env-a-table": ("[runtime.mine]\nargv = ['a']\nset_env = {X = {y = 1}}\n", 3, "set_env"),
     "negative-delay": ("[runtime.mine]\nargv = ['a']\nready_delay = -1\n", 3, "ready_delay"),
-    "hint-not-text": ("[runtime.mine]\nargv = ['a']\nbusy_hint = 3\n", 3, "busy_hint"),
+    "submit-delay-not-a-number": (
+        "[runtime.mine]\nargv = ['a']\nsubmit_delay = 'x'\n",
+        3,
+        "submit_delay",
+    ),
     "builtin-is-ours": ("[runtime.mine]\nargv = ['a']\nbuiltin = true\n", 3, "builtin"),
     "custom-is-ours": ("[runtime.mine]\nargv = ['a']\ncustom = false\n", 3, "custom"),
     "inline-table": ("[runtime]\ndefault = 'x'\nmine = {argv = ['a'], cmd = 'b'}\n", 3, "cmd"),
@@ -51,6 +56,24 @@ def test_every_preset_is_a_valid_runtime_spec(name: str) -> None:
 @pytest.mark.parametrize("case", sorted(BAD_TABLES))
 def test_a_bad_runtime_table_is_one_line_naming_key_and_line(tmp_path: Path, case: str) -> None:
     assert_refused_at(tmp_path, *BAD_TABLES[case])
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("[runtime.mine]\nargv = ['a']\nbusy_hint = 'esc to interrupt'\n", "busy_hint"),
+        ("[runtime.claude]\n# ours\nidle_hint = '>'\n", "idle_hint"),
+        ("[runtime.mine]\nargv = ['a']\ndialogs = ['Trust?']\n", "dialogs"),
+    ],
+)
+def test_keys_the_screen_rules_replaced_are_refused_naming_them(
+    tmp_path: Path, table: str, key: str
+) -> None:
+    # The demanding user's choice: a hint that silently did nothing would leave them
+    # believing nudges wait for it; one line says what replaced it and what to do.
+    assert_refused_at(tmp_path, table, 3, key)
+    with pytest.raises(GtError, match=rf"screen rules \(engine/polecats/screens/\); remove {key}"):
+        load_config(str(tmp_path / "town.toml"))
 
 
 def test_gt_refuses_a_bad_runtime_table_before_anything_runs(tmp_path: Path) -> None:

@@ -16,13 +16,21 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine.adapters.tmux import Tmux, socket_name
 from engine.errors import GtError
-from engine.polecats import agent_homes, launch, proctree, prompt, runtimes, seance, worktrees
+from engine.polecats import (
+    agent_homes,
+    launch,
+    proctree,
+    prompt,
+    runtimes,
+    seance,
+    session_io,
+    worktrees,
+)
 from engine.polecats.dispatcher import (
     Assignment,
     DispatcherHooks,
     DispatchError,
     Launch,
-    NotYet,
     Started,
 )
 from engine.timeutil import iso
@@ -129,6 +137,14 @@ class TmuxFleet(DispatcherHooks):
         missing = runtimes.missing_command(runtime, env)
         if missing:
             raise DispatchError(f"runtime {runtime_name!r}: command {missing!r} not found on PATH")
+        if self.tmux.has_session(session):
+            # A stale session of this agent, or its last one still finishing after `gt done`
+            # (agent_checks keeps those a while): new work does not wait for it. Its work is
+            # landed and its pane log kept; only a closing remark can be cut short. Ended
+            # before the worktree moves: a session still alive after a crash is then always
+            # on its own bead's branch, which is what adopting it checks.
+            log.info("ending the earlier session %s before new work", session)
+            self._end_session(session)
         polecats_dir = os.path.join(self.town.rig_dir(a.rig), "polecats")
         # a rework starts from the previous attempt's work, not from main
         start = bead["metadata"].get("base_commit")
@@ -168,8 +184,6 @@ class TmuxFleet(DispatcherHooks):
                 f"--- {iso()} session {session} on {a.bead_id} attempt {a.attempt} "
                 f"({runtime_name}) ---\n"
             )
-        if self.tmux.has_session(session):
-            self._end_session(session)  # a stale session of this agent: start fresh
         self._sweep_env_files()
         env["GT_AGENT_TOKEN"] = details.token
         # The environment goes by a file only we can read, never on tmux's command line.
@@ -258,7 +272,8 @@ class TmuxFleet(DispatcherHooks):
         return {"nudge": self._nudge}
 
     def _nudge(self, payload: dict[str, Any]) -> None:
-        """Typed literally into the pane; queued while the agent is busy; dropped when stale."""
+        """Typed literally into the pane; queued while the CLI's screen says not now (busy,
+        a dialog, a person's question: session_io); dropped when stale."""
         session = session_of_agent(payload["agent_id"])
         if self.ledger.now() > payload.get("expires_at", float("inf")):
             log.info("a nudge for %s expired unsent", session)
@@ -267,23 +282,15 @@ class TmuxFleet(DispatcherHooks):
             log.info("a nudge for %s was dropped: no session", session)
             return
         agent: Mapping[str, Any] | None = self.ledger.agents.get(payload["agent_id"])
-        runtime = runtimes.all_runtimes(self.custom_runtimes).get(
-            (agent or {}).get("runtime") or ""
+        name = (agent or {}).get("runtime") or ""
+        session_io.nudge(
+            self.tmux,
+            session,
+            payload["message"],
+            runtime_name=name,
+            runtime=runtimes.all_runtimes(self.custom_runtimes).get(name),
+            ready_at=self._ready_at.get(session, 0.0),
         )
-        if time.monotonic() < self._ready_at.get(session, 0.0):
-            raise NotYet(f"{session} is still starting")
-        busy = runtime.busy_hint if runtime else None
-        if busy and busy in self.tmux.capture(session, 15):
-            raise NotYet(f"{session} is busy")
-        delay = runtime.submit_delay if runtime else 0.0
-        if not delay:
-            self.tmux.send_literal(session, payload["message"])
-            return
-        # An Enter right behind the text is taken as part of a paste (Gemini CLI): the
-        # text stays in the input box, unsent. A pause lets the CLI see a keypress.
-        self.tmux.send_literal(session, payload["message"], enter=False)
-        time.sleep(delay)
-        self.tmux.send_literal(session, "", enter=True)
 
     def progress_marker(self, agent: Agent) -> float | None:
         """Latest sign of progress on disk: session output written, or a commit made."""
@@ -329,25 +336,13 @@ class TmuxFleet(DispatcherHooks):
 
     def screens(self, agents: list[Agent]) -> dict[str, str]:
         """One capture per listed agent, as the witness reads it (once per tick)."""
-        from engine.polecats.screens import SCREEN_LINES
-
-        out = {}
-        for agent in agents:
-            try:
-                out[agent["id"]] = self.tmux.capture(
-                    session_name(agent["rig"], agent["name"]), SCREEN_LINES
-                )
-            except GtError:
-                continue  # gone since the fleet's look: the zombie check has it
-        return out
+        return session_io.capture_all(
+            self.tmux, {a["id"]: session_name(a["rig"], a["name"]) for a in agents}
+        )
 
     def send_keys(self, agent: Agent, keys: tuple[str, ...]) -> None:
         """A known dialog's answer: each key typed literally, ENTER as the Enter key."""
-        from engine.polecats.screens import ENTER
-
-        session = session_name(agent["rig"], agent["name"])
-        for key in keys:
-            self.tmux.send_literal(session, "" if key == ENTER else key, enter=key == ENTER)
+        session_io.type_keys(self.tmux, session_name(agent["rig"], agent["name"]), keys)
 
     def preserve_work(self, agent: Agent) -> None:
         """Before a kill: whatever is uncommitted is committed to the agent's branch."""

@@ -24,7 +24,8 @@ NETWORK_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "NODE_EXTRA_CA_CERTS", "
 # 0.61.0 (agents/package.json) — tests/test_real_agents_e2e.py runs each through a bead.
 # Each runs its interactive TUI in the tmux session (the town watches and nudges it there),
 # the prompt given as an argument (a typed prompt would race the start-up); its config home
-# is the agent's own (engine/polecats/agent_homes.py).
+# is the agent's own (engine/polecats/agent_homes.py); what its screen shows is read by its
+# screen rules (engine/polecats/screens/).
 PRESETS: dict[str, RuntimeSpec] = {
     "claude": RuntimeSpec(
         argv=["claude", "--dangerously-skip-permissions", "{prompt}"],
@@ -69,9 +70,6 @@ PRESETS: dict[str, RuntimeSpec] = {
         home_layout="claude",
         home_default="~/.claude",
         login_files=[".credentials.json"],
-        busy_hint="esc to interrupt",
-        idle_hint="❯",
-        dialogs=["Do you trust the files in this folder?", "Bypass Permissions mode"],
     ),
     "codex": RuntimeSpec(
         # --no-daemon: else the TUI copies ~424 MB into its home and starts an app-server
@@ -91,8 +89,6 @@ PRESETS: dict[str, RuntimeSpec] = {
         home_layout="codex",
         home_default="~/.codex",
         login_files=["auth.json"],
-        busy_hint="esc to interrupt",
-        idle_hint="▌",
     ),
     "gemini": RuntimeSpec(
         argv=["gemini", "--yolo", "--prompt-interactive", "{prompt}"],
@@ -122,8 +118,6 @@ PRESETS: dict[str, RuntimeSpec] = {
         # person's, so `git commit` fails unless the commit's identity comes by variables
         git_identity=True,
         submit_delay=0.5,
-        busy_hint="esc to cancel",
-        idle_hint=">",
     ),
     "opencode": RuntimeSpec(
         argv=["opencode", "--prompt", "{prompt}"],

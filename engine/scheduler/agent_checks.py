@@ -1,8 +1,14 @@
 """Agent checks, every reconcile: a working agent whose session died is recovered (its
 attempt fails, with its last words as the reason; or, when those words are a rate or
 usage limit, its runtime pauses and the bead waits without spending an attempt); idle
-agents hold no session and retire when idle too long; a zombie with nothing on its hook
-is idle again; orphan sessions stop.
+agents hold no session once finished, and retire when idle too long; a zombie with nothing
+on its hook is idle again; orphan sessions stop.
+
+Finished: right after `gt done` writes, the CLI is still inside that tool call; ending its
+session then would cut it off before it sees gt done's answer (and seance would lose its
+last words). A runtime whose screen the witness reads (engine.polecats.screens) keeps its
+session until the witness reads it idle twice (SessionFinished) or `finish_grace_seconds`
+pass; a runtime without screen rules (`script`, custom ones) cannot say, and stops at once.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
+from engine.polecats.screens import RULES
 from engine.policy import limit_seen
 from engine.safetext import clip, visible
 from engine.scheduler.runtime_pauses import limited
@@ -89,7 +96,7 @@ def check_agent(
         out = scheduler.fail(hook, agent["attempt"], reason=reason, kind="agent_died")
         return out is not None
     if not hook and status == vocab.AGENT_IDLE:
-        if alive and agent["id"] in alive:
+        if alive and agent["id"] in alive and not finishing(scheduler, agent, now):
             dispatcher.stop(agent["id"])
         idle_for = now - (agent["idle_since"] or now)
         if idle_for >= scheduler.settings.idle_retire_seconds:
@@ -100,6 +107,15 @@ def check_agent(
         with ledger.transaction():
             ledger.agents.set_status(agent["id"], vocab.AGENT_IDLE, reason="recovered")
     return False
+
+
+def finishing(scheduler: Scheduler, agent: Agent, now: float) -> bool:
+    """A finished agent whose CLI may still be answering (see above): its session stays
+    until the witness reads it idle, within the grace period."""
+    if (agent.get("runtime") or "") not in RULES:
+        return False
+    idle_for = now - (agent["idle_since"] or now)
+    return idle_for < scheduler.config.witness.finish_grace_seconds
 
 
 def summary(words: str) -> str:

@@ -99,9 +99,20 @@ def record(
     return None
 
 
-def adopt(scheduler: Scheduler, a: Assignment, dispatcher: Dispatcher) -> None:
-    """A session started before a crash: record it as started, never start it twice."""
+def adopt(scheduler: Scheduler, a: Assignment, dispatcher: Dispatcher) -> bool:
+    """A session started before a crash: record it as started, never start it twice.
+    False when the live session is not this bead's: the agent's previous session, still
+    finishing when the engine died between assigning new work and launching it (its
+    worktree is still on the old bead's branch); that one is launched, which ends it."""
     seen = dispatcher.describe(a)
+    if seen.branch is not None and not seen.branch.endswith("/" + a.bead_id):
+        log.info(
+            "the live session of %s is on %s, not %s: starting it afresh",
+            a.agent_name,
+            seen.branch,
+            a.bead_id,
+        )
+        return False
     try:
         scheduler.ledger.agents.mark_started(
             a.agent_id,
@@ -114,6 +125,7 @@ def adopt(scheduler: Scheduler, a: Assignment, dispatcher: Dispatcher) -> None:
         log.info("adopted the live session of %s on %s", a.agent_name, a.bead_id)
     except GtError as exc:
         log.info("could not adopt %s: %s", a.agent_name, exc)
+    return True
 
 
 def fail(

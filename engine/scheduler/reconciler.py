@@ -99,8 +99,8 @@ class Scheduler:
     def dispatch(self, a: Assignment, dispatcher: Dispatcher) -> str | None:
         return dispatching.dispatch(self, a, dispatcher)
 
-    def adopt(self, a: Assignment, dispatcher: Dispatcher) -> None:
-        dispatching.adopt(self, a, dispatcher)
+    def adopt(self, a: Assignment, dispatcher: Dispatcher) -> bool:
+        return dispatching.adopt(self, a, dispatcher)
 
     def fail(
         self, bead_id: str, attempt: int, *, reason: str, kind: str, bead_fault: bool = False
@@ -172,7 +172,9 @@ class Scheduler:
             agent = self.ledger.agents.get(a.agent_id)
             if agent and agent["status"] == vocab.AGENT_ASSIGNED and alive and a.agent_id in alive:
                 try:
-                    self.adopt(a, dispatcher)  # started before a crash: adopt, never start twice
+                    # started before a crash: adopt, never start twice
+                    if not self.adopt(a, dispatcher):
+                        pending.append(a)  # a previous bead's session: launching ends it
                 except Exception as exc:
                     self.park(a.bead_id, exc, stage="adopting its session")
             else:
