@@ -21,6 +21,7 @@ BENCHES = (
     "bench_cli.py",
     "bench_refinery.py",
     "bench_tui.py",
+    "bench_agents.py",
 )
 
 

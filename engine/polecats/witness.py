@@ -24,11 +24,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
 from engine.polecats.screens import RULES, ScreenState, read_screen, screen_lines
+from engine.polecats.witness_verdicts import (  # re-exported: the verdicts are the witness's words
+    Crashed,
+    DialogDue,
+    HealthChanged,
+    NeedsYou,
+    NudgeDue,
+    RateLimited,
+    RedispatchDue,
+    RestartDue,
+    ScreenSeen,
+    SessionFinished,
+    Verdict,
+)
 from engine.policy import ladder_wait
 from engine.safetext import visible
 
@@ -45,96 +57,11 @@ NUDGE_TEXT = (
     "Gas Town witness: you have work on your hook ({bead}). Keep going, or run "
     "`gt done` when finished / `gt escalate` if stuck."
 )
-
-
-@dataclass(frozen=True)
-class HealthChanged:
-    """The agent's label changed (working again, stalled, gupp): record it. `info` is
-    merged into the agent's info (a working agent's ladder is reset)."""
-
-    agent: Agent
-    health: str
-    info: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class NudgeDue:
-    """First rung: type a reminder into the agent's session, and remember the rung."""
-
-    agent: Agent
-    message: str
-    expires_at: float
-    step: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RestartDue:
-    """Second rung: restart the session on the same hook with a fresh context."""
-
-    agent: Agent
-    restarts: int
-    step: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RedispatchDue:
-    """Last rung: keep its work, kill the session, fail this attempt (the next one is
-    dispatched with the bead's backoff)."""
-
-    agent: Agent
-    reason: str
-
-
-@dataclass(frozen=True)
-class RateLimited:
-    """The agent's screen shows a rate or usage limit: pause its runtime (until the reset
-    time when the screen shows one), put its bead back without spending an attempt, and
-    stop its session. `text` is the screen's line that said so."""
-
-    agent: Agent
-    until: float | None
-    text: str
-
-
-@dataclass(frozen=True)
-class ScreenSeen:
-    """What the agent's screen shows changed: remember it (the agent's info "screen"), so
-    the next tick compares with it (two idle readings in a row; a screen that stays)."""
-
-    agent: Agent
-    screen: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DialogDue:
-    """A known dialog is on the agent's screen: type the keys its rule names."""
-
-    agent: Agent
-    dialog: str
-    keys: tuple[str, ...]
-    screen: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class NeedsYou:
-    """The agent's screen waits for a person (a login, a question the town does not know):
-    hold it as stalled, never nudge it, escalate to the mayor. Raised once per screen."""
-
-    agent: Agent
-    why: str
-    text: str  # the screen's last lines, made safe
-    screen: dict[str, Any]
-
-
-Verdict = (
-    HealthChanged
-    | NudgeDue
-    | RestartDue
-    | RedispatchDue
-    | RateLimited
-    | ScreenSeen
-    | DialogDue
-    | NeedsYou
+# GUPP for a CLI that sits at its prompt with work on its hook: finish it or hand it back.
+IDLE_NUDGE_TEXT = (
+    "Gas Town witness: you are waiting at your prompt, but {bead} is still on your hook. "
+    "If it is finished, commit your work and run `gt done`; if you cannot finish it, hand it "
+    "back with `gt done --status deferred` (or `gt escalate` if you are stuck)."
 )
 
 
@@ -180,22 +107,44 @@ class Witness:
 
         Writes nothing: the verdicts, in order, are for the scheduler to act on."""
         now = self.ledger.now()
+        agents = self.ledger.agents.list()
         watched = [
             agent
-            for agent in self.ledger.agents.list()
+            for agent in agents
             if agent["status"] in (vocab.AGENT_WORKING, vocab.AGENT_STALLED, vocab.AGENT_GUPP)
         ]
-        verdicts, held = read_screens(self.dispatcher, watched, alive, now)
+        # Finished (`gt done`) with a session still running: read until its CLI is idle.
+        finishing = [
+            agent
+            for agent in agents
+            if agent["status"] == vocab.AGENT_IDLE and not agent["hook"] and alive
+            and agent["id"] in alive
+        ]  # fmt: skip
+        verdicts, held, screens = read_screens(self.dispatcher, watched + finishing, alive, now)
         for agent in watched:
             if agent["id"] in held:
                 continue  # its screen decided this tick (a dialog, a person, a limit)
             ladder = agent["info"].get("ladder") or {}
-            health = self.label(
-                agent, alive, now, since=ladder.get("at"), before=ladder.get("progress")
+            # Its CLI sits at its prompt (idle twice) with work on its hook: GUPP, now, not
+            # after the stall window.
+            idle = screen_idle(agent, screens.get(agent["id"]))
+            health = (
+                vocab.AGENT_GUPP
+                if idle
+                else self.label(
+                    agent, alive, now, since=ladder.get("at"), before=ladder.get("progress")
+                )
             )
             if health == vocab.AGENT_ZOMBIE:
                 continue  # the scheduler recovers dead sessions
             if health == vocab.AGENT_WORKING:
+                if ladder.get("idle") and not self.answered(agent, ladder):
+                    # It took the nudge (its screen moves) but the ledger has seen nothing
+                    # of it since: the ladder stays, or a CLI that answers every nudge and
+                    # goes idle again would be nudged forever.
+                    if agent["status"] != vocab.AGENT_WORKING:
+                        verdicts.append(HealthChanged(agent, vocab.AGENT_WORKING))
+                    continue
                 if agent["status"] != vocab.AGENT_WORKING or ladder:
                     verdicts.append(HealthChanged(agent, vocab.AGENT_WORKING, {"ladder": {}}))
                 continue
@@ -207,20 +156,26 @@ class Witness:
             last = float(ladder.get("at", 0.0))
             if rung and now - last < ladder_wait(self.settings.ladder_seconds, rung):
                 continue
-            verdicts.append(self.climb(agent, rung, now))
+            verdicts.append(self.climb(agent, rung, now, idle=idle))
         return verdicts
 
-    def climb(self, agent: Agent, rung: int, now: float) -> Verdict:
+    def answered(self, agent: Agent, ladder: dict[str, Any]) -> bool:
+        """The agent did something the ledger sees (a `gt` call) since the last rung."""
+        seen = max(agent.get("last_activity") or 0.0, agent.get("last_heartbeat") or 0.0)
+        return seen > float(ladder.get("at", 0.0))
+
+    def climb(self, agent: Agent, rung: int, now: float, *, idle: bool = False) -> Verdict:
         step = {
             "attempt": agent["attempt"],
             "rung": rung + 1,
             "at": now,
             "progress": self.progress_at(agent),
+            "idle": idle,  # climbed because its CLI sat at its prompt
         }
         if rung == 0:
             return NudgeDue(
                 agent,
-                message=NUDGE_TEXT.format(bead=agent["hook"]),
+                message=(IDLE_NUDGE_TEXT if idle else NUDGE_TEXT).format(bead=agent["hook"]),
                 expires_at=now + self.settings.ladder_seconds,
                 step=step,
             )
@@ -249,21 +204,21 @@ QUOTED_LINES = 6
 
 def read_screens(
     dispatcher: Dispatcher, agents: list[Agent], alive: set[str] | None, now: float
-) -> tuple[list[Verdict], set[str]]:
-    """One capture per live hooked agent whose runtime has screen rules, read; returns the
-    verdicts and the agents whose screen holds them from the ladder this tick."""
+) -> tuple[list[Verdict], set[str], dict[str, dict[str, Any]]]:
+    """One capture per live agent (hooked, or finishing after `gt done`) whose runtime has
+    screen rules, read; returns the verdicts, the agents whose screen holds them from the
+    ladder this tick, and what each captured screen reads now (by agent id)."""
     readable = [
         agent
         for agent in agents
-        if agent["hook"]
-        and (agent.get("runtime") or "") in RULES
-        and (alive is None or agent["id"] in alive)
+        if (agent.get("runtime") or "") in RULES and (alive is None or agent["id"] in alive)
     ]
     if not readable:
-        return [], set()
+        return [], set(), {}
     captured = dispatcher.screens(readable)
     verdicts: list[Verdict] = []
     held = set()
+    screens = {}
     for agent in readable:
         text = captured.get(agent["id"])
         if text is None:
@@ -280,7 +235,8 @@ def read_screens(
                 held.add(agent["id"])  # a dialog answered, a person asked, a limit
         if remembered.get("needs_you"):
             held.add(agent["id"])  # never nudged while it waits for a person
-    return verdicts, held
+        screens[agent["id"]] = remembered
+    return verdicts, held, screens
 
 
 def judge_screen(agent: Agent, text: str, now: float) -> list[Verdict]:
@@ -297,7 +253,7 @@ def judge_screen(agent: Agent, text: str, now: float) -> list[Verdict]:
         reading.rule,
         digest,
     )
-    was_held = bool(before.get("needs_you"))
+    was_held = bool(before.get("needs_you")) and bool(agent["hook"])
     screen: dict[str, Any] = {
         "state": str(state),
         "rule": reading.rule,
@@ -310,6 +266,12 @@ def judge_screen(agent: Agent, text: str, now: float) -> list[Verdict]:
         # held until the screen shows the CLI going on by itself again
         "needs_you": was_held and state not in (ScreenState.WORKING, ScreenState.IDLE),
     }
+    if not agent["hook"]:
+        # Finished (`gt done`): only whether its CLI is back at its prompt matters now.
+        seen: list[Verdict] = [] if screen == before else [ScreenSeen(agent, screen)]
+        if state == ScreenState.IDLE and screen["readings"] >= 2:
+            seen.append(SessionFinished(agent))
+        return seen
     why = ""
     if state == ScreenState.DIALOG:
         if screen["answered"] < MAX_ANSWERS:
@@ -323,6 +285,9 @@ def judge_screen(agent: Agent, text: str, now: float) -> list[Verdict]:
             why = f"its screen has waited {int(now - screen['since'])}s on something unknown"
     elif state == ScreenState.RATE_LIMITED and not same:
         return [ScreenSeen(agent, screen), RateLimited(agent, reading.until, reading.line)]
+    elif state == ScreenState.CRASHED and same and before.get("readings") == 1:
+        # read twice in a row (a CLI may print an error and retry): it gave up
+        return [ScreenSeen(agent, screen), Crashed(agent, reading.line, quote(text))]
     if why and not screen["needs_you"]:
         screen["needs_you"] = True
         return [NeedsYou(agent, why, quote(text), screen)]
@@ -337,10 +302,11 @@ def quote(text: str) -> str:
     return "\n".join(visible(line) for line in screen_lines(text)[-QUOTED_LINES:])
 
 
-def screen_idle(agent: Agent) -> bool:
-    """The agent's screen read idle twice in a row (a marker gone for one capture, as
-    Codex's is while it streams, is not idle)."""
-    screen = agent["info"].get("screen") or {}
+def screen_idle(agent: Agent, screen: dict[str, Any] | None = None) -> bool:
+    """The agent's screen (`screen`, else the one its info remembers) read idle twice in a
+    row (a marker gone for one capture, as Codex's is while it streams, is not idle)."""
+    if screen is None:
+        screen = agent["info"].get("screen") or {}
     return (
         screen.get("state") == ScreenState.IDLE
         and screen.get("attempt") == agent["attempt"]

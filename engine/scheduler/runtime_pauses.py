@@ -30,13 +30,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("gastown.scheduler")
 
 KEY = "runtime_pauses"
-# The growing backoff when the CLI did not say when its window resets: 1, 2, 4 ... 60 min.
+# The growing backoff when the CLI did not say when its window resets: 1, 2, 4 ... 60 min
+# (the defaults of town.toml's [scheduler] runtime_pause_base_seconds / _max_seconds).
 BACKOFF_BASE = 60.0
 BACKOFF_MAX = 3600.0
 # A reset time further off than this is not believed (a misread date): the backoff is used.
 LONGEST_SHOWN = 8 * 24 * 3600.0
-# A limit within this long of the last pause's end counts as the next strike in a row.
-STRIKE_MEMORY = 2 * BACKOFF_MAX
+# A limit within this many longest backoffs of the last pause's end is the next strike.
+STRIKE_MEMORY = 2
 
 
 class RuntimePauses:
@@ -64,16 +65,25 @@ class RuntimePauses:
         )
 
     def pause(
-        self, runtime: str, *, shown_until: float | None, reason: str, bead: str | None
+        self,
+        runtime: str,
+        *,
+        shown_until: float | None,
+        reason: str,
+        bead: str | None,
+        base: float = BACKOFF_BASE,
+        longest: float = BACKOFF_MAX,
     ) -> dict[str, Any]:
         """Pause dispatch to `runtime`: until the reset time the CLI showed (when it is
-        believable), else for the growing backoff. A pause already in force is only ever
-        extended. Joins the caller's transaction."""
+        believable), else for the growing backoff (`base` doubling up to `longest`). A pause
+        already in force is only ever extended. Joins the caller's transaction."""
         now = self.ledger.now()
         pauses = self.all()
         prev = pauses.get(runtime)
         in_force = prev is not None and not prev.get("ended_at") and prev["until"] > now
-        recent = prev is not None and now - float(prev.get("ended_at") or now) < STRIKE_MEMORY
+        recent = (
+            prev is not None and now - float(prev.get("ended_at") or now) < STRIKE_MEMORY * longest
+        )
         if in_force and prev is not None:
             strikes = int(prev.get("strikes", 1))  # the same window, seen by another agent
         else:
@@ -81,7 +91,7 @@ class RuntimePauses:
         if shown_until is not None and now < shown_until <= now + LONGEST_SHOWN:
             until, shown = shown_until, True
         else:
-            until, shown = now + pause_backoff(strikes, BACKOFF_BASE, BACKOFF_MAX), False
+            until, shown = now + pause_backoff(strikes, base, longest), False
         if in_force and prev is not None and prev["until"] >= until:
             return prev
         entry = {
@@ -189,7 +199,14 @@ def limited(
     dispatcher.stop(agent["id"])
     try:
         with ledger.transaction(durable=True):
-            scheduler.pauses.pause(runtime, shown_until=until, reason=said, bead=hook)
+            scheduler.pauses.pause(
+                runtime,
+                shown_until=until,
+                reason=said,
+                bead=hook,
+                base=scheduler.settings.runtime_pause_base_seconds,
+                longest=scheduler.settings.runtime_pause_max_seconds,
+            )
             ledger.agents.requeue_attempt(
                 hook, agent["attempt"], reason=f"{runtime} hit a limit: {said}", runtime=runtime
             )

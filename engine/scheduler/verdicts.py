@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from engine import vocab
 from engine.polecats.witness import (
+    Crashed,
     DialogDue,
     HealthChanged,
     NeedsYou,
@@ -19,6 +20,7 @@ from engine.polecats.witness import (
     RateLimited,
     RestartDue,
     ScreenSeen,
+    SessionFinished,
 )
 from engine.scheduler.runtime_pauses import limited
 
@@ -63,12 +65,18 @@ def act_on(scheduler: Scheduler, verdict: Verdict, dispatcher: Dispatcher) -> No
         )
     elif isinstance(verdict, RateLimited):
         limited(scheduler, agent, dispatcher, until=verdict.until, text=verdict.text)
+    elif isinstance(verdict, SessionFinished):
+        # `gt done` answered, the CLI back at its prompt: nothing more will come from it.
+        log.info("%s finished and its CLI is idle: ending its session", agent["name"])
+        dispatcher.stop(agent["id"])
     elif isinstance(verdict, ScreenSeen):
         agents.set_health(agent["id"], agent["status"], info={"screen": verdict.screen})
     elif isinstance(verdict, DialogDue):
         answer_dialog(scheduler, verdict, dispatcher)
     elif isinstance(verdict, NeedsYou):
         needs_you(scheduler, verdict)
+    elif isinstance(verdict, Crashed):
+        gave_up(scheduler, verdict, dispatcher)
     else:  # RedispatchDue: kill it (and make sure it is dead), then retry with backoff
         dispatcher.preserve_work(agent)
         dispatcher.stop(agent["id"])
@@ -95,6 +103,24 @@ def answer_dialog(scheduler: Scheduler, verdict: DialogDue, dispatcher: Dispatch
             data={"agent": agent["name"], "dialog": verdict.dialog, "keys": list(verdict.keys)},
         )
     log.info("answered the %s dialog of %s with %s", verdict.dialog, agent["name"], verdict.keys)
+
+
+def gave_up(scheduler: Scheduler, verdict: Crashed, dispatcher: Dispatcher) -> None:
+    """The CLI gave up but sits at its prompt: end its session (keeping its work) and fail
+    the attempt with the CLI's own words, as for a session that died."""
+    agent = verdict.agent
+    log.warning(
+        "%s's CLI gave up on %s; its screen ends with:\n%s", agent["name"], agent["hook"],
+        verdict.text,
+    )  # fmt: skip
+    dispatcher.preserve_work(agent)
+    dispatcher.stop(agent["id"])
+    scheduler.fail(
+        agent["hook"],  # type: ignore[arg-type]  # the witness judges hooked agents only
+        agent["attempt"],
+        reason=f"the agent's CLI gave up; its last output: {verdict.line}",
+        kind="agent_died",
+    )
 
 
 def needs_you(scheduler: Scheduler, verdict: NeedsYou) -> None:
