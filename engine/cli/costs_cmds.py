@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from engine.commands.costs import BudgetState, CostLine
+    from engine.commands.costs import CostLine
 
 GROUPS = ("bead", "agent", "convoy", "rig", "runtime", "model")
 
@@ -27,30 +27,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_costs)
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.4f}"
-
-
 def _row(label: str, line: CostLine) -> list[str]:
-    return [
-        label,
-        f"{line.input_tokens:,}",
-        f"{line.output_tokens:,}",
-        f"{line.cache_read_tokens:,}",
-        f"{line.cache_write_tokens:,}",
-        f"{line.tokens:,}",
-        _money(line.dollars),
-    ]
-
-
-def _budget(b: BudgetState) -> str:
-    limits = []
-    if b.budget_tokens is not None:
-        limits.append(f"{b.tokens:,}/{b.budget_tokens:,} tokens")
-    if b.budget_dollars is not None:
-        limits.append(f"{_money(b.dollars)}/${b.budget_dollars:,.2f}")
-    state = "SPENT: no new dispatch" if b.spent else "within budget"
-    return f"budget {b.scope}: {', '.join(limits)} ({state})"
+    return [label, *line.figures()]
 
 
 def cmd_costs(args: argparse.Namespace, ctx: Any) -> int:
@@ -70,5 +48,5 @@ def cmd_costs(args: argparse.Namespace, ctx: Any) -> int:
         if report.total.unpriced:
             say(f"no price for {', '.join(report.total.unpriced)}: not in the dollars")
     for b in report.budgets:
-        say(_budget(b))
+        say(b.describe())
     return 0

@@ -57,6 +57,21 @@ class CostLine(NamedTuple):
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
 
+    def figures(self) -> tuple[str, ...]:
+        """Its numbers as `gt costs` and the app's costs screen show them (same columns)."""
+        return (
+            f"{self.input_tokens:,}",
+            f"{self.output_tokens:,}",
+            f"{self.cache_read_tokens:,}",
+            f"{self.cache_write_tokens:,}",
+            f"{self.tokens:,}",
+            money(self.dollars),
+        )
+
+
+def money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.4f}"
+
 
 class BudgetState(NamedTuple):
     scope: str  # "town" or a convoy id
@@ -68,6 +83,16 @@ class BudgetState(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
+
+    def describe(self, scope: str | None = None) -> str:
+        """One line, as `gt costs` and the app show it; `scope` as the caller made it safe."""
+        limits = []
+        if self.budget_tokens is not None:
+            limits.append(f"{self.tokens:,}/{self.budget_tokens:,} tokens")
+        if self.budget_dollars is not None:
+            limits.append(f"{money(self.dollars)}/${self.budget_dollars:,.2f}")
+        state = "SPENT: no new dispatch" if self.spent else "within budget"
+        return f"budget {scope or self.scope}: {', '.join(limits)} ({state})"
 
 
 class CostsReport(NamedTuple):

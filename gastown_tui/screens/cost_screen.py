@@ -20,33 +20,15 @@ GROUPS = ("bead", "agent", "convoy", "rig", "runtime", "model")
 COLUMNS = ("input", "output", "cache read", "cache write", "tokens", "$")
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.4f}"
-
-
 def _cells(label: str, line: CostLine) -> tuple[str, ...]:
     # a key can be a model name a CLI wrote: shown with its control characters visible
-    return (
-        clip(v(label), CELL_MAX),
-        f"{line.input_tokens:,}",
-        f"{line.output_tokens:,}",
-        f"{line.cache_read_tokens:,}",
-        f"{line.cache_write_tokens:,}",
-        f"{line.tokens:,}",
-        _money(line.dollars),
-    )
+    return (clip(v(label), CELL_MAX), *line.figures())
 
 
 def budget_text(report: CostsReport) -> str:
     lines = []
     for b in report.budgets:
-        parts = []
-        if b.budget_tokens is not None:
-            parts.append(f"{b.tokens:,}/{b.budget_tokens:,} tokens")
-        if b.budget_dollars is not None:
-            parts.append(f"{_money(b.dollars)}/${b.budget_dollars:,.2f}")
-        state = "SPENT: no new dispatch" if b.spent else "within budget"
-        lines.append(f"budget {v(b.scope)}: {', '.join(parts)} ({state})")
+        lines.append(b.describe(v(b.scope)))
     if report.total.unpriced:
         lines.append(f"no price for {v(', '.join(report.total.unpriced))}: not in the dollars")
     return "\n".join(lines) or "no budgets set (town.toml [budget])"
