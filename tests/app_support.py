@@ -29,6 +29,7 @@ import engine.timeutil
 from engine.commands import done as done_cmd
 from engine.config import SchedulerSettings, TownConfig
 from engine.engine import Engine
+from engine.escalations import escalate
 from engine.ledger import Ledger
 from engine.polecats import seance
 from engine.policy import RetryPolicy
@@ -227,7 +228,8 @@ def _populate(
     )
 
     clock.advance(300)
-    esc = ledger.mail.escalate(
+    esc = escalate(
+        ledger,
         title="Maple: which rounding for multiplication of floats?",
         body="0.1 * 3 gives 0.30000000000000004; round to 2 places or leave it?",
         severity="medium",

@@ -19,6 +19,7 @@ from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 from engine import vocab
 from engine.config import TownConfig
 from engine.errors import GtError
+from engine.escalations import escalate
 from engine.town import init_town
 from engine.views.town_snapshot import BEAD_FILTERS
 from gastown_tui.app import GasTownApp
@@ -700,8 +701,8 @@ async def test_an_escalation_raises_a_warning_toast(gtown):
     async with running(app) as pilot:
         other = gtown.ledger()
         try:
-            other.mail.escalate(
-                title="Shadow: which dark palette?", body="", severity="high", actor="x"
+            escalate(
+                other, title="Shadow: which dark palette?", body="", severity="high", actor="x"
             )
         finally:
             other.close()
@@ -730,7 +731,7 @@ async def test_ledger_text_is_shown_literally_never_as_markup(gtown):
         await pilot.press("escape")
         other = gtown.ledger()
         try:
-            other.mail.escalate(title=odd, body="", severity="low", actor="x")
+            escalate(other, title=odd, body="", severity="low", actor="x")
         finally:
             other.close()
         await until(pilot, lambda: app.noticed(odd))

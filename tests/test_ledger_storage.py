@@ -85,8 +85,6 @@ STILL_WORDED_IN_THE_LEDGER = {
     ("convoys.py", "body"),
     ("convoys.py", "reason"),  # "convoy <id> cancelled"
     ("convoys.py", "close_reason"),
-    ("mail.py", "subject"),  # an escalation's "[severity] title"
-    ("mail.py", "body"),  # ... naming the escalation's id, made in the same write
 }
 WORDED = ("title", "body", "subject", "reason", "close_reason")
 

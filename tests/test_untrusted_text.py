@@ -18,6 +18,7 @@ from textual.widgets import Input, TextArea
 
 from engine.adapters.tmux import Tmux, TmuxError
 from engine.errors import UsageError
+from engine.escalations import escalate
 from engine.ledger import Ledger
 from engine.safetext import check_typed, keep_sgr, visible
 from gastown_tui.screens.detail import DetailScreen
@@ -261,7 +262,7 @@ async def test_the_app_shows_hostile_ledger_text_neutralised(gtown):
         await until(pilot, lambda: bead in shown_beads(app) and huge in shown_beads(app))
         other = gtown.ledger()
         try:  # an agent's escalation raises a toast quoting its title
-            other.mail.escalate(title=HOSTILE, body="", severity="low", actor="x")
+            escalate(other, title=HOSTILE, body="", severity="low", actor="x")
         finally:
             other.close()
         await until(pilot, lambda: app.noticed("pwned"))

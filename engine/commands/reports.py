@@ -115,15 +115,18 @@ class Escalated(NamedTuple):
 
 
 def escalate(ledger: Ledger, request: Escalation, *, actor: str) -> Escalated:
-    """An escalation bead and mail to the mayor, together."""
-    with ledger.transaction(durable=True):  # the agent is told the mayor knows
-        record = ledger.mail.escalate(
-            title=request.title,
-            body=request.body,
-            severity=request.severity,
-            actor=actor,
-            source=request.source,
-        )
+    """An escalation bead and mail to the mayor, together (durable: the agent is told the
+    mayor knows)."""
+    from engine.escalations import escalate as file_escalation
+
+    record = file_escalation(
+        ledger,
+        title=request.title,
+        body=request.body,
+        severity=request.severity,
+        actor=actor,
+        source=request.source,
+    )
     return Escalated(record["id"], record)
 
 

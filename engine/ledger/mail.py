@@ -15,7 +15,7 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
-    from engine.records import Bead, MailMessage
+    from engine.records import MailMessage
 
 
 class MailStore:
@@ -116,27 +116,17 @@ class MailStore:
                 record_event(conn, mid, "read", reader, now, {})
             return self.require(mid)
 
-    def escalate(
-        self, *, title: str, body: str, severity: str, actor: str, source: str | None = None
-    ) -> Bead:
-        """An escalation bead (town-level) and mail to the mayor, in one transaction."""
-        if not title.strip():
-            raise UsageError("an escalation needs a title")
-        priority = {"critical": 0, "high": 1, "medium": 2, "low": 3}.get(severity, 2)
-        with self.db.write(durable=True):
-            esc = self.ledger.beads.insert(
-                title=title.strip().splitlines()[0][:200],
-                rig=None,
-                bead_type="escalation",
-                priority=priority,
-                body=body,
-                created_by=actor,
-                metadata={"severity": severity, "source": source},
-            )
-            self.deliver(
-                sender=actor,
-                to=vocab.MAYOR,
-                subject=f"[{severity}] {title.strip()[:150]}",
-                body=body + (f"\n\nEscalation {esc}" + (f", about {source}" if source else "")),
-            )
-            return self.ledger.beads.require(esc)
+    def file_escalation(
+        self, *, title: str, body: str, severity: str, priority: int, actor: str, source: str | None
+    ) -> str:
+        """An escalation bead (town-level), as its caller worded it; engine/escalations.py
+        files it and mails the mayor in one transaction."""
+        return self.ledger.beads.insert(
+            title=title,
+            rig=None,
+            bead_type="escalation",
+            priority=priority,
+            body=body,
+            created_by=actor,
+            metadata={"severity": severity, "source": source},
+        )

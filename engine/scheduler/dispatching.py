@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import vocab
 from engine.errors import Conflict, GtError
+from engine.escalations import escalate
 from engine.polecats.dispatcher import DispatchError
 from engine.policy import RetryPolicy
 from engine.scheduler.breaker import BEAD_FAULT
@@ -215,7 +216,8 @@ def escalate_failed(
         title = f"{bead_id} cannot be dispatched: {reason}"
     else:
         title = f"{bead_id} failed after {failures} attempts"
-    scheduler.ledger.mail.escalate(
+    escalate(
+        scheduler.ledger,
         title=title,
         body=f"Last failure: {reason}\nReopen it with `gt bead reopen {bead_id}` once "
         f"the cause is fixed.",

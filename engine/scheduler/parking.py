@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from engine.escalations import escalate
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ class Parking:
                 at=now,
                 data={"reason": reason, "stage": stage},
             )
-            ledger.mail.escalate(
+            escalate(
+                ledger,
                 title=f"{bead_id} parked: the engine hit an error on it ({stage})",
                 body=(
                     f"While {stage}: {reason}\n"

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from engine import vocab
+from engine.escalations import escalate
 from engine.polecats.witness import (
     Crashed,
     DialogDue,
@@ -135,7 +136,8 @@ def needs_you(scheduler: Scheduler, verdict: NeedsYou) -> None:
             info={"screen": verdict.screen},
             event="agent_needs_you",
         )
-        scheduler.ledger.mail.escalate(
+        escalate(
+            scheduler.ledger,
             title=f"{agent['name']} needs you: {verdict.why}",
             body=(
                 f"{agent['name']} ({agent['rig']}) on {hook}: {verdict.why}. The town does not "
