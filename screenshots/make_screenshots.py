@@ -79,12 +79,14 @@ def landed(app: Any) -> list[dict[str, Any]]:
 
 def town_events(town: Any, app: Any) -> None:
     """What a day in town brings: a polecat escalates, and writes to the mayor."""
+    from engine.escalations import escalate
     from engine.ledger import Ledger
 
     agent = working(app)[0]
     ledger = Ledger(town.ledger_path)
     try:
-        ledger.mail.escalate(
+        escalate(
+            ledger,
             title=f"{agent['hook']}: the gate is slow on this machine",
             body="test.sh takes 40 s here; is a smaller check acceptable?",
             severity="medium",
