@@ -170,7 +170,11 @@ class RealTown:
         )
 
     def close(self) -> None:
+        from engine.polecats import proctree
+
         self.fleet.tmux.kill_server()
+        # a CLI's children outlive a tmux kill; no test leaves them behind
+        proctree.terminate(proctree.with_env({"GT_TOWN": self.town.root}), grace=1.0)
         self.ledger.close()
 
 

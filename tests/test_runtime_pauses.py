@@ -322,5 +322,9 @@ def test_real_codex_usage_limit_pauses_its_rig_while_script_beads_land(
     rt.scheduler.pauses.lift("codexcli", actor="test")
     rt.reconcile()
     assert rt.ledger.beads.get(limited)["status"] != vocab.OPEN  # type: ignore[index]
+    # stopping a session the product's way leaves none of the CLI's processes behind
+    # (a bare tmux kill does not: codex's node wrapper outlives its pane for a while)
+    for agent in rt.fleet.alive() or ():
+        rt.fleet.stop(agent)
     rt.fleet.tmux.kill_server()
     assert _processes_with(marker) == {}
