@@ -5,8 +5,8 @@ node processes keep running, using CPU, after `tmux kill-server`; Codex's app-se
 detaches itself). A session's processes are the pane's process tree plus every process
 carrying the session's identity in its environment (GT_TOWN and GT_SESSION, which the
 launcher gives the agent and all it starts inherit) — the second finds those that left the
-tree (a daemon re-parented to init). Linux /proc only; elsewhere nothing is found and the
-tmux kill is all there is.
+tree (a daemon re-parented to init). Read through engine/adapters/procfs (Linux /proc);
+elsewhere nothing is found and the tmux kill is all there is.
 """
 
 from __future__ import annotations
@@ -17,34 +17,16 @@ import signal
 import time
 from collections.abc import Iterable
 
-PROC = "/proc"
-
-
-def _pids() -> list[int]:
-    try:
-        return [int(name) for name in os.listdir(PROC) if name.isdigit()]
-    except OSError:
-        return []
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"{PROC}/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    # the command name (field 2) may hold spaces and parentheses: split after its last ')'
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return int(fields[1]) if len(fields) > 1 else None
+from engine.adapters import procfs
 
 
 def descendants(root: int) -> set[int]:
     """root and every process below it."""
     children: dict[int, list[int]] = {}
-    for pid in _pids():
-        parent = _parent(pid)
-        if parent is not None:
-            children.setdefault(parent, []).append(pid)
+    for pid in procfs.pids():
+        info = procfs.stat(pid)
+        if info is not None:
+            children.setdefault(info.parent, []).append(pid)
     out, todo = set(), [root]
     while todo:
         pid = todo.pop()
@@ -58,32 +40,16 @@ def descendants(root: int) -> set[int]:
 def with_env(pairs: dict[str, str]) -> set[int]:
     """Processes of ours whose environment holds every KEY=VALUE given."""
     wanted = {f"{k}={v}".encode() for k, v in pairs.items()}
-    out = set()
     me = os.getpid()
-    for pid in _pids():
-        if pid == me:
-            continue
-        try:
-            with open(f"{PROC}/{pid}/environ", "rb") as fh:
-                env = set(fh.read().split(b"\0"))
-        except OSError:
-            continue  # gone, or not ours (unreadable)
-        if wanted <= env:
+    out = set()
+    for pid in procfs.pids():
+        if pid != me and wanted <= (procfs.environ(pid) or set()):
             out.add(pid)
     return out
 
 
 def alive(pids: Iterable[int]) -> set[int]:
-    out = set()
-    for pid in pids:
-        try:
-            with open(f"{PROC}/{pid}/stat", "rb") as fh:
-                state = fh.read()
-        except OSError:
-            continue
-        if state[state.rfind(b")") + 2 : state.rfind(b")") + 3] != b"Z":  # a zombie is dead
-            out.add(pid)
-    return out
+    return {pid for pid in pids if procfs.running(pid)}
 
 
 def terminate(pids: Iterable[int], grace: float = 2.0) -> set[int]:

@@ -29,8 +29,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from engine.adapters import procfs
+
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
 GATE_ORDER = ("setup", "lint", "test", "build")
 TOKEN_VAR = "GT_GATE_TOKEN"
@@ -71,56 +73,6 @@ def gate_env(names: Sequence[str], hooks_dir: str, token: str) -> dict[str, str]
         }
     )
     return env
-
-
-# ---- what /proc says about a process (Linux) -----------------------------------------------
-
-
-class ProcInfo(NamedTuple):
-    state: str
-    pgid: int
-    start: int  # clock ticks after boot: with the pid, names one process for good
-
-
-def proc_info(pid: int) -> ProcInfo | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return None
-    # the command name (field 2) may hold spaces and parentheses: split after the last ')'
-    fields = text.rsplit(")", 1)[-1].split()
-    try:
-        return ProcInfo(fields[0], int(fields[2]), int(fields[19]))
-    except (IndexError, ValueError):
-        return None
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie (a zombie holds nothing; its reaper may be slow or absent)."""
-    info = proc_info(pid)
-    return info is not None and info.state not in ("Z", "X")
-
-
-def token_of(pid: int) -> str | None:
-    """The gate token in a process's environment (None when absent or not readable)."""
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    prefix = f"{TOKEN_VAR}=".encode()
-    for item in data.split(b"\0"):
-        if item.startswith(prefix):
-            return item[len(prefix) :].decode("ascii", "replace")
-    return None
-
-
-def all_pids() -> Iterator[int]:
-    with contextlib.suppress(OSError):
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                yield int(name)
 
 
 # ---- the records ---------------------------------------------------------------------------
@@ -257,7 +209,7 @@ class GateRunner:
                 self.records.remove(token)
                 raise
             self._running[token] = proc
-        info = proc_info(proc.pid)
+        info = procfs.stat(proc.pid)
         self.records.write(
             {**record, "pid": proc.pid, "pgid": proc.pid, "start": info.start if info else None}
         )
@@ -308,7 +260,7 @@ class GateRunner:
             pid, pgid = r.get("pid"), r.get("pgid")
             if not isinstance(pid, int) or not isinstance(pgid, int):
                 continue  # recorded before it had a pid: the token scan below finds it
-            info = proc_info(pid)
+            info = procfs.stat(pid)
             if info is not None and info.start != r.get("start"):
                 # the pid is another process's now (so its old group is empty)
                 continue
@@ -326,9 +278,9 @@ def kill_group(pgid: int) -> None:
 
 def running_in_group(pgid: int) -> list[int]:
     out = []
-    for pid in all_pids():
-        info = proc_info(pid)
-        if info and info.pgid == pgid and info.state not in ("Z", "X"):
+    for pid in procfs.pids():
+        info = procfs.stat(pid)
+        if info and info.group == pgid and info.running:
             out.append(pid)
     return out
 
@@ -339,11 +291,11 @@ def kill_gate(pgid: int | None, tokens: set[str], deadline: float) -> list[int]:
     then everything carrying the token (children that left the group keep it). Waits
     until they are gone; returns the pids killed."""
     members = running_in_group(pgid) if pgid and pgid > 1 else []
-    ours = [p for p in members if token_of(p) in tokens]
+    ours = [p for p in members if procfs.env_value(p, TOKEN_VAR) in tokens]
     if ours and pgid:
         kill_group(pgid)
     killed = kill_marked(tokens, deadline)
-    while any(running(p) for p in members) and time.monotonic() < deadline:
+    while any(procfs.running(p) for p in members) and time.monotonic() < deadline:
         time.sleep(0.02)
     return sorted(set(killed) | (set(members) if ours else set()))
 
@@ -352,13 +304,13 @@ def kill_marked(tokens: set[str], deadline: float) -> list[int]:
     """SIGKILL every process carrying one of the tokens (a gate's children that left its
     group keep its environment), and wait until they are gone."""
     me = os.getpid()
-    marked = [p for p in all_pids() if p != me and token_of(p) in tokens]
+    marked = [p for p in procfs.pids() if p != me and procfs.env_value(p, TOKEN_VAR) in tokens]
     for pid in marked:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-    while any(running(p) for p in marked) and time.monotonic() < deadline:
+    while any(procfs.running(p) for p in marked) and time.monotonic() < deadline:
         time.sleep(0.02)
-    left = [p for p in marked if running(p)]
+    left = [p for p in marked if procfs.running(p)]
     if left:
         log.warning("gate processes %s survived SIGKILL", ", ".join(map(str, left)))
     return marked
