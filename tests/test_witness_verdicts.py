@@ -54,3 +54,38 @@ def test_the_scheduler_climbs_the_ladder_the_witness_decides(ledger, clock):
     agent_events = [e["kind"] for e in ledger.state.events_after(0)]
     assert agent_events.index("witness_nudged") < agent_events.index("witness_restarted")
     assert dispatcher.stopped  # the last rung killed the session before re-dispatching
+
+
+class EchoingDispatcher(RecordingDispatcher):
+    """A session whose only output is the echo of a nudge typed a tick after it was asked
+    for (the fleet types nudges from the inbox on its next pass)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.typed: float | None = None
+        self.output: float | None = None
+
+    def nudged_at(self, agent):
+        return self.typed
+
+    def progress_marker(self, agent):
+        return self.output
+
+
+def test_a_nudges_late_echo_is_not_progress_so_a_silent_agent_climbs_the_ladder(ledger, clock):
+    dispatcher = EchoingDispatcher()
+    sched, _ = working_bead(ledger, dispatcher)
+    witness = Witness(ledger, WITNESS, dispatcher)
+    clock.advance(61)
+    sched.reconcile(dispatcher)  # the nudge is asked for (rung 1)
+    asked = ledger.agents.list()[0]["info"]["ladder"]["at"]
+    clock.advance(5)  # typed a tick later; its echo lands a moment after
+    dispatcher.typed = ledger.now()
+    dispatcher.output = ledger.now() + 0.5
+    clock.advance(30)
+    assert dispatcher.output > asked + 1.5  # the old rule (grace from the asking) took it
+    verdicts = [type(v) for v in witness.patrol(dispatcher.alive())]
+    assert RestartDue in verdicts, verdicts
+    # real output after the echo is progress
+    dispatcher.output = ledger.now()
+    assert [type(v) for v in witness.patrol(dispatcher.alive())] == [HealthChanged]

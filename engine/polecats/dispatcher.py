@@ -101,6 +101,12 @@ class Dispatcher(Protocol):
         """The latest sign of progress the dispatcher can see (output, commits), or None."""
         ...
 
+    def nudged_at(self, agent: Agent) -> float | None:
+        """When a nudge was last typed into the agent's session (the ledger's clock), or
+        None: a nudge is typed a tick or more after the witness asked for it, and the
+        output its echo makes is not the agent's progress."""
+        ...
+
     def session_log(self, agent: Agent) -> str | None:
         """The path of the log of the agent's session on its current hook, or None."""
         ...
@@ -167,6 +173,9 @@ class DispatcherHooks:
         return Started()
 
     def progress_marker(self, agent: Agent) -> float | None:
+        return None
+
+    def nudged_at(self, agent: Agent) -> float | None:
         return None
 
     def session_log(self, agent: Agent) -> str | None:

@@ -90,6 +90,9 @@ class TmuxFleet(DispatcherHooks):
         # nothing is typed into it before (a key pressed during start-up is lost or
         # answers a start-up screen). Sessions adopted after a restart count as ready.
         self._ready_at: dict[str, float] = {}
+        # when a nudge was last typed into each agent's session (the ledger's clock): its
+        # echo in the pane is not the agent's progress (the witness asked a tick earlier)
+        self._typed_at: dict[str, float] = {}
         self._usage: UsageReader | None = None
 
     # ---- Dispatcher ----------------------------------------------------------------------
@@ -291,6 +294,10 @@ class TmuxFleet(DispatcherHooks):
             runtime=runtimes.all_runtimes(self.custom_runtimes).get(name),
             ready_at=self._ready_at.get(session, 0.0),
         )
+        self._typed_at[payload["agent_id"]] = self.ledger.now()
+
+    def nudged_at(self, agent: Agent) -> float | None:
+        return self._typed_at.get(agent["id"])
 
     def progress_marker(self, agent: Agent) -> float | None:
         """Latest sign of progress on disk: session output written, or a commit made."""

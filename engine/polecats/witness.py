@@ -92,9 +92,14 @@ class Witness:
         if alive is not None and agent["id"] not in alive:
             return vocab.AGENT_ZOMBIE
         progress = self.progress_at(agent)
-        if since is not None and before is not None and progress < since + ECHO_GRACE:
-            # Output right after our own nudge is the nudge's echo, not progress.
-            progress = before
+        if since is not None and before is not None:
+            # Output right after our own nudge is the nudge's echo, not progress: counted
+            # from when it was typed, which may be a tick or more after it was asked for.
+            typed = self.dispatcher.nudged_at(agent)
+            if typed is not None and typed >= since:
+                since = typed
+            if progress < since + ECHO_GRACE:
+                progress = before
         quiet = now - progress
         if quiet >= self.settings.gupp_seconds:
             return vocab.AGENT_GUPP
