@@ -267,7 +267,7 @@ class Engine:
 
         assert self.ledger is not None
         request = ConvoyCreate(title, beads=tuple(beads or ()), plan=plan, staged=staged)
-        convoy = await self.call(create, self.ledger, request, actor=actor)
+        convoy = await self.call(create, self.ledger, request, actor=actor, config=self.config)
         self.wake()
         return convoy.as_dict()
 

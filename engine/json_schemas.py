@@ -164,6 +164,7 @@ class Placement(TypedDict):
     agent_id: NotRequired[str]
     rig: NotRequired[str]
     attempt: NotRequired[int]
+    runtime: NotRequired[str]  # what the polecat runs: the bead's runtime, else its rig's
 
 
 class PrimedAgent(TypedDict):

@@ -11,6 +11,7 @@ A plan file (TOML):
     type = "task"                    # optional
     labels = ["python"]              # optional
     body = "..."                     # optional
+    runtime = "codex"                # optional: default its rig's runtime, else the town's
     needs = ["other-key", "gt-a1b2"] # plan keys or existing bead ids
 """
 
@@ -29,6 +30,7 @@ from engine.ledger.beads import check_priority, check_title, check_type
 from engine.tomllines import TomlLines
 
 if TYPE_CHECKING:
+    from engine.config import TownConfig
     from engine.ledger import Ledger
 
 
@@ -45,6 +47,7 @@ class PlanBead(BaseModel):
     type: str = "task"
     labels: list[str] = []
     body: str = ""
+    runtime: str | None = None
     needs: list[str] = []
 
 
@@ -125,10 +128,15 @@ def load_plan(path: str) -> tuple[str | None, list[dict[str, Any]]]:
     return plan.title or None, entries
 
 
-def validate_plan(ledger: Ledger, items: list[Any], source: str) -> list[dict[str, Any]]:
+def validate_plan(
+    ledger: Ledger, items: list[Any], source: str, config: TownConfig | None = None
+) -> list[dict[str, Any]]:
     """Normalise and check every entry; refuse cycles. Raises before any write.
 
-    Errors name the entry, its field and, for entries read from a file, the line."""
+    Errors name the entry, its field and, for entries read from a file, the line. A runtime
+    an entry names must be one of `config`'s (without a config: a preset)."""
+    from engine.commands.bead_actions import check_runtime
+
     locate = getattr(items, "locate", None)
 
     def where(n: int | None, field: str | None) -> str:
@@ -158,6 +166,7 @@ def validate_plan(ledger: Ledger, items: list[Any], source: str) -> list[dict[st
                 "title": _checked("title", check_title, bead.title),
                 "priority": _checked("priority", check_priority, bead.priority),
                 "type": _checked("type", check_type, bead.type),
+                "runtime": _checked("runtime", lambda r: check_runtime(r, config), bead.runtime),
                 "body": bead.body,
                 "labels": bead.labels,
                 "needs": bead.needs,

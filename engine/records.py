@@ -46,6 +46,8 @@ class Bead(TypedDict):
     failures: int
     last_error: str | None
     blocked: bool
+    # The runtime it names (`gt sling --runtime`); None: its rig's, else the town's default.
+    runtime: str | None
 
 
 class BeadWithExtra(Bead):

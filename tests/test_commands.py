@@ -52,9 +52,11 @@ def test_sling_assigns_a_ready_bead_and_reports_the_placement(ledger, config):
         "agent_id",
         "rig",
         "attempt",
+        "runtime",
         "queued",
         "reason",
     ]
+    assert placed.runtime == config.runtime_for("web")
 
 
 def test_sling_a_bead_that_cannot_start_says_why_it_waits(ledger, config):

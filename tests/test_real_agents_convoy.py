@@ -1,11 +1,9 @@
-"""All three real CLIs at once: one convoy whose beads go to rigs of different runtimes
-(claude, codex, gemini — a rig's `runtime` picks it), each CLI on its own scripted model
-server, all slung together; every bead lands through its rig's real test gate, the convoy
-lands, `gt costs --json` then shows per runtime exactly the tokens the servers returned,
-and nothing the sessions started is left running.
-
-A bead has no runtime of its own (town.toml's `rigs.NAME.runtime`, else the town's default,
-decides), so three runtimes need three rigs: the default (claude) and two that name theirs.
+"""All three real CLIs at once: one convoy across two rigs whose beads run on claude, codex
+and gemini — rig web runs claude and a bead of web names codex (`gt bead create --runtime`),
+rig api runs gemini — each CLI on its own scripted model server, all slung together; every
+bead lands through its rig's real test gate, the convoy lands, `gt costs --json` then shows
+per runtime exactly the tokens the servers returned, and nothing the sessions started is
+left running.
 
 `RealTown` is shared with tests/test_real_agents_faults.py.
 """
@@ -21,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -150,12 +148,14 @@ def new_town(
     *,
     scheduler: dict[str, float] | None = None,
     set_env: dict[CliName, dict[str, str]] | None = None,
+    runtimes: tuple[CliName, ...] = (),
 ) -> RealTown:
     """A town with a rig per entry of `rigs` (each with the failing test as its real gate
-    and the given runtime), a scripted server per runtime (started here), and the CLIs'
-    presets pointed at them (plus `set_env`); `scheduler` replaces [scheduler] settings.
-    The engine is not started yet."""
-    for cli in set(rigs.values()):
+    and the given runtime), a scripted server per runtime (of the rigs, and `runtimes` that
+    only beads name; started here), and the CLIs' presets pointed at them (plus `set_env`);
+    `scheduler` replaces [scheduler] settings. The engine is not started yet."""
+    clis = list(dict.fromkeys([*rigs.values(), *runtimes]))
+    for cli in clis:
         agent_cli(cli)  # installed (or the test skips: no npm)
     env = engine_env(root / "home")
     town = init_town(str(root / "town"))
@@ -167,7 +167,7 @@ def new_town(
         text, n = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.MULTILINE)
         if not n:
             text = text.replace("[scheduler]\n", f"[scheduler]\n{key} = {value}\n", 1)
-    for cli in dict.fromkeys(rigs.values()):
+    for cli in clis:
         server = scripts[cli](rt).start()
         rt.servers[cli] = server
         values = CASES[cli].set_env(server.url) | (set_env or {}).get(cli, {})
@@ -199,42 +199,66 @@ def towns(tmp_path: Path) -> Iterator[list[RealTown]]:
         rt.stop()
 
 
+# Two rigs, each with its runtime; the town's default is the first's (claude).
+RIGS: dict[str, CliName] = {"web": "claude", "api": "gemini"}
+
+
+class ConvoyBead(NamedTuple):
+    rig: str
+    runtime: CliName | None  # what the bead names; None: its rig's
+    polecat: str
+
+
 # The order the convoy's beads are created in (same priority: created first, dispatched
 # first) gives the polecats their names in the pool's order: the scripts of Claude Code and
-# Gemini CLI name absolute paths in their worktrees.
-CONVOY: dict[str, CliName] = {"web": "claude", "lib": "gemini", "api": "codex"}
-NAMES = {"web": "Toast", "lib": "Maple", "api": "Birch"}
+# Gemini CLI name absolute paths in their worktrees. Both web beads fix the same line (the
+# second lands as a merge that changes nothing more).
+CONVOY: dict[CliName, ConvoyBead] = {
+    "claude": ConvoyBead("web", None, "Toast"),
+    "codex": ConvoyBead("web", "codex", "Maple"),
+    "gemini": ConvoyBead("api", None, "Birch"),
+}
 
 
 @pytest.mark.slow
-def test_three_real_runtimes_work_one_convoy_and_costs_match_the_servers(
+def test_three_real_runtimes_work_one_convoy_across_two_rigs_and_costs_match_the_servers(
     tmp_path: Path, towns: list[RealTown]
 ) -> None:
-    def wt(rt: RealTown, rig: str) -> str:
-        return rt.worktree(rig, NAMES[rig])
+    def wt(rt: RealTown, cli: CliName) -> str:
+        return rt.worktree(CONVOY[cli].rig, CONVOY[cli].polecat)
 
     scripts: dict[CliName, Callable[[RealTown], ScriptedModelServer]] = {
-        "claude": lambda rt: CASES["claude"].server(claude_bead_script(wt(rt, "web"))),
+        "claude": lambda rt: CASES["claude"].server(claude_bead_script(wt(rt, "claude"))),
         "gemini": lambda rt: CASES["gemini"].server(
-            gemini_bead_script(wt(rt, "lib")), side_usage=Usage(70, 7)
+            gemini_bead_script(wt(rt, "gemini")), side_usage=Usage(70, 7)
         ),
         "codex": lambda rt: CASES["codex"].server(codex_bead_script()),
     }
-    rt = new_town(tmp_path, CONVOY, scripts)
+    rt = new_town(tmp_path, RIGS, scripts, runtimes=("codex",))
     towns.append(rt)
-    beads = {
-        rig: rt.gt_json("bead", "create", f"Fix add in {rig}", "--rig", rig, "--body",
-                        "test_calc.py fails: make it pass.")["id"]
-        for rig in CONVOY
-    }  # fmt: skip
+    beads: dict[CliName, str] = {}
+    for runs, (rig, named, _) in CONVOY.items():
+        runtime = ["--runtime", named] if named else []
+        title, body = f"Fix add in {rig} ({runs})", "test_calc.py fails: make it pass."
+        made = rt.gt_json("bead", "create", title, "--rig", rig, *runtime, "--body", body)
+        beads[runs] = made["id"]
+    assert (
+        rt.bead(beads["codex"])["runtime"] == "codex"
+        and rt.bead(beads["claude"])["runtime"] is None
+    )
     convoy = rt.gt_json("convoy", "create", "Fix add everywhere", *_beads_args(beads.values()))
     rt.start_engine()
     slung = rt.gt_json("sling", convoy["id"])
-    assert {p["id"]: p["agent"] for p in slung} == {beads[rig]: NAMES[rig] for rig in CONVOY}
-    # all three at work at once, each on its rig's runtime
+    assert {p["id"]: (p["agent"], p["rig"], p["runtime"]) for p in slung} == {
+        beads[cli]: (b.polecat, b.rig, cli) for cli, b in CONVOY.items()
+    }
+    # all three at work at once: two runtimes side by side in rig web
     rt.wait(lambda: len({a["runtime"] for a in rt.ledger.agents.list() if a["hook"]}) == 3, 120)
+    assert {(a["rig"], a["name"], a["runtime"]) for a in rt.ledger.agents.list()} == {
+        (b.rig, b.polecat, cli) for cli, b in CONVOY.items()
+    }
     rt.wait(lambda: all(rt.bead(b)["status"] == vocab.CLOSED for b in beads.values()), 300)
-    for rig in CONVOY:
+    for rig in RIGS:
         assert landed_calc(rt, rig) == FIXED
     rt.wait(lambda: bool(rt.gt_json("convoy", "status", convoy["id"])["landed_at"]), 30)
     # Every CLI played its whole script, the test's output in its last turn.
@@ -246,9 +270,14 @@ def test_three_real_runtimes_work_one_convoy_and_costs_match_the_servers(
     rt.wait(lambda: not rt.leftovers(), 150)  # at the latest: finish_grace_seconds
     # The town read each CLI's own records: per runtime exactly what its server returned
     # for the main conversation (Gemini's router calls are recorded nowhere by the CLI).
-    rt.wait(lambda: _costs_by_runtime(rt).keys() == set(CONVOY.values()), 30)
+    rt.wait(lambda: _costs_by_runtime(rt).keys() == set(CONVOY), 30)
     want = {cli: _tokens(_recorded(cli, server)) for cli, server in rt.servers.items()}
     rt.wait(lambda: _costs_by_runtime(rt) == want, 30)
+    # ...and each session on the bead it worked (by the session's own start time, however
+    # late the engine first read it), so each bead and the convoy add up exactly too.
+    assert _costs_by(rt, "bead") == {beads[cli]: want[cli] for cli in CONVOY}
+    convoy_total = {k: sum(w[k] for w in want.values()) for k in _tokens(Usage())}
+    assert _costs_by(rt, "convoy") == {convoy["id"]: convoy_total}
     assert "Traceback" not in rt.engine_log.read_text()
 
 
@@ -282,7 +311,11 @@ def _tokens(u: Usage) -> dict[str, int]:
 
 
 def _costs_by_runtime(rt: RealTown) -> dict[str, dict[str, int]]:
-    report = rt.gt_json("costs", "--by", "runtime")
+    return _costs_by(rt, "runtime")
+
+
+def _costs_by(rt: RealTown, by: str) -> dict[str, dict[str, int]]:
+    report = rt.gt_json("costs", "--by", by)
     return {
         line["key"]: {k: line[k] for k in _tokens(Usage())}
         for line in report["lines"]

@@ -56,6 +56,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--add-label", action="append", default=[], metavar="LABEL")
     p.add_argument("--remove-label", action="append", default=[], metavar="LABEL")
     p.add_argument("--defer-until", metavar="TIME", help="ISO-8601; empty string clears it")
+    p.add_argument(
+        "--runtime", metavar="NAME", help="the runtime that works it; empty string: its rig's"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_update)
 
@@ -90,6 +93,11 @@ def add_create_args(p: argparse.ArgumentParser, *, title_required: bool = True) 
         default=[],
         metavar="ID[:TYPE]",
         help="a dependency (default type: blocks)",
+    )
+    p.add_argument(
+        "--runtime",
+        metavar="NAME",
+        help="the runtime that works it (claude, codex, ...; default: its rig's, else the town's)",
     )
 
 
@@ -134,13 +142,21 @@ def new_bead_from_args(args: argparse.Namespace) -> NewBead:
         body=read_body(args) or "",
         labels=tuple(args.label),
         deps=parse_deps(args.dep),
+        runtime=args.runtime,
     )
+
+
+def config_if(ctx: Any, runtime: str | None) -> Any:
+    """The town's config, read only when a runtime name must be checked against it (the
+    config costs `gt` pydantic's import)."""
+    return ctx.config if runtime else None
 
 
 def cmd_create(args: argparse.Namespace, ctx: Any) -> int:
     from engine.commands import bead_actions as beads
 
-    bead = beads.create(ctx.ledger, new_bead_from_args(args), actor=ctx.actor)
+    new = new_bead_from_args(args)
+    bead = beads.create(ctx.ledger, new, actor=ctx.actor, config=config_if(ctx, new.runtime))
     if args.json:
         emit_json(bead.as_dict())
     else:
@@ -165,6 +181,8 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
         f"  status:   {glyph(bead['status'], bead['blocked'])}   priority P{bead['priority']}   "
         f"type {bead['type']}   rig {bead['rig'] or '(town)'}"
     )
+    if bead["runtime"]:
+        say(f"  runtime:  {bead['runtime']}")
     if bead["assignee"]:
         say(f"  assignee: {bead['assignee']} (attempt {bead['attempt']})")
     if bead["labels"]:
@@ -247,8 +265,11 @@ def cmd_update(args: argparse.Namespace, ctx: Any) -> int:
         add_labels=tuple(args.add_label),
         remove_labels=tuple(args.remove_label),
         defer_until=args.defer_until,
+        runtime=args.runtime,
     )
-    bead = beads.update(ctx.ledger, changes, actor=ctx.actor)
+    bead = beads.update(
+        ctx.ledger, changes, actor=ctx.actor, config=config_if(ctx, changes.runtime)
+    )
     if args.json:
         emit_json(bead.as_dict())
     else:

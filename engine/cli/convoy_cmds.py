@@ -7,6 +7,10 @@ from typing import Any
 
 from engine.cli.output import emit_json, glyph, say, table
 from engine.errors import UsageError
+from engine.vocab import CONVOY_CANCELLED, CONVOY_LANDED
+
+# A convoy that is over: `gt convoy status` without an id leaves these out
+CLOSED_CONVOY = (CONVOY_LANDED, CONVOY_CANCELLED)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -46,7 +50,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = cs.add_parser(
         "status", help="progress, per-rig breakdown, what waits on what", parents=[common]
     )
-    p.add_argument("id")
+    p.add_argument("id", nargs="?", help="without it: the open convoys")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
 
@@ -71,7 +75,8 @@ def cmd_create(args: argparse.Namespace, ctx: Any) -> int:
     request = ConvoyCreate(
         args.title, beads=tuple(args.bead or ()), plan=args.plan, staged=args.staged
     )
-    convoy = create(ctx.ledger, request, actor=ctx.actor)
+    # the config checks the runtimes a plan names (reading it costs pydantic: plans only)
+    convoy = create(ctx.ledger, request, actor=ctx.actor, config=ctx.config if args.plan else None)
     if args.json:
         emit_json(convoy.as_dict())
         return 0
@@ -105,6 +110,8 @@ def cmd_add(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
+    if args.id is None:
+        return open_convoys(args, ctx)
     st = ctx.ledger.convoys.status(args.id)
     if args.json:
         emit_json(st)
@@ -134,6 +141,21 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
     return 0
 
 
+def open_convoys(args: argparse.Namespace, ctx: Any) -> int:
+    """`gt convoy status` with no id: the convoys still under way, the way `list` shows them
+    (a person asking "how are things going" means those, not a usage error)."""
+    convoys = [c for c in ctx.ledger.convoys.list() if c["status"] not in CLOSED_CONVOY]
+    if args.json:
+        emit_json(convoys)
+        return 0
+    if not convoys:
+        say("No open convoys (`gt convoy list` shows them all).")
+        return 0
+    convoy_table(convoys)
+    say("\n`gt convoy status ID` shows one in full.")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
     convoys = ctx.ledger.convoys.list()
     if args.json:
@@ -142,6 +164,11 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
     if not convoys:
         say("No convoys.")
         return 0
+    convoy_table(convoys)
+    return 0
+
+
+def convoy_table(convoys: list[Any]) -> None:
     table(
         [
             [
@@ -154,7 +181,6 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
         ],
         ["ID", "STATUS", "CLOSED", "TITLE"],
     )
-    return 0
 
 
 def cmd_cancel(args: argparse.Namespace, ctx: Any) -> int:

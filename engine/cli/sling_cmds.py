@@ -45,14 +45,17 @@ def cmd_sling(args: argparse.Namespace, ctx: Any) -> int:
         raise UsageError("give bead or convoy ids, or --title to create a new bead")
     ids = tuple(args.ids)
     sling.check_ids(ids)  # a bad id is refused before the body or deps are even read
-    request = sling.SlingRequest(ids=ids, new_bead=_new_bead(args))
+    request = sling.SlingRequest(ids=ids, new_bead=_new_bead(args), runtime=args.runtime)
     result = sling.sling(ctx.ledger, ctx.config, request, actor=ctx.actor)
     if args.json:
         emit_json(result.as_json())
         return 0
     for p in result.placements:
         if p.agent:
-            say(f"{p.agent} is on it! ({p.bead_id} in rig {p.rig}, attempt {p.attempt})")
+            say(
+                f"{p.agent} is on it! ({p.bead_id} in rig {p.rig}, attempt {p.attempt}, "
+                f"runtime {p.runtime})"
+            )
         else:
             say(f"{p.bead_id} is queued: {p.reason}")
     from engine.cli.town_cmds import engine_pid

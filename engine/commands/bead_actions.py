@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.records import Bead
 
@@ -19,6 +20,7 @@ class NewBead(NamedTuple):
     body: str = ""
     labels: tuple[str, ...] = ()
     deps: tuple[tuple[str, str], ...] = ()  # (bead id or external:PROJECT:ID, dependency type)
+    runtime: str | None = None  # the runtime that works it; None: its rig's, else the default
 
 
 class BeadChanges(NamedTuple):
@@ -33,6 +35,7 @@ class BeadChanges(NamedTuple):
     add_labels: tuple[str, ...] = ()
     remove_labels: tuple[str, ...] = ()
     defer_until: str | None = None  # ISO-8601; "" clears it
+    runtime: str | None = None  # "" clears it (back to its rig's runtime)
 
 
 class BeadWritten(NamedTuple):
@@ -58,10 +61,33 @@ def check_deps(deps: tuple[tuple[str, str], ...]) -> None:
         check_dep_target(target)
 
 
-def create(ledger: Ledger, new: NewBead, *, actor: str, slung: bool = False) -> BeadWritten:
+def check_runtime(name: str | None, config: TownConfig | None) -> str | None:
+    """A runtime a bead names must be one the town knows (a preset or a `[runtime.NAME]`
+    table of `config`; without a config, the presets); refused before anything changes."""
+    if not name:
+        return None
+    from engine.errors import UsageError
+    from engine.polecats.runtimes import all_runtimes
+
+    known = all_runtimes(config.runtime.custom if config is not None else None)
+    if name not in known:
+        raise UsageError(f"unknown runtime {name!r} (known: {', '.join(sorted(known))})")
+    return name
+
+
+def create(
+    ledger: Ledger,
+    new: NewBead,
+    *,
+    actor: str,
+    slung: bool = False,
+    config: TownConfig | None = None,
+) -> BeadWritten:
     """File a bead with its labels and dependencies, all or nothing (a refused dependency,
-    e.g. one that would make a cycle, leaves no bead behind)."""
+    e.g. one that would make a cycle, leaves no bead behind). A runtime it names is checked
+    against `config`'s runtimes."""
     check_deps(new.deps)
+    check_runtime(new.runtime, config)
     with ledger.transaction():
         bead = ledger.beads.create(
             new.title,
@@ -73,12 +99,17 @@ def create(ledger: Ledger, new: NewBead, *, actor: str, slung: bool = False) -> 
             deps=list(new.deps),
             created_by=actor,
             slung=slung,
+            runtime=new.runtime or None,
         )
     return BeadWritten(bead)
 
 
-def update(ledger: Ledger, changes: BeadChanges, *, actor: str) -> BeadWritten:
-    """Change a bead's fields; an update that changes nothing records nothing."""
+def update(
+    ledger: Ledger, changes: BeadChanges, *, actor: str, config: TownConfig | None = None
+) -> BeadWritten:
+    """Change a bead's fields; an update that changes nothing records nothing. A runtime it
+    names is checked against `config`'s runtimes."""
+    check_runtime(changes.runtime, config)
     with ledger.transaction():
         bead = ledger.beads.update(
             changes.bead_id,
@@ -91,6 +122,7 @@ def update(ledger: Ledger, changes: BeadChanges, *, actor: str) -> BeadWritten:
             remove_labels=list(changes.remove_labels),
             rig=changes.rig,
             defer_until=changes.defer_until,
+            runtime=changes.runtime,
         )
     return BeadWritten(bead)
 

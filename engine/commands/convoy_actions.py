@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.records import Convoy as ConvoyRecord
 
@@ -43,16 +44,19 @@ class Convoy(NamedTuple):
         return self.record
 
 
-def create(ledger: Ledger, request: ConvoyCreate, *, actor: str) -> Convoy:
+def create(
+    ledger: Ledger, request: ConvoyCreate, *, actor: str, config: TownConfig | None = None
+) -> Convoy:
     """All or nothing: a plan's beads, their needs and the convoy are written together, and
-    a refused plan (a bad field, a cycle, an unknown need) writes nothing. The plan's own
-    title is ignored: the request's wins."""
+    a refused plan (a bad field, a cycle, an unknown need or runtime) writes nothing. The
+    plan's own title is ignored: the request's wins. Runtimes a plan names are checked
+    against `config`'s (without one: the presets)."""
     if request.plan:
         from engine.plans import load_plan, validate_plan
 
         _plan_title, items = load_plan(request.plan)  # the file is read outside the lock
         with ledger.transaction(durable=True):
-            planned = validate_plan(ledger, items, request.plan)
+            planned = validate_plan(ledger, items, request.plan, config)
             record = ledger.convoys.create_planned(
                 request.title, planned, staged=request.staged, actor=actor
             )

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 class SlingRequest(NamedTuple):
     ids: tuple[str, ...] = ()  # bead or convoy ids
     new_bead: NewBead | None = None
+    # The runtime every slung bead is to run on (written to each bead: it stays theirs
+    # through retries); None leaves each bead's own choice.
+    runtime: str | None = None
 
 
 class Placement(NamedTuple):
@@ -26,6 +29,7 @@ class Placement(NamedTuple):
     rig: str | None = None
     attempt: int | None = None
     reason: str | None = None
+    runtime: str | None = None
 
     @property
     def queued(self) -> bool:
@@ -40,6 +44,7 @@ class Placement(NamedTuple):
             rig=placed.get("rig"),
             attempt=placed.get("attempt"),
             reason=placed.get("reason"),
+            runtime=placed.get("runtime"),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -52,6 +57,7 @@ class Placement(NamedTuple):
             "agent_id": self.agent_id,
             "rig": self.rig,
             "attempt": self.attempt,
+            "runtime": self.runtime,
             "queued": False,
             "reason": None,
         }
@@ -91,8 +97,10 @@ def sling(
     unknown id) leaves the ledger as it was. A bead named twice (or also in a named
     convoy) is slung once.
     """
+    from engine.commands.bead_actions import check_runtime
     from engine.ids import check_bead_id
 
+    check_runtime(request.runtime, config)
     for ident in request.ids:
         check_bead_id(ident)
         for member in (ledger.convoys.get(ident) or {}).get("beads", []):  # type: ignore[call-overload]
@@ -102,9 +110,11 @@ def sling(
 
         scheduler = Scheduler(ledger, config)
     with ledger.transaction(durable=True):
-        targets = _targets(ledger, request, actor)
+        targets = _targets(ledger, config, request, actor)
         placed = []
         for bid in targets:
+            if request.runtime:
+                ledger.beads.update(bid, actor=actor, runtime=request.runtime)
             bead = ledger.beads.require(bid)
             if bead["slung"] and bead["status"] == "open" and len(targets) > 1:
                 # Already queued by its convoy: try to place it without complaining.
@@ -114,13 +124,15 @@ def sling(
     return SlingResult(tuple(Placement.of(p) for p in placed))
 
 
-def _targets(ledger: Ledger, request: SlingRequest, actor: str) -> list[str]:
+def _targets(ledger: Ledger, config: TownConfig, request: SlingRequest, actor: str) -> list[str]:
     targets: list[str] = []
     new = request.new_bead
     if new is not None:
         from engine.commands.bead_actions import create
 
-        targets.append(create(ledger, new, actor=actor).id)
+        if request.runtime and not new.runtime:
+            new = new._replace(runtime=request.runtime)
+        targets.append(create(ledger, new, actor=actor, config=config).id)
     for ident in request.ids:
         convoy = ledger.convoys.get(ident)
         if convoy is None:

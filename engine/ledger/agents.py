@@ -1,7 +1,8 @@
 """Agents (polecats): identity, hook, attempt, and the fenced transitions of their work.
 
 What agents report (agent_tools.py), their session tokens (agent_tokens.py) and the
-bead/agent invariants (invariants.py) live in their own modules; the store delegates.
+bead/agent invariants (invariants.py) live in their own modules; the store delegates. The
+reads (lists, idle polecats) are in agent_queries.py.
 
 Fencing: every dispatch increments the bead's attempt and the agent carries it; anything an
 agent reports later names its attempt, and a report from an earlier attempt (a zombie of a
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from engine import vocab
 from engine.errors import Conflict, NotFound
 from engine.ledger import agent_tokens, agent_tools, invariants, rows
+from engine.ledger.agent_queries import AgentQueries
 from engine.ledger.graph import record_event
 from engine.timeutil import iso
 
@@ -24,78 +26,17 @@ if TYPE_CHECKING:
     from engine.ledger import Ledger
     from engine.records import Agent
 
-BUSY_SQL = "hook IS NOT NULL AND status != 'retired'"
-
 
 def agent_id(rig: str, name: str, role: str = "polecat") -> str:
     return f"{rig}/{role}s/{name}" if role == "polecat" else f"{rig}/{role}"
 
 
-class AgentStore:
+class AgentStore(AgentQueries):
+    """The writes; the reads are AgentQueries' (agent_queries.py)."""
+
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.db = ledger.db
-
-    # ---- reads ---------------------------------------------------------------------------
-
-    def get(self, ident: str) -> Agent | None:
-        """By id (`rig/polecats/Name`) or by the display name of a live agent."""
-        conn = self.db.conn
-        row = conn.execute("SELECT * FROM agents WHERE id=?", (ident,)).fetchone()
-        if row is None:
-            row = conn.execute(
-                "SELECT * FROM agents WHERE name=? COLLATE NOCASE AND status != 'retired'", (ident,)
-            ).fetchone()
-        return rows.agent(row) if row else None
-
-    def require(self, ident: str) -> Agent:
-        found = self.get(ident)
-        if found is None:
-            raise NotFound(f"no live agent {ident!r} (see `gt agents`)")
-        return found
-
-    def list(
-        self, *, rig: str | None = None, include_retired: bool = False
-    ) -> builtins.list[Agent]:
-        sql, args = "SELECT * FROM agents WHERE 1=1", []
-        if rig:
-            sql += " AND rig=?"
-            args.append(rig)
-        if not include_retired:
-            sql += " AND status != 'retired'"
-        return [
-            rows.agent(r) for r in self.db.conn.execute(sql + " ORDER BY rig, created_at", args)
-        ]
-
-    def busy_counts(self) -> tuple[int, dict[str, int]]:
-        conn = self.db.conn
-        per_rig = {
-            r[0]: r[1]
-            for r in conn.execute(f"SELECT rig, count(*) FROM agents WHERE {BUSY_SQL} GROUP BY rig")
-        }
-        return sum(per_rig.values()), per_rig
-
-    def live_names(self) -> set[str]:
-        conn = self.db.conn
-        return {r[0] for r in conn.execute("SELECT name FROM agents WHERE status != 'retired'")}
-
-    def longest_idle_outside(self, rig: str) -> str | None:
-        conn = self.db.conn
-        row = conn.execute(
-            "SELECT id FROM agents WHERE status='idle' AND hook IS NULL AND rig != ? "
-            "ORDER BY idle_since LIMIT 1",
-            (rig,),
-        ).fetchone()
-        return str(row[0]) if row else None
-
-    def idle_in_rig(self, rig: str) -> Agent | None:
-        conn = self.db.conn
-        row = conn.execute(
-            "SELECT * FROM agents WHERE rig=? AND status='idle' AND hook IS NULL "
-            "AND role='polecat' ORDER BY idle_since LIMIT 1",
-            (rig,),
-        ).fetchone()
-        return rows.agent(row) if row else None
 
     # ---- lifecycle -----------------------------------------------------------------------
 

@@ -164,7 +164,8 @@ class BeadQueries:
         conn = self.db.conn
         types = ",".join(f"'{t}'" for t in vocab.WORK_TYPES)
         sql = (
-            "SELECT id, rig, labels, metadata, priority, created_at, seq, not_before, type "
+            "SELECT id, rig, labels, metadata, priority, created_at, seq, not_before, type,"
+            " runtime "
             "FROM beads "
             "WHERE slung=1 AND status='open' AND blocked=0 AND ephemeral=0 "
             f"AND assignee IS NULL AND type IN ({types}) "
@@ -180,6 +181,14 @@ class BeadQueries:
         sql += " ORDER BY priority, created_at, seq LIMIT ?"
         args.append(limit)
         return conn.execute(sql, args).fetchall()
+
+    def runtimes_named(self) -> set[str]:
+        """The runtimes named by beads that are not final (a partial index: cheap)."""
+        sql = (
+            "SELECT DISTINCT runtime FROM beads WHERE runtime IS NOT NULL "
+            f"AND status NOT IN {_FINAL_SQL}"
+        )
+        return {r[0] for r in self.db.conn.execute(sql)}
 
     def failure_count(self, bead_id: str) -> int:
         """Failed attempts so far (0 for no such bead): what a retry decision is made on."""

@@ -120,6 +120,7 @@ class BeadStore(BeadQueries):
         assignee: str | None = None,
         defer_until: str | None = None,
         durable: bool = False,
+        runtime: str | None = None,
     ) -> Bead:
         title = check_title(title)
         priority = check_priority(priority)
@@ -139,6 +140,7 @@ class BeadStore(BeadQueries):
                 status=status,
                 assignee=assignee,
                 defer_until=defer_until,
+                runtime=runtime,
             )
             graph = self.ledger.graph
             for target, dep_type in deps:
@@ -161,6 +163,7 @@ class BeadStore(BeadQueries):
         assignee: str | None = None,
         defer_until: str | None = None,
         bead_id: str | None = None,
+        runtime: str | None = None,
     ) -> str:
         """Insert inside the caller's write transaction; returns the new id."""
         conn = self.db.conn
@@ -170,8 +173,8 @@ class BeadStore(BeadQueries):
         label_list = sorted({lbl.strip() for lbl in labels if lbl.strip()})
         conn.execute(
             "INSERT INTO beads(id, rig, type, status, priority, title, body, labels, metadata,"
-            " assignee, created_by, created_at, updated_at, slung, defer_until, seq) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT coalesce(max(seq),0)+1 FROM beads))",
+            " assignee, created_by, created_at, updated_at, slung, defer_until, runtime, seq) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT coalesce(max(seq),0)+1 FROM beads))",
             (
                 bead_id,
                 rig,
@@ -188,6 +191,7 @@ class BeadStore(BeadQueries):
                 now,
                 int(slung),
                 defer_until,
+                runtime,
             ),
         )
         conn.executemany(
@@ -234,10 +238,13 @@ class BeadStore(BeadQueries):
         rig: str | None = None,
         defer_until: str | None = None,
         assignee: str | None = None,
+        runtime: str | None = None,  # "" clears it
     ) -> Bead:
         changes: dict[str, Any] = {}  # column -> new value, as written
         with self.db.write() as conn:
             cur = self.require(bead_id)
+            if runtime is not None:
+                changes["runtime"] = runtime or None
             if title is not None:
                 changes["title"] = check_title(title)
             if priority is not None:

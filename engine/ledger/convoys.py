@@ -77,7 +77,8 @@ class ConvoyStore:
     ) -> Convoy:
         """All or nothing: the plan's beads, their `needs`, and the convoy, in one transaction.
 
-        `planned` items: {key, title, rig, priority, type, body, labels, needs: [key or id]}.
+        `planned` items: {key, title, rig, priority, type, body, labels, runtime,
+        needs: [key or id]}.
         Cycles and unknown references were refused by the caller before anything is written.
         """
         with self.db.write(durable=True) as conn:
@@ -92,6 +93,7 @@ class ConvoyStore:
                     body=item.get("body", ""),
                     labels=item.get("labels", ()),
                     created_by=actor,
+                    runtime=item.get("runtime"),
                 )
             graph = self.ledger.graph
             now = iso(self.ledger.now())

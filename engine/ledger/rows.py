@@ -34,6 +34,7 @@ BEAD_FIELDS = (
     "failures",
     "last_error",
     "blocked",
+    "runtime",
 )
 
 

@@ -10,7 +10,7 @@ import sqlite3
 
 from engine.errors import LedgerError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -188,7 +188,16 @@ CREATE TABLE usage (
 CREATE INDEX usage_bead ON usage(bead_id);
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+# Version 3: a bead may name the runtime that works it (`gt sling --runtime`, a plan's
+# `runtime`); NULL leaves the choice to its rig's runtime, else the town's default. The
+# index is partial: only beads that name one are in it (the scheduler asks which runtimes
+# open work still names).
+_V3 = """
+ALTER TABLE beads ADD COLUMN runtime TEXT;
+CREATE INDEX beads_runtime ON beads(runtime, status) WHERE runtime IS NOT NULL;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 
 
 def create(conn: sqlite3.Connection) -> None:

@@ -18,6 +18,7 @@ from engine.policy import rig_has_room, town_has_room
 from engine.scheduler.names import next_name
 from engine.scheduler.parking import describe
 from engine.scheduler.placement import choose_rig
+from engine.scheduler.runtime_choice import IdlePolecats, runtime_of
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
         rig_names = {r["name"] for r in rigs}
         cap = config.rig_capacity
         live = agents.live_names()
+        idle = IdlePolecats(ledger, config)
         now = ledger.now()
         after: tuple[Any, ...] | None = None
         while town_has_room(total, scheduler.settings):
@@ -97,7 +99,10 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                         f"{cap(rig)} polecats working)"
                     )
                     continue
-                paused_why = scheduler.pauses.blocks(config.runtime_for(rig), runtime_paused)
+                # resolved afresh: a reused idle polecat runs what the bead or town.toml
+                # names now, not what was named when the polecat was made
+                runtime = runtime_of(config, rig, row["runtime"])
+                paused_why = scheduler.pauses.blocks(runtime, runtime_paused)
                 if paused_why:
                     reasons[bid] = paused_why  # the other runtimes' beads go on
                     continue
@@ -107,15 +112,14 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                 try:
                     # all or nothing per bead: one bad row must not undo the others
                     with ledger.savepoint():
-                        agent = preferred(scheduler, row, rig) or agents.idle_in_rig(rig)
+                        agent = preferred(scheduler, row, rig, runtime) or idle.for_bead(
+                            rig, runtime
+                        )
                         if agent is None:
-                            make_room(scheduler, rig, len(live))
+                            make_room(scheduler, rig, runtime, len(live))
                             live = agents.live_names()
                             name = next_name(live)
-                            agent = agents.allocate(rig, name, config.runtime_for(rig))
-                        # resolved afresh: a reused idle polecat runs what town.toml
-                        # names now, not what it named when the polecat was made
-                        runtime = config.runtime_for(rig)
+                            agent = agents.allocate(rig, name, runtime)
                         attempt = agents.assign(agent, bid, rig=rig, runtime=runtime)
                 except Exception as exc:
                     trouble.append((bid, exc))
@@ -141,23 +145,31 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
     return ScheduleResult(out, reasons, None)
 
 
-def preferred(scheduler: Scheduler, row: Any, rig: str) -> Agent | None:
-    """Work sent back (failed gates, a conflict) goes to the same polecat if it is free."""
+def preferred(scheduler: Scheduler, row: Any, rig: str, runtime: str) -> Agent | None:
+    """Work sent back (failed gates, a conflict) goes to the same polecat if it is free
+    (and runs the bead's runtime)."""
     if row["metadata"] in (None, "{}"):
         return None
     wanted = json.loads(row["metadata"]).get("prefer_agent")
     agent = scheduler.ledger.agents.get(wanted) if wanted else None
-    if agent and agent["rig"] == rig and agent["status"] == vocab.AGENT_IDLE and not agent["hook"]:
+    if (
+        agent
+        and agent["rig"] == rig
+        and agent["status"] == vocab.AGENT_IDLE
+        and not agent["hook"]
+        and agent["runtime"] == runtime
+    ):
         return agent
     return None
 
 
-def make_room(scheduler: Scheduler, rig: str, live_count: int) -> None:
-    """Keep live polecats within the town's capacity: retire an idle one elsewhere."""
+def make_room(scheduler: Scheduler, rig: str, runtime: str, live_count: int) -> None:
+    """Keep live polecats within the town's capacity: retire an idle one that cannot take
+    this bead (of another rig, or of this rig on another runtime)."""
     if town_has_room(live_count, scheduler.settings):
         return
     agents = scheduler.ledger.agents
-    other = agents.longest_idle_outside(rig)
+    other = agents.longest_idle_outside(rig, runtime)
     if other:
         agents.retire(other, reason="room for a polecat in " + rig)
 
@@ -204,6 +216,7 @@ def place(scheduler: Scheduler, bead_id: str) -> dict[str, Any]:
             "agent_id": a.agent_id,
             "rig": a.rig,
             "attempt": a.attempt,
+            "runtime": a.runtime,
             "queued": False,
             "reason": None,
         }
@@ -223,10 +236,10 @@ def why_waiting(scheduler: Scheduler, bead_id: str) -> str:
         return f"deferred until {bead['defer_until']}"
     if bead["status"] != vocab.OPEN:
         return f"it is {bead['status']}"
-    if bead["rig"]:
-        paused = scheduler.pauses.blocks(
-            scheduler.config.runtime_for(bead["rig"]), scheduler.pauses.active()
-        )
+    if bead["rig"] or bead["runtime"]:
+        # the bead's runtime, else its rig's (a rig-less bead's rig is chosen at dispatch)
+        runtime = bead["runtime"] or scheduler.config.runtime_for(bead["rig"] or "")
+        paused = scheduler.pauses.blocks(runtime, scheduler.pauses.active())
         if paused:
             return paused
     return "waiting for the scheduler"
