@@ -67,14 +67,17 @@ def test_collecting_again_never_counts_a_session_twice(ledger: Ledger) -> None:
     assert costs(ledger, TownConfig()).total.tokens == 2100 + 41 + 601 + 81 + 5 + 1
 
 
-def test_a_session_stays_on_the_bead_it_was_first_seen_on(ledger: Ledger) -> None:
+def test_a_session_without_a_start_time_stays_on_the_bead_it_was_first_seen_on(
+    ledger: Ledger,
+) -> None:
     add_rig(ledger, "web", "gt")
     bead = ledger.beads.create("work", rig="web", slung=True)["id"]
     sched, disp = Scheduler(ledger, TownConfig()), UsageDispatcher()
     agent = working(ledger, sched, disp)[bead]
     assert record_usage(ledger, RecordUsage(agent, (s("s1", 10, 1),))) == 1
     assert record_usage(ledger, RecordUsage(agent, (s("s1", 10, 1),))) == 0  # nothing new
-    # Read later, when the agent is on another bead: the session keeps its first bead.
+    # Read later, when the agent is on another bead: with no start time to place it by
+    # (tests/test_usage_attribution.py), the hook at reading is a guess that never moves it.
     with ledger.transaction():
         ledger.usage.record(
             agent, rig="web", bead_id="gt-other", attempt=2, sessions=[s("s1", 12, 1)]
@@ -274,10 +277,11 @@ def test_a_ledger_of_the_previous_schema_is_migrated_on_open(
         old.setattr(schema, "SCHEMA_VERSION", 1)
         old.setattr(schema, "MIGRATIONS", {1: schema.MIGRATIONS[1]})
         with Ledger(path, create=True) as led:
+            # A rig only: today's bead code writes columns later versions added.
             add_rig(led, "web", "gt")
-            bead = led.beads.create("kept", rig="web")["id"]
-    with Ledger(path) as led:  # version 2: the usage table is added, nothing lost
-        assert led.beads.require(bead)["title"] == "kept"
+    with Ledger(path) as led:  # the usage table is added, nothing lost
+        assert led.rigs.require("web")["prefix"] == "gt"
+        bead = led.beads.create("kept", rig="web")["id"]
         assert costs(led, TownConfig()).lines == []
         assert led.usage.record("a", rig="web", bead_id=bead, attempt=1, sessions=[s("s", 1, 1)])
         assert costs(led, TownConfig()).total.tokens == 2

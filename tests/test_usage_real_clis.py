@@ -5,6 +5,7 @@ Versions: agents/package.json."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from engine.usage import SessionUsage, read_home, reader
@@ -29,8 +30,16 @@ repo = calc_repo  # the failing-test repository each script fixes (a fixture)
 RETURNED = Usage(6000, 110, 1510, 210)
 
 
+def started_during(session: SessionUsage, before: float) -> float:
+    """The session's start, read from the transcript's own first time: while the CLI ran
+    (what puts a session on the bead it worked, engine/usage/attribution.py)."""
+    assert session.started is not None
+    assert before - 1 <= session.started <= time.time()  # the CLI's ms may round down
+    return session.started
+
+
 def test_claude_code_usage_is_read_from_its_transcript(repo: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
+    home, before = tmp_path / "home", time.time()
     with AnthropicServer(claude_script(repo), side_usage=Usage(70, 7)) as server:
         run = run_cli(claude_argv(), cwd=repo, env=claude_env(home, server.url, repo))
     assert run.returncode == 0, run.stderr
@@ -38,7 +47,10 @@ def test_claude_code_usage_is_read_from_its_transcript(repo: Path, tmp_path: Pat
     assert server.usage_returned("main") == RETURNED
     (session,) = read_home("claude", home / ".claude")
     # A message of text and a tool call is written twice with one id: counted once.
-    assert session == SessionUsage("claude", session.session, session.model, 6000, 110, 1510, 210)
+    started = started_during(session, before)
+    assert session == SessionUsage(
+        "claude", session.session, session.model, 6000, 110, 1510, 210, started=started
+    )
     assert session.model.startswith("claude-")
     # Read while the CLI writes: a half-written last line is skipped, not an error.
     (path,) = reader("claude").transcripts(home / ".claude")  # type: ignore[union-attr]
@@ -54,7 +66,7 @@ def test_claude_code_usage_is_read_from_its_transcript(repo: Path, tmp_path: Pat
 
 
 def test_codex_usage_is_read_from_its_rollout(repo: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
+    home, before = tmp_path / "home", time.time()
     with OpenAIResponsesServer(codex_script()) as server:
         run = run_cli(codex_argv(), cwd=repo, env=codex_env(home, server.url, repo))
     assert run.returncode == 0, run.stderr
@@ -62,12 +74,15 @@ def test_codex_usage_is_read_from_its_rollout(repo: Path, tmp_path: Path) -> Non
     assert server.usage_returned("main") == RETURNED
     (session,) = read_home("codex", home / ".codex")
     # The Responses API counts cached tokens inside input: the reader takes them out.
-    assert session == SessionUsage("codex", session.session, CODEX_MODEL, 4490, 110, 1510, 0)
+    started = started_during(session, before)
+    assert session == SessionUsage(
+        "codex", session.session, CODEX_MODEL, 4490, 110, 1510, 0, started=started
+    )
     assert session.session in run.stdout  # the thread id `codex exec --json` printed
 
 
 def test_gemini_usage_is_read_from_its_chat_file(repo: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
+    home, before = tmp_path / "home", time.time()
     with GeminiServer(gemini_script(repo), side_usage=Usage(70, 7)) as server:
         run = run_cli(gemini_argv(), cwd=repo, env=gemini_env(home, server.url))
     assert run.returncode == 0, run.stderr
@@ -77,7 +92,8 @@ def test_gemini_usage_is_read_from_its_chat_file(repo: Path, tmp_path: Path) -> 
     # The chat file holds the main model's answers only (each written twice, counted once);
     # the router's flash-lite call is not recorded in the home.
     (session,) = read_home("gemini", home)
+    started = started_during(session, before)
     assert session == SessionUsage(
-        "gemini", session.session, "gemini-3.8-flash", 4490, 110, 1510, 0
+        "gemini", session.session, "gemini-3.8-flash", 4490, 110, 1510, 0, started=started
     )
     assert read_home("gemini", home / ".gemini") == [session]  # handed the folder itself

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine.policy import budget_spent
+from engine.usage.attribution import Attribution, attempts, attribute
 from engine.usage.pricing import dollars, price_for, tokens
 
 if TYPE_CHECKING:
@@ -26,20 +27,29 @@ class RecordUsage(NamedTuple):
 
 def record_usage(ledger: Ledger, args: RecordUsage) -> int:
     """Store the sessions' running totals (idempotent: reading a transcript again never
-    counts twice). A session new to the ledger is put on the agent's current hook.
-    Returns the rows that changed."""
+    counts twice), each on the bead and attempt of the agent's assignment it started in
+    (engine/usage/attribution.py), whenever it is read. Returns the rows that changed."""
     if not args.sessions:
         return 0
     with ledger.transaction():
         agent = ledger.agents.get(args.agent_id)
         if agent is None:
             return 0
-        return ledger.usage.record(
-            agent["id"],
-            rig=agent["rig"],
-            bead_id=agent["hook"],
-            attempt=agent["attempt"],
-            sessions=args.sessions,
+        windows = attempts(ledger.usage.assignments(agent["id"]))
+        groups: dict[Attribution, list[SessionUsage]] = {}
+        for session in args.sessions:
+            on = attribute(session.started, windows, agent["hook"], agent["attempt"])
+            groups.setdefault(on, []).append(session)
+        return sum(
+            ledger.usage.record(
+                agent["id"],
+                rig=agent["rig"],
+                bead_id=on.bead_id,
+                attempt=on.attempt,
+                sessions=sessions,
+                exact=on.exact,
+            )
+            for on, sessions in groups.items()
         )
 
 

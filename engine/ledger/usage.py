@@ -2,8 +2,9 @@
 
 Figures come in as each CLI's running totals for a session (engine/usage/), so recording
 a session again replaces its figures (never below what was stored: a transcript read while
-the CLI writes can only be behind) and never adds twice. A session keeps the bead and
-attempt it was first seen on. Plain storage: prices and budgets are the caller's.
+the CLI writes can only be behind) and never adds twice. The bead and attempt are the
+caller's (engine/usage/attribution.py): an exact one replaces what was stored, a guess only
+fills a session stored with none. Plain storage: prices and budgets are the caller's.
 """
 
 from __future__ import annotations
@@ -48,12 +49,16 @@ class UsageStore:
         bead_id: str | None,
         attempt: int,
         sessions: Iterable[SessionUsage],
+        exact: bool = False,
     ) -> int:
-        """Store each session's figures (idempotent); returns how many rows changed."""
+        """Store each session's figures (idempotent); returns how many rows changed.
+        `bead_id` and `attempt` replace a stored session's when `exact`, else they only
+        fill one stored with no bead."""
         now = iso(self.ledger.now())
         changed = 0
         with self.db.write() as conn:
             for s in sessions:
+                # SQLite evaluates every SET expression against the row as it was.
                 cur = conn.execute(
                     "INSERT INTO usage(agent, session, model, runtime, rig, bead_id, attempt, "
                     "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
@@ -63,11 +68,17 @@ class UsageStore:
                     "output_tokens=max(output_tokens, excluded.output_tokens), "
                     "cache_read_tokens=max(cache_read_tokens, excluded.cache_read_tokens), "
                     "cache_write_tokens=max(cache_write_tokens, excluded.cache_write_tokens), "
+                    "bead_id=CASE WHEN ?14 OR bead_id IS NULL "
+                    "THEN excluded.bead_id ELSE bead_id END, "
+                    "attempt=CASE WHEN ?14 OR bead_id IS NULL "
+                    "THEN excluded.attempt ELSE attempt END, "
                     "updated_at=excluded.updated_at "
                     "WHERE excluded.input_tokens > input_tokens "
                     "OR excluded.output_tokens > output_tokens "
                     "OR excluded.cache_read_tokens > cache_read_tokens "
-                    "OR excluded.cache_write_tokens > cache_write_tokens",
+                    "OR excluded.cache_write_tokens > cache_write_tokens "
+                    "OR ((?14 OR bead_id IS NULL) AND (bead_id IS NOT excluded.bead_id "
+                    "OR attempt != excluded.attempt))",
                     (
                         agent,
                         s.session,
@@ -82,10 +93,23 @@ class UsageStore:
                         s.cache_write_tokens,
                         now,
                         now,
+                        exact,
                     ),
                 )
                 changed += cur.rowcount
         return changed
+
+    def assignments(self, agent: str) -> list[tuple[str, str, int]]:
+        """(at, bead, attempt) of each time the agent was hooked to a bead, oldest first:
+        the windows its sessions are attributed by (engine/usage/attribution.py)."""
+        return [
+            (r[0], r[1], int(r[2] or 0))
+            for r in self.db.conn.execute(
+                "SELECT at, bead_id, attempt FROM events "
+                "WHERE kind='hooked' AND actor=? AND bead_id IS NOT NULL ORDER BY id",
+                (agent,),
+            )
+        ]
 
     def rows(self, *, bead_id: str | None = None, agent: str | None = None) -> list[UsageRow]:
         sql, args = "SELECT * FROM usage", []

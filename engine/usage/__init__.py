@@ -8,17 +8,23 @@ The figures are normalised to one meaning across runtimes, so they can be summed
 ``input`` is the prompt tokens *not* read from a cache, ``cache_read`` the cached ones,
 ``cache_write`` the tokens written to a cache (Anthropic only), ``output`` everything the
 model generated (reasoning and thoughts included).
+
+Each session also carries when it started, by the CLI's own clock (its transcript's earliest
+timestamp): that, not the moment the engine happened to read it, says which of the agent's
+assignments the session worked (engine/usage/attribution.py).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from engine.timeutil import parse_iso
 
 RUNTIMES = ("claude", "codex", "gemini")
 
@@ -32,6 +38,8 @@ class SessionUsage:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    # epoch seconds; None when the transcript shows no time. Keyword only: never a figure.
+    started: float | None = field(default=None, kw_only=True)
 
     @property
     def total_tokens(self) -> int:
@@ -62,6 +70,18 @@ def json_lines(path: Path) -> Iterator[dict[str, Any]]:
 def number(value: Any) -> int:
     """A token count from a transcript: anything but a non-negative int counts as 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def earliest(stamps: Iterable[Any]) -> float | None:
+    """The earliest of a transcript's ISO-8601 timestamps, in epoch seconds (None when
+    there is none). One CLI writes one format, so they compare as strings; parsed once."""
+    texts = [t for t in stamps if isinstance(t, str) and t]
+    if not texts:
+        return None
+    try:
+        return parse_iso(min(texts))
+    except ValueError:
+        return None
 
 
 def reader(runtime: str) -> ModuleType | None:

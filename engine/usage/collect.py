@@ -2,10 +2,10 @@
 the dispatcher reads them (`Dispatcher.usage`), stored when they changed.
 
 Cheap by design: the fleet's reader re-parses a home only when a transcript's size or
-mtime moved, and the ledger is written only for an agent whose figures changed. A session
-is stored the first time it is seen, on the agent's hook then: collecting every tick is
-what puts a session on the bead it worked (an agent moves on to its next bead only after
-its session ended, seconds later)."""
+mtime moved, and the ledger is written only for an agent whose figures changed. Which bead
+a session worked comes from when it started (engine/usage/attribution.py), not from when it
+is collected: a session first read after `gt done`, or after the agent took its next bead,
+still lands on its own bead, and one stored with none gets it at its next reading."""
 
 from __future__ import annotations
 

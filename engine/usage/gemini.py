@@ -5,14 +5,15 @@ prompt with its cached part inside, ``cached``, ``output``, ``thoughts``) and ``
 and is written again under the same ``id`` when it gains tool calls (the last line wins);
 ``$set`` lines update the header, and may carry a whole ``messages`` list. The model
 router's side calls (a flash-lite model) are not recorded anywhere in the home: Gemini
-CLI's own ``--output-format json`` stats are the only place they show."""
+CLI's own ``--output-format json`` stats are the only place they show. The header's
+``startTime`` is the session's start (each message has its own ``timestamp`` too)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from engine.usage import SessionUsage, json_lines, number
+from engine.usage import SessionUsage, earliest, json_lines, number
 
 
 def gemini_dir(home: Path) -> Path:
@@ -30,12 +31,17 @@ def read(paths: list[Path]) -> list[SessionUsage]:
     for path in paths:
         session = path.stem
         messages: dict[str, dict[str, Any]] = {}
+        stamps: list[Any] = []
         for line in json_lines(path):
             if "sessionId" in line and "type" not in line:
                 session = str(line["sessionId"])
             update = line.get("$set")
+            header = update if isinstance(update, dict) else line
+            stamps.append(header.get("startTime"))
             records = update.get("messages") if isinstance(update, dict) else [line]
             for record in records if isinstance(records, list) else []:
+                if isinstance(record, dict):
+                    stamps.append(record.get("timestamp"))
                 if isinstance(record, dict) and record.get("type") == "gemini":
                     messages[str(record.get("id"))] = record
         totals: dict[str, list[int]] = {}
@@ -49,5 +55,9 @@ def read(paths: list[Path]) -> list[SessionUsage]:
             figures[0] += prompt - cached
             figures[1] += number(tokens.get("output")) + number(tokens.get("thoughts"))
             figures[2] += cached
-        out += [SessionUsage("gemini", session, m, *figures) for m, figures in totals.items()]
+        started = earliest(stamps)
+        out += [
+            SessionUsage("gemini", session, m, *figures, started=started)
+            for m, figures in totals.items()
+        ]
     return out
