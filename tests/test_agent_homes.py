@@ -146,7 +146,10 @@ def test_gemini_settings_select_the_auth_the_town_passes(tmp_path, env, selected
         person_file(tmp_path, ".gemini/oauth_creds.json", "{}")
     home = prepare(tmp_path, "gemini", env)
     settings = json.loads((home / ".gemini" / "settings.json").read_text())
-    assert settings == {"security": {"auth": {"selectedType": selected}}}
+    assert settings["security"] == {"auth": {"selectedType": selected}}
+    # and it gives up on a failing model instead of retrying for good
+    assert settings["general"] == {"maxAttempts": 3}
+    assert settings["ui"] == {"errorVerbosity": "full"}
     if not env:
         assert (home / ".gemini" / "oauth_creds.json").is_symlink()
 

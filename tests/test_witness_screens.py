@@ -198,3 +198,21 @@ def test_a_rate_limit_on_the_screen_is_a_verdict_with_its_reset_time(ledger, clo
     assert limited.until is not None and limited.until > ledger.now() - 86400
     assert limited.text.startswith("■ You’ve hit your usage limit")
     assert not [v for v in verdicts if isinstance(v, DialogDue | NeedsYou)]
+
+
+def test_codex_back_at_its_prompt_after_gt_done_ends_its_session_in_two_ticks(ledger, clock):
+    """Codex 0.171.0 after a closing turn under a second: "Worked for <1s" above its composer
+    (a capture of the real CLI after `gt done`) reads idle, so the session ends by the
+    screen, not by finish_grace_seconds."""
+    from tests.test_finishing import finish
+
+    sched, dispatcher, (agent,) = town(ledger, "codex")
+    dispatcher.showing[agent] = screen("codex", "working-tool-1")
+    tick(sched, dispatcher, clock)
+    finish(ledger, agent)
+    dispatcher.showing[agent] = screen("codex", "idle-after-gt-done-1")
+    tick(sched, dispatcher, clock, seconds=2)
+    assert dispatcher.stopped == []  # one idle reading is not idle
+    tick(sched, dispatcher, clock, seconds=2)
+    assert dispatcher.stopped == [agent]
+    assert WITNESS.finish_grace_seconds > 4  # two 2 s ticks: well inside the grace

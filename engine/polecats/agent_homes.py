@@ -259,9 +259,21 @@ def gemini_home(home: str, worktree: str, env: Mapping[str, str]) -> None:
         selected = "vertex-ai"
     else:
         selected = "oauth-personal"
-    _merge_json(
-        os.path.join(folder, "settings.json"), {"security": {"auth": {"selectedType": selected}}}
-    )
+    path = os.path.join(folder, "settings.json")
+    # Kept when the agent's settings already say otherwise (a person tuned them).
+    defaults = _deep_merge(GEMINI_GIVE_UP, _read_json(path))
+    _merge_json(path, _deep_merge(defaults, {"security": {"auth": {"selectedType": selected}}}))
+
+
+# Gemini CLI 0.61 with a failing model (a 500, a short 429) retries without end at its default
+# error verbosity ("low": after its attempts it silently tries again). With "full" it stops
+# after `maxAttempts` (back-off from 5 s: 3 take ~15 s) and shows "We are currently
+# experiencing high demand." / "1. Keep trying / 2. Stop": the screen rules read that as
+# crashed, and the bead's failure carries that line.
+GEMINI_GIVE_UP: dict[str, Any] = {
+    "general": {"maxAttempts": 3},
+    "ui": {"errorVerbosity": "full"},
+}
 
 
 LAYOUTS = {"claude": claude_home, "codex": codex_home, "gemini": gemini_home}

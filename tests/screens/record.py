@@ -18,24 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.agent_clis import (
-    RUN_MARKER,
-    _processes_with,
-    agent_cli,
-    claude_env,
-    codex_env,
-    gemini_env,
-    pinned_version,
-)
+from engine.polecats.agent_homes import GEMINI_GIVE_UP
+from tests.agent_clis import agent_cli, claude_env, codex_env, gemini_env, pinned_version
 from tests.model_servers import (
     AnthropicServer,
     Fault,
@@ -45,108 +33,9 @@ from tests.model_servers import (
     ToolCall,
     Turn,
 )
+from tests.screens.panes import FIXTURES, Pane, Recorder, running, workspace
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SCREEN_LINES = 50  # what the witness captures (engine.polecats.screens.SCREEN_LINES)
-WIDTH, HEIGHT = 200, 50  # the fleet's session size (engine.adapters.tmux.Tmux.new_session)
 SLEEP = "sleep 12"
-
-
-class Pane:
-    """One CLI in a session of a private tmux server; every process it starts carries a
-    marker, so none survives `close`."""
-
-    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
-        self.socket = f"gt-screens-{uuid.uuid4().hex[:8]}"
-        self.marker = uuid.uuid4().hex
-        env = {k: v for k, v in env.items() if k not in ("TERM", "NO_COLOR")}
-        env[RUN_MARKER] = self.marker
-        Path(env.get("TMPDIR", "/tmp")).mkdir(parents=True, exist_ok=True)
-        command = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
-        # One tmux call: a CLI that exits at once still leaves its last screen (remain-on-exit
-        # set before the session starts; a server with no session would not keep it).
-        self.tmux(
-            "start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";",
-            "new-session", "-d", "-s", "cli", "-c", str(cwd),
-            "-x", str(WIDTH), "-y", str(HEIGHT), "--", *command,
-        )  # fmt: skip
-
-    def tmux(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30
-        )
-        return done.stdout
-
-    def capture(self) -> str:
-        return self.tmux("capture-pane", "-p", "-J", "-S", f"-{SCREEN_LINES}", "-t", "=cli:")
-
-    def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", "-t", "=cli:", *keys)
-
-    def type(self, text: str) -> None:
-        # text and Enter apart: Codex and Gemini do not submit text and Enter in one send
-        self.tmux("send-keys", "-t", "=cli:", "-l", "--", text)
-        time.sleep(0.5)
-        self.keys("Enter")
-
-    def wait_for(self, text: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.capture()
-            if text in screen:
-                return screen
-            time.sleep(0.25)
-        raise TimeoutError(f"{text!r} not on the screen after {timeout}s:\n{self.capture()}")
-
-    def close(self) -> None:
-        self.tmux("kill-server")
-        # tmux leaves its socket file behind
-        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
-        (socket_dir / self.socket).unlink(missing_ok=True)
-        for pid in _processes_with(self.marker):
-            subprocess.run(["kill", "-9", str(pid)], check=False)
-        deadline = time.monotonic() + 5
-        while _processes_with(self.marker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        left = _processes_with(self.marker)
-        if left:
-            raise RuntimeError(f"processes survived: {left}")
-
-
-class Recorder:
-    def __init__(self, cli: str, out: Path = FIXTURES) -> None:
-        self.cli = cli
-        self.dir = out / f"{cli}-{pinned_version(cli)}"  # type: ignore[arg-type]
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def save(self, pane: Pane, name: str, screen: str | None = None) -> None:
-        n = 1
-        while (self.dir / f"{name}-{n}.txt").exists():
-            n += 1
-        (self.dir / f"{name}-{n}.txt").write_text(screen if screen is not None else pane.capture())
-        print(f"  saved {self.dir.name}/{name}-{n}.txt")
-
-
-@contextmanager
-def workspace() -> Iterator[tuple[Path, Path]]:
-    root = Path(tempfile.mkdtemp(prefix="gt-screens-"))
-    repo = root / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-    (repo / "notes.txt").write_text("hello\n")
-    try:
-        yield root, repo
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@contextmanager
-def running(argv: list[str], cwd: Path, env: dict[str, str]) -> Iterator[Pane]:
-    pane = Pane(argv, cwd, env)
-    try:
-        yield pane
-    finally:
-        pane.close()
 
 
 def sleeping_script(call: ToolCall) -> Script:
@@ -285,6 +174,52 @@ def codex(rec: Recorder) -> None:
             rec.save(pane, "crashed-server-error")
 
 
+def codex_done(rec: Recorder) -> None:
+    """A bead's closing turns, as in a town: the last command commits and runs `gt done` (a
+    stand-in `gt` on PATH answers as the real one does), the model's closing words, then
+    Codex back at its prompt: the screens the witness reads before it ends the session."""
+    exe = str(agent_cli("codex"))
+    flags = [exe, "--no-daemon", "--dangerously-bypass-approvals-and-sandbox"]
+    script = Script(
+        [
+            Turn("Let me read the notes.", (ToolCall("exec_command", {"cmd": "cat notes.txt"}),)),
+            Turn("", (ToolCall("exec_command", {"cmd": FINISH}),)),
+            Turn("Fixed it and handed it to the refinery."),
+        ]
+    )
+    with workspace() as (root, repo), OpenAIResponsesServer(script) as server:
+        env = codex_env(root / "home", server.url, repo)
+        config = Path(env["CODEX_HOME"]) / "config.toml"
+        config.write_text("allow_login_shell = false\n" + config.read_text())
+        # its model-migration offer already answered, as the witness does in a town
+        with (Path(env["CODEX_HOME"]) / "config.toml").open("a") as fh:
+            # and a plain shell, as the town's agent homes have it (a login shell's profile
+            # resets PATH and loses `gt`)
+            fh.write('[notice.model_migrations]\n"gpt-5.5" = "gpt-6-sol"\n')
+        bin_dir = root / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "gt").write_text(f"#!/bin/sh\necho '{GT_DONE_SAYS}'\n")
+        (bin_dir / "gt").chmod(0o755)
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+        env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "Polecat"
+        env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "polecat@example.invalid"
+        with running([*flags, "Fix the notes and finish."], repo, env) as pane:
+            pane.wait_for("handed it to the refinery", 60)
+            # what the witness sees a tick (~2 s) apart, until the screen settles
+            seen: list[str] = []
+            for _ in range(8):
+                screen = pane.capture()
+                if not seen or screen != seen[-1]:
+                    seen.append(screen)
+                time.sleep(1.5)
+            for screen in seen[-2:]:
+                rec.save(pane, "idle-after-gt-done", screen)
+
+
+FINISH = "echo more >> notes.txt && git add -A && git commit -qm 'Fix' && gt done --summary 'Fixed'"
+GT_DONE_SAYS = "Submitted polecat/Toast-gt-1 (0123456789) as gt-2; gt-1 is in review. You are free."
+
+
 def _past_model_notice(pane: Pane) -> None:
     """Codex offers a newer model at start (not in the configured provider's catalogue)."""
     try:
@@ -344,8 +279,21 @@ def gemini(rec: Recorder) -> None:
     with workspace() as (root, repo), GeminiServer(script) as server:
         env = gemini_env(root / "home", server.url)
         with running([exe, "--yolo", "--prompt-interactive", "Hi"], repo, env) as pane:
-            time.sleep(15)  # it retries with back-off for minutes: still working
+            time.sleep(15)  # by default it retries without end: still working
             rec.save(pane, "working-retrying-server-error")
+    gemini_crash(rec)
+
+
+def gemini_crash(rec: Recorder) -> None:
+    """Server errors with the town's settings (GEMINI_GIVE_UP): it gives up and asks."""
+    exe = str(agent_cli("gemini"))
+    script = Script([Turn("Hi.", fault=Fault("server_error"))])
+    with workspace() as (root, repo), GeminiServer(script) as server:
+        env = gemini_env(root / "home", server.url)
+        settings = root / "home" / ".gemini" / "settings.json"
+        settings.write_text(json.dumps(GEMINI_GIVE_UP | json.loads(settings.read_text())))
+        with running([exe, "--yolo", "--prompt-interactive", "Hi"], repo, env) as pane:
+            rec.save(pane, "crashed-server-error", pane.wait_for("2. Stop", 60))
 
 
 # "<cli>" records all of a CLI's scenarios; "<cli>:<part>" one of them.
@@ -353,8 +301,10 @@ SCENARIOS: dict[str, Callable[[Recorder], None]] = {
     "claude": claude,
     "claude:exits": claude_exits,
     "codex": codex,
+    "codex:done": codex_done,
     "gemini": gemini,
     "gemini:trust": gemini_trust,
+    "gemini:crash": gemini_crash,
 }
 
 

@@ -27,8 +27,10 @@ RULES = ScreenRules(
         # answer to a 500 after its retries).
         Rule(S.CRASHED, "error", r"^■ ", tail=6),
         # Idle: "Worked for 7s" after the newest message of ours (no "› " line between it
-        # and the composer), or no message yet at all.
-        Rule(S.IDLE, "worked", r"^\s*Worked for \d[^\n]*\n(?:(?!› )[^\n]*\n)*" + COMPOSER),
+        # and the composer), or no message yet at all. A turn under a second says "Worked
+        # for <1s" (a closing turn after `gt done`, the last command's answer already read).
+        Rule(S.IDLE, "worked",
+             r"^\s*Worked for <?\d[^\n]*\n(?:(?!› )[^\n]*\n)*" + COMPOSER),
         Rule(S.IDLE, "fresh", r"\A(?:(?!› )[^\n]*\n)*" + COMPOSER),
     ),
 )  # fmt: skip

@@ -16,6 +16,12 @@ RULES = ScreenRules(
         # resets at 3:29 AM UTC." offering "1. Keep trying / 2. Stop" (left to the scheduler).
         Rule(S.RATE_LIMITED, "usage-limit",
              r"Usage limit reached for .*(?:\n.*Access resets at (?P<reset>[^.│]+))?", tail=14),
+        # Its model kept failing (a 500) until its attempts ran out: with the town's settings
+        # (engine/polecats/agent_homes.py GEMINI_GIVE_UP) a box "We are currently experiencing
+        # high demand." offering "1. Keep trying / 2. Stop"; by default it never gives up.
+        Rule(S.CRASHED, "gave-up",
+             r"We are currently experiencing high demand\.\s*│?\n(?:.*\n)*?.*1\. Keep trying",
+             tail=14),
         # A tool waits for approval (no --yolo): never answered blindly.
         Rule(S.NEEDS_YOU, "approval", r"Allow execution of \[", tail=10),
         # Also while it retries its model's errors with back-off.

@@ -100,7 +100,8 @@ def read(rules: ScreenRules, text: str, now: float | None = None) -> ScreenReadi
             until = reset_time(match.group("reset"), time.time() if now is None else now)
         start = match.string.rfind("\n", 0, match.start()) + 1
         end = match.string.find("\n", match.start())
-        line = match.string[start : end if end >= 0 else None].strip()
+        # a line inside a box (Gemini CLI's) without the box's sides
+        line = match.string[start : end if end >= 0 else None].strip().strip("│").strip()
         return ScreenReading(rule.state, rule.name, rule.keys, until, visible(line)[:200])
     return UNKNOWN
 
