@@ -167,7 +167,7 @@ CREATE TABLE town_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 # Version 2: token usage per agent session, as each CLI recorded it (engine/usage/). One row
 # per (agent, session, model): a session's figures are the CLI's running totals, so
 # collecting again overwrites them and never adds twice; bead and attempt are the agent's
-# hook when the session was first seen.
+# assignment the session started in (engine/usage/attribution.py).
 _V2 = """
 CREATE TABLE usage (
     agent TEXT NOT NULL,
