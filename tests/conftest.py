@@ -10,6 +10,7 @@ import pytest
 from engine.commands import done as done_cmd
 from engine.config import SchedulerSettings, TownConfig
 from engine.ledger import Ledger
+from engine.records import Rig
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town, init_town
 from tests.recording import RecordingDispatcher
@@ -50,7 +51,7 @@ def ledger(town: Town, clock: Clock):
     led.close()
 
 
-def add_rig(ledger: Ledger, name: str, prefix: str, capabilities: list[str] | None = None) -> dict:
+def add_rig(ledger: Ledger, name: str, prefix: str, capabilities: list[str] | None = None) -> Rig:
     """A rig row without cloning (scheduler tests need no repository)."""
     return ledger.rigs.add(
         name,
