@@ -1,6 +1,13 @@
 """The demo town: two small rigs with real git history and a real test gate, and a convoy
 whose beads form a DAG across both, worked by the built-in `script` runtime. No LLM, no
-set-up: a new user sees agents working, logs streaming and branches landing in seconds."""
+set-up: a new user sees agents working, logs streaming, the merge queue filling, a batch
+bisected and its bad request sent back, a question in the mayor's mail and a stuck polecat
+nudged by the witness (the beads: engine/demo_scripts.py).
+
+`gastown --demo --speed X` paces it: the convoy's scripts are written at that speed, and
+the gates read theirs from GATE_PACE_VAR in the engine's environment (town.toml's
+`gate_env` passes it on), so a later run at another speed needs no edit of town.toml.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,20 @@ import os
 from collections.abc import Callable
 
 from engine.adapters import git
+from engine.demo_scripts import (
+    DEFAULT_SPEED,
+    GATE_SECONDS,
+    STALL_SECONDS,
+    Pace,
+    check_speed,
+    demo_plan,
+)
 from engine.errors import GtError
+
+__all__ = ["DEFAULT_SPEED", "GATE_PACE_VAR", "demo_plan", "ensure_demo_town", "pace_gates"]
+
+# The variable the demo's gates read their pace from (see pace_gates).
+GATE_PACE_VAR = "GASTOWN_DEMO_GATE_SECONDS"
 
 CALC_FILES = {
     "README.md": "# calc\n\nA tiny calculator, built by polecats.\n",
@@ -27,113 +47,6 @@ WEB_FILES = {
         "grep -q '<h1>' index.html && echo ok\n"
     ),
 }
-
-
-def _script(*steps: str) -> str:
-    return "```gt-script\n" + "\n".join(steps) + "\n```\n"
-
-
-def demo_plan(run: int = 1) -> list[dict[str, object]]:
-    """Eight beads across both rigs; `needs` form a DAG with two independent roots.
-
-    Every file a bead writes carries the run's number, so a second (third, tenth) demo
-    convoy on the same town changes what the first landed instead of writing the same
-    bytes again: each bead's commit is a real change, and its gate still passes.
-    """
-    tag = f"demo run {run}"
-    return [
-        {
-            "key": "sub",
-            "title": "Add subtraction",
-            "rig": "calc",
-            "priority": 1,
-            "body": _script(
-                "log 36 0.25",
-                f"write sub.py 'def sub(a, b): return a - b  # {tag}'",
-                f"write check_sub.py 'import sub; assert sub.sub(5, 3) == 2  # {tag}'",
-                f"commit 'calc: subtraction ({tag})'",
-            ),
-        },
-        {
-            "key": "mul",
-            "title": "Add multiplication",
-            "rig": "calc",
-            "priority": 1,
-            "body": _script(
-                "log 45 0.2",
-                f"write mul.py 'def mul(a, b): return a * b  # {tag}'",
-                f"write check_mul.py 'import mul; assert mul.mul(4, 3) == 12  # {tag}'",
-                f"commit 'calc: multiplication ({tag})'",
-            ),
-        },
-        {
-            "key": "div",
-            "title": "Add division",
-            "rig": "calc",
-            "needs": ["mul"],
-            "body": _script(
-                "log 30 0.3",
-                f"write div.py 'def div(a, b): return a / b  # {tag}'",
-                f"write check_div.py 'import div; assert div.div(8, 2) == 4  # {tag}'",
-                f"commit 'calc: division ({tag})'",
-            ),
-        },
-        {
-            "key": "form",
-            "title": "Page: input form",
-            "rig": "web",
-            "priority": 1,
-            "body": _script(
-                "log 42 0.2",
-                f"append index.html '<form id=calc></form> <!-- {tag} -->'",
-                f"commit 'web: form ({tag})'",
-            ),
-        },
-        {
-            "key": "wire",
-            "title": "Page: wire the buttons",
-            "rig": "web",
-            "needs": ["form", "sub", "mul"],
-            "body": _script(
-                "log 48 0.2",
-                f"append index.html '<button>-</button><button>*</button> <!-- {tag} -->'",
-                f"commit 'web: buttons ({tag})'",
-            ),
-        },
-        {
-            "key": "docs",
-            "title": "Document the operations",
-            "rig": "calc",
-            "needs": ["sub", "div"],
-            "body": _script(
-                "log 24 0.3",
-                f"append README.md 'Supports + - * / ({tag})'",
-                f"commit 'calc: docs ({tag})'",
-            ),
-        },
-        {
-            "key": "style",
-            "title": "Page: styles",
-            "rig": "web",
-            "priority": 3,
-            "body": _script(
-                "log 60 0.15",
-                f"write style.css 'h1 {{ color: teal; }} /* {tag} */'",
-                f"commit 'web: styles ({tag})'",
-            ),
-        },
-        {
-            "key": "ship",
-            "title": "Release notes",
-            "rig": "web",
-            "needs": ["wire", "docs"],
-            "body": _script(
-                "log 18 0.3",
-                f"write RELEASE.md 'calc 1.0: + - * / on the web ({tag})'",
-                f"commit 'web: release notes ({tag})'",
-            ),
-        },
-    ]
 
 
 def default_demo_dir() -> str:
@@ -157,8 +70,20 @@ def _source_repo(path: str, files: dict[str, str], history: list[tuple[str, str,
             r.commit_all(message, name="Demo", email="demo@gastown.local")
 
 
-def ensure_demo_town(path: str | None = None, *, announce: Callable[[str], None] = print):
-    """Create the demo town (or reuse it) and make sure a demo convoy is on its way."""
+def pace_gates(speed: float) -> None:
+    """Pace the demo's gates for the engine this process runs (they read the variable)."""
+    os.environ[GATE_PACE_VAR] = f"{Pace(check_speed(speed)).gate_seconds:g}"
+
+
+def ensure_demo_town(
+    path: str | None = None,
+    *,
+    announce: Callable[[str], None] = print,
+    speed: float = DEFAULT_SPEED,
+):
+    """Create the demo town (or reuse it) and make sure a demo convoy is on its way; its
+    scripts and this process's gates go at `speed` (an open convoy keeps its own pace)."""
+    pace_gates(speed)
     from engine.ledger import Ledger
     from engine.plans import validate_plan
     from engine.rig_setup import add_rig
@@ -215,7 +140,7 @@ def ensure_demo_town(path: str | None = None, *, announce: Callable[[str], None]
     try:
         if not any(c["status"] in ("open", "staged") for c in ledger.convoys.list()):
             n = len(ledger.convoys.list()) + 1
-            planned = validate_plan(ledger, demo_plan(n), "demo plan")
+            planned = validate_plan(ledger, demo_plan(n, speed), "demo plan")
             convoy = ledger.convoys.create_planned(
                 f"Calculator 1.0 (demo run {n})", planned, staged=False, actor="mayor"
             )
@@ -225,11 +150,23 @@ def ensure_demo_town(path: str | None = None, *, announce: Callable[[str], None]
     return town
 
 
-DEMO_CONFIG = """
+# The witness's stall window is short so the stuck polecat is nudged within seconds (the
+# default, 300 s, suits real agents); the next rung waits long enough for it to recover.
+# A setup gate stands in for the time a real suite takes (installing, building), so the
+# merge queue fills behind it; the test gate's failures then read as the test's own.
+_GATES = (
+    f'gates = {{ setup = "sleep ${{{GATE_PACE_VAR}:-{GATE_SECONDS:g}}}", test = "sh test.sh" }}\n'
+    f'gate_env = ["{GATE_PACE_VAR}"]\n'
+)
+DEMO_CONFIG = f"""
 # --- demo settings ---
-[rigs.calc]
-gates = { test = "sh test.sh" }
+# The stuck polecat is nudged within seconds (real agents: the default, 300).
+[witness]
+stall_seconds = {STALL_SECONDS:g}
+ladder_seconds = 60
 
+# setup stands in for a real suite's install time; `gastown --demo --speed X` paces it.
+[rigs.calc]
+{_GATES}
 [rigs.web]
-gates = { test = "sh test.sh" }
-"""
+{_GATES}"""

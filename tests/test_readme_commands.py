@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from engine.adapters.tmux import socket_name
+from engine.demo import demo_plan
 from engine.ledger import Ledger
 from engine.town import Town, init_town
 from tests.cli_support import REPO, gastown_argv, gt_env
@@ -127,7 +128,7 @@ def _check_demo_town(root: Path) -> None:
     finally:
         led.close()
     assert sorted(rigs) == ["calc", "web"]
-    assert convoys and convoys[-1]["progress"]["total"] == 8
+    assert convoys and convoys[-1]["progress"]["total"] == len(demo_plan())
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")

@@ -132,7 +132,8 @@ def run_headless_demo(path: Path, env: dict[str, str], timeout: float = 240) -> 
     """`gastown --demo PATH --engine-only` until its new convoy lands; then SIGTERM."""
     before = {c["id"] for c in _demo_convoys(path)} if (path / "town.toml").exists() else set()
     proc = subprocess.Popen(
-        [*gastown_argv(), "--demo", str(path), "--engine-only"],
+        # the fastest pace: this checks landing again and again, not the demo's pace
+        [*gastown_argv(), "--demo", str(path), "--engine-only", "--speed", "10"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -180,10 +181,14 @@ def test_the_demo_lands_again_and_again_on_the_same_town(tmp_path: Path) -> None
         )
     assert len({c["id"] for c in landed}) == 3
     for c in landed:
-        assert c["progress"] == {"total": 8, "closed": 8, "by_status": {"closed": 8}}
+        assert c["progress"] == {"total": 9, "closed": 9, "by_status": {"closed": 9}}
     led = Ledger(Town(str(demo)).ledger_path)
     try:
-        failed = [b["id"] for b in led.beads.list() if b["status"] == "failed"]
+        # work beads only: each run's batch with the bug fails once by design (its merge
+        # request stays failed), and the bead it came from is fixed and lands
+        failed = [
+            b["id"] for b in led.beads.list() if b["status"] == "failed" and b["type"] == "task"
+        ]
         escalations = [b for b in led.beads.list() if b["type"] == "escalation"]
     finally:
         led.close()
