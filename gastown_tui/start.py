@@ -11,6 +11,8 @@ import os
 import sys
 from typing import NamedTuple
 
+from engine.demo_scripts import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, check_speed
+
 
 class Launch(NamedTuple):
     """What the command line asks for, whatever order its words came in."""
@@ -19,6 +21,7 @@ class Launch(NamedTuple):
     demo: bool
     engine_only: bool
     verbose: bool
+    speed: float = DEFAULT_SPEED  # the demo's pace (--speed)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,11 +30,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"gastown: usage error: {message} (see `gastown --help`)\n")
 
 
+def _speed(text: str) -> float:
+    """--speed's value, or argparse's one-line usage error saying the range."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number: give one from {MIN_SPEED:g} to {MAX_SPEED:g}"
+        ) from None
+    try:
+        return check_speed(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = _Parser(
         prog="gastown",
         description="Run a town of coding agents.",
-        usage="gastown [PATH] [--town PATH] [--demo [PATH]] [--engine-only] [-v]",
+        usage=(
+            "gastown [PATH] [--town PATH] [--demo [PATH] [--speed X]]"
+            " [--engine-only | --serve [--host H] [--port N]] [-v]"
+        ),
     )
     # The path may come before or after the options (`gastown --demo --engine-only PATH`,
     # `gastown PATH --demo`): a positional beside --town and --demo's own optional value.
@@ -54,8 +74,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="PATH",
         help="create (or reuse) a demo town (default ~/.local/share/gastown-demo) and open it",
     )
+    p.add_argument(
+        "--speed",
+        type=_speed,
+        metavar="X",
+        help=(
+            f"with --demo: the pace of the convoy it launches, from {MIN_SPEED:g} (slowest) to "
+            f"{MAX_SPEED:g} (fastest; tests use it); default {DEFAULT_SPEED:g}, slow enough to "
+            "watch the merge queue fill (the convoy lands in about 90 s)"
+        ),
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the app to a browser (each tab attaches to the town's one engine)",
+    )
+    p.add_argument(
+        "--host",
+        metavar="HOST",
+        help="with --serve: the address to bind (default 127.0.0.1; others warn: no login)",
+    )
+    p.add_argument("--port", metavar="N", type=int, help="with --serve: the port (default 8000)")
     args = p.parse_args(argv)
+    if args.serve and args.engine_only:
+        p.error("--serve and --engine-only: choose one (--serve runs the engine too)")
+    if not args.serve and (args.host is not None or args.port is not None):
+        p.error("--host and --port go with --serve")
+    if args.speed is not None and args.demo is None:
+        p.error("--speed paces the demo: use it with --demo")
     given = [x for x in (args.demo, args.path, args.town) if x]
     if len({os.path.abspath(os.path.expanduser(x)) for x in given}) > 1:
         p.error(f"two different town paths given ({' and '.join(dict.fromkeys(given))}); give one")
@@ -64,7 +111,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def resolve(args: argparse.Namespace) -> Launch:
     path = args.demo or args.path or args.town or None
-    return Launch(path, args.demo is not None, args.engine_only, args.verbose)
+    speed = DEFAULT_SPEED if args.speed is None else args.speed
+    return Launch(path, args.demo is not None, args.engine_only, args.verbose, speed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,14 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     from engine.cli.main import fill_closed_std_streams
 
     fill_closed_std_streams()  # `gastown ... >&-`: messages go nowhere instead of failing
-    launch = resolve(parse_args(argv))
+    args = parse_args(argv)
+    launch = resolve(args)
     from engine.errors import GtError
 
     try:
+        if args.serve:  # a bad host or a taken port is refused before a demo launches
+            from gastown_tui.serve import check_args
+
+            endpoint = check_args(args.host, args.port)
         if launch.demo:
             from engine.demo import ensure_demo_town
 
-            town = ensure_demo_town(launch.path, announce=print)
+            town = ensure_demo_town(launch.path, announce=print, speed=launch.speed)
         else:
             from engine.town import find_town
 
@@ -91,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.headless import run_engine
 
         return run_engine(town, verbose=launch.verbose)
+    if args.serve:
+        from gastown_tui.serve import run_server
+
+        return run_server(town, endpoint, verbose=launch.verbose)
     from gastown_tui.app import run_app
 
     return run_app(town)
