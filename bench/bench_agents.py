@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from common import median, print_table, quick_flag
 
@@ -35,6 +34,7 @@ from engine.cli.town_cmds import engine_pid
 from engine.polecats import proctree
 from tests.agent_clis import CliName, agent_cli, claude_env
 from tests.model_servers import Script, ScriptedModelServer, Turn
+from tests.model_servers.base import Reply
 from tests.test_real_agents_convoy import RealTown, new_town
 from tests.test_real_agents_e2e import CASES
 
@@ -52,9 +52,9 @@ class FirstRequests:
         self.lock = threading.Lock()
         answer = server.answer
 
-        def timed(method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
+        def timed(method: str, raw_path: str, headers: dict[str, str], raw_body: bytes) -> Reply:
             at = time.monotonic()
-            reply = answer(method, path, headers, body)
+            reply = answer(method, raw_path, headers, raw_body)
             last = server.requests[-1]
             if last.kind == "main" and last.turn == 0:
                 with self.lock:

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ from common import median, print_table, quick_flag
 from engine.refinery import bisect
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 RATES = (0.02, 0.05, 0.1, 0.2, 0.3)
 SWEEP = range(1, 33)
@@ -142,7 +142,11 @@ def simulate(quick: bool) -> None:
         for k in SWEEP
         for p in RATES
     }
-    best = {p: min(SWEEP, key=lambda k, p=p: sweep[k, p]) for p in RATES}
+
+    def best_fixed(p: float) -> int:
+        return min(SWEEP, key=lambda k: sweep[k, p])
+
+    best = {p: best_fixed(p) for p in RATES}
     ours = {p: [drive(b, bisect.batch_size) for b in queues[p]] for p in RATES}
     runs = {
         (name, p): [drive(b, policy) for b in queues[p]]
@@ -155,7 +159,7 @@ def simulate(quick: bool) -> None:
     }
     elapsed = time.perf_counter() - t0
 
-    rows = []
+    rows: list[Sequence[object]] = []
     for k in SWEEP:
         row: list[object] = [k]
         for p in RATES:
@@ -229,7 +233,7 @@ def simulate(quick: bool) -> None:
     rows = []
     span: list[Any] = []
     for p in [round(0.005 * i, 3) for i in range(1, 121)]:
-        k = min(SWEEP, key=lambda k, p=p: exact(k, p))
+        k = min(SWEEP, key=partial(exact, p=p))
         ours_k = bisect.batch_size(p)
         excess = exact(ours_k, p) / exact(k, p) - 1
         if span and span[2:4] == [k, ours_k]:
@@ -281,8 +285,8 @@ def real_once(root: str, k: int, bad_at: int | None) -> dict[str, Any]:
         )
         mrs = [
             submit_work(
-                SimpleNamespace(ledger=ledger),
-                f"feature {i}",  # type: ignore[arg-type]
+                SimpleNamespace(ledger=ledger),  # type: ignore[arg-type]
+                f"feature {i}",
                 {f"f{i}.txt": "BROKEN\n" if i == bad_at else f"feature {i}\n"},
             )[1]
             for i in range(k)

@@ -9,6 +9,7 @@ nothing is changed. Real `gt` processes on a real SQLite ledger.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def issue(ident: str, deps: list[str] = ()) -> dict:
+def issue(ident: str, deps: Sequence[str] = ()) -> dict:
     row = {"id": ident, "title": f"bead {ident[:10]}", "status": "open", "priority": 2}
     row["issue_type"] = "task"
     if deps:

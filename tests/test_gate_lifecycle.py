@@ -213,7 +213,8 @@ def gate_env_of(tmp_path: Path, monkeypatch, rig: dict) -> dict[str, str]:
         refinery = Refinery(rt.town, rt.ledger, "web", rt.config)
         while refinery.process_once():
             pass
-        assert rt.ledger.mq.get(mr)["state"] == "landed"
+        landed = rt.ledger.mq.get(mr)
+        assert landed is not None and landed["state"] == "landed"
     finally:
         rt.close()
     env = {}

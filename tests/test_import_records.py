@@ -56,7 +56,7 @@ def test_every_real_issue_line_is_a_valid_record(source: str) -> None:
 
 
 # (row, what the bead must hold: ledger field -> value)
-KEPT = {
+KEPT: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "unknown-status": ({"status": "pinned"}, {"status": "pinned"}),
     "unknown-type": ({"issue_type": "molecule"}, {"type": "molecule"}),
     "int-like-priority": ({"priority": "3"}, {"priority": 3}),

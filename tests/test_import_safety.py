@@ -18,6 +18,7 @@ from engine import vocab
 from engine.commands import done as done_cmd
 from engine.config import TownConfig
 from engine.ledger import Ledger
+from engine.records import Agent, Bead
 from engine.scheduler.reconciler import Scheduler
 from engine.timeutil import iso, parse_iso
 from engine.town import Town, init_town
@@ -57,6 +58,20 @@ def later(stamp: str, seconds: float = 3600) -> str:
     return iso(parse_iso(stamp) + seconds)
 
 
+def bead_of(led: Ledger, bead_id: str) -> Bead:
+    bead = led.beads.get(bead_id)
+    assert bead is not None, bead_id
+    return bead
+
+
+def agent_of(led: Ledger, bead: Bead) -> Agent:
+    """The agent a bead is assigned to."""
+    assert bead["assignee"] is not None, bead
+    agent = led.agents.get(bead["assignee"])
+    assert agent is not None, bead["assignee"]
+    return agent
+
+
 def skipped_ids(out: dict[str, Any]) -> dict[str, str]:
     return {s["id"]: s["reason"] for s in out["skipped_beads"]}
 
@@ -74,11 +89,11 @@ def test_reimporting_an_older_export_leaves_hooked_work_alone_and_the_town_keeps
     export(town, old)
     sched, disp = Scheduler(led, TownConfig()), RecordingDispatcher()
     sched.reconcile(disp)
-    before = led.beads.get(held)
+    before = bead_of(led, held)
     assert before["status"] == vocab.IN_PROGRESS
 
     out = run_json("import", str(old), "--json", town=town)
-    after = led.beads.get(held)
+    after = bead_of(led, held)
     assert (after["status"], after["assignee"]) == (vocab.IN_PROGRESS, before["assignee"])
     assert held in skipped_ids(out), out
     assert out["updated"] == 0
@@ -101,14 +116,14 @@ def test_a_newer_record_still_never_changes_live_work(
     else:
         sched.reconcile(disp)
     if status == vocab.IN_REVIEW:
-        agent = led.agents.get(led.beads.get(bead)["assignee"])
+        agent = agent_of(led, bead_of(led, bead))
         done_cmd.record(
             led,
             done_cmd.DoneRequest(agent["id"], bead, 1, worktree=""),
             branch=f"polecat/Toast/{bead}",
             commit="0" * 40,
         )
-    live = led.beads.get(bead)
+    live = bead_of(led, bead)
     assert live["status"] == status
     # an edited export, dated after the live change, that closes the bead and renames it
     rows = export(town, tmp_path / "now.jsonl")
@@ -144,8 +159,8 @@ def test_an_older_record_never_reopens_a_closed_bead_or_undoes_a_newer_title(
     kept = {b: led.beads.get(b) for b in (closed, renamed)}
 
     out = run_json("import", str(old), "--json", town=town)
-    assert led.beads.get(closed)["status"] == vocab.CLOSED
-    assert led.beads.get(renamed)["title"] == "new title"
+    assert bead_of(led, closed)["status"] == vocab.CLOSED
+    assert bead_of(led, renamed)["title"] == "new title"
     assert {b: led.beads.get(b) for b in kept} == kept
     reasons = skipped_ids(out)
     assert set(reasons) == {closed, renamed}, out
@@ -159,7 +174,7 @@ def test_a_newer_record_in_the_file_wins(town: Town, led: Ledger, tmp_path: Path
     rows[0].update(title="from the file", status="closed", updated_at=later(rows[0]["updated_at"]))
     out = run_json("import", str(write_rows(tmp_path / "new.jsonl", rows)), "--json", town=town)
     assert out["updated"] == 1 and out["skipped_beads"] == []
-    got = led.beads.get(bead)
+    got = bead_of(led, bead)
     assert (got["title"], got["status"]) == ("from the file", "closed")
 
 
@@ -203,7 +218,7 @@ def test_a_dependency_removed_from_the_file_is_removed_and_readiness_follows(
     blocker = led.beads.create("blocker", rig="web")["id"]
     other = led.beads.create("other", rig="web")["id"]
     child = led.beads.create("child", rig="web", deps=[(blocker, "blocks")])["id"]
-    assert led.beads.get(child)["blocked"]
+    assert bead_of(led, child)["blocked"]
     rows = export(town, tmp_path / "now.jsonl")
     for r in rows:
         if r["id"] == child:
@@ -215,7 +230,7 @@ def test_a_dependency_removed_from_the_file_is_removed_and_readiness_follows(
     out = run_json("import", str(edited), "--json", town=town)
     shown = run_json("bead", "show", child, "--json", town=town)
     assert {(d["id"], d["type"]) for d in shown["depends_on"]} == {(other, "related")}, out
-    assert not led.beads.get(child)["blocked"]
+    assert not bead_of(led, child)["blocked"]
     assert child in {b["id"] for b in run_json("ready", "--all", "--json", town=town)}
     # and the whole ledger agrees with the readiness oracle run on the file
     issues, deps = load_embedded(edited)
@@ -236,5 +251,5 @@ def test_dependencies_of_skipped_records_keep_the_ledgers_copy(
     led.graph.add(child, blocker, "blocks")  # a newer change, made in the town
     out = run_json("import", str(old), "--json", town=town)
     assert child in skipped_ids(out)
-    assert led.beads.get(child)["blocked"]
+    assert bead_of(led, child)["blocked"]
     assert [d["id"] for d in led.graph.edges_of(child)["depends_on"]] == [blocker]

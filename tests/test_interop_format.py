@@ -395,7 +395,7 @@ def test_fresh_beads_without_extra_export_and_read_back(tmp_path: Path) -> None:
         "ephemeral": False,
         "metadata": {},
     }
-    dep = {
+    dep: dict[str, Any] = {
         "bead_id": "hq-1",
         "depends_on": "hq-0",
         "type": "blocks",

@@ -94,6 +94,7 @@ def worded_in(source: str) -> set[str]:
     f-string."""
     found = set()
     for node in ast.walk(ast.parse(source)):
+        pairs: list[tuple[object, ast.expr]]
         if isinstance(node, ast.Call):
             pairs = [(kw.arg, kw.value) for kw in node.keywords]
         elif isinstance(node, ast.Dict):

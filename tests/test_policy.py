@@ -18,6 +18,7 @@ from engine.policy import (
     rig_has_room,
     town_has_room,
 )
+from engine.records import Bead
 from engine.refinery import send_back
 from engine.scheduler.reconciler import Scheduler
 from tests.conftest import Clock, add_rig
@@ -89,28 +90,30 @@ def _delay(ledger: Ledger, clock: Clock, bead: str) -> float:
     return float(row[0]) - clock()
 
 
-def dispatch_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], dict]:
+def dispatch_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], Bead]:
     """Fail a bead's dispatch until it fails for good; the delay after each failure."""
     sched = Scheduler(ledger, TownConfig(scheduler=SETTINGS))
     broken = RecordingDispatcher()
     broken.fail_with = "runtime 'nope' not found"
     bead = ledger.beads.create("dispatch keeps failing", rig="web", slung=True)["id"]
-    delays = []
+    delays: list[float] = []
     while True:
         sched.reconcile(broken)
-        if ledger.beads.get(bead)["status"] == vocab.FAILED:
-            return delays, ledger.beads.get(bead)
+        got = ledger.beads.get(bead)
+        assert got is not None
+        if got["status"] == vocab.FAILED:
+            return delays, got
         delays.append(_delay(ledger, clock, bead))
         clock.advance(delays[-1] + 0.1)
 
 
-def gate_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], dict]:
+def gate_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], Bead]:
     """Submit a bead's work and fail its gates until it fails for good (the refinery's
     call, without git); the delay after each failure."""
     sched = Scheduler(ledger, TownConfig(scheduler=SETTINGS))
     dispatcher = RecordingDispatcher()
     bead = ledger.beads.create("gates keep failing", rig="web", slung=True)["id"]
-    delays = []
+    delays: list[float] = []
     while True:
         sched.reconcile(dispatcher)
         agent = next(a for a in ledger.agents.list() if a["hook"] == bead)
@@ -127,8 +130,10 @@ def gate_failure_delays(ledger: Ledger, clock: Clock) -> tuple[list[float], dict
             log=None,
             retry=RetryPolicy.of(SETTINGS),
         )
-        if ledger.beads.get(bead)["status"] == vocab.FAILED:
-            return delays, ledger.beads.get(bead)
+        got = ledger.beads.get(bead)
+        assert got is not None
+        if got["status"] == vocab.FAILED:
+            return delays, got
         delays.append(_delay(ledger, clock, bead))
         clock.advance(delays[-1] + 0.1)
 

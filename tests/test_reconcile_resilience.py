@@ -17,6 +17,7 @@ from engine import vocab
 from engine.config import SchedulerSettings, TownConfig
 from engine.ledger import Ledger
 from engine.polecats.dispatcher import Assignment, DispatchError, Started
+from engine.records import Bead
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town
 from engine.views.town_snapshot import problems
@@ -35,7 +36,7 @@ def raw(town: Town, sql: str, *args: object) -> None:
         conn.close()
 
 
-def escalations_about(ledger: Ledger, bead_id: str) -> list[dict]:
+def escalations_about(ledger: Ledger, bead_id: str) -> list[Bead]:
     return [
         e
         for e in ledger.beads.list(bead_type="escalation")
@@ -143,9 +144,9 @@ def test_bead_faults_fail_the_bead_at_once_and_do_not_count_towards_the_breaker(
         clock.advance(30)
     assert sched.breaker.state()["state"] == "closed"
     for b in bad:
-        got = ledger.beads.get(b)
-        assert got["status"] == vocab.FAILED and "specs/missing.md" in got["last_error"]
-    assert ledger.beads.get(good)["status"] == vocab.IN_PROGRESS
+        got = ledger.beads.require(b)
+        assert got["status"] == vocab.FAILED and "specs/missing.md" in (got["last_error"] or "")
+    assert ledger.beads.require(good)["status"] == vocab.IN_PROGRESS
     later = ledger.beads.create("later", rig="web", slung=True)["id"]
     assert [a.bead_id for a in sched.reconcile(disp).started] == [later]
 

@@ -87,7 +87,7 @@ def _literals(node: ast.AST, names: dict[str, list[ast.AST]]) -> list[str]:
     if isinstance(node, ast.Name):
         return [s for value in names.get(node.id, []) for s in _literals(value, names)]
     if isinstance(node, ast.JoinedStr):
-        return ["".join(p.value if isinstance(p, ast.Constant) else "{}" for p in node.values)]
+        return ["".join(str(p.value) if isinstance(p, ast.Constant) else "{}" for p in node.values)]
     return []
 
 
