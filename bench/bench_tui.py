@@ -40,11 +40,13 @@ this one) and its RSS over time.
 The app runs with calm_gc on, as the `gastown` command runs it; --default-gc leaves
 Python's collector as it is, to compare.
 
-Usage: python bench/bench_tui.py [--quick] [--minutes N] [--profile] [--default-gc]
-                                [--no-dispatch]
+Usage: python bench/bench_tui.py [--quick] [--minutes N] [--rest S] [--profile [rest]]
+                                [--default-gc] [--no-dispatch]
   --quick       ~60 s in all (loaded phase ~12 s, dispatching ~6 s)
   --minutes N   length of the loaded phase (default 10)
-  --profile     cProfile the loaded phase; print the top functions
+  --rest S      length of the two at-rest phases (quick 3 s, else 30 s)
+  --profile     cProfile the loaded phase (--profile rest: the loaded, at rest phase);
+                print the top functions
   --no-dispatch skip the second town (its dispatching phase needs git and tmux)
 """
 
@@ -65,6 +67,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from common import PYTHON, REPO, median, ms, p95, print_table
@@ -78,6 +81,7 @@ CLOSED, OPEN, BLOCKED, CONVOY = 150, 40, 20, 30
 DISPATCH = 20  # polecats the dispatching phase starts for real
 SIZE = (200, 50)
 AIM_P95 = 0.100
+AIM_REST_CPU = 0.25  # watching the loaded town, no keys: a quarter of a core at most
 
 
 # ---- the town ----------------------------------------------------------------------------
@@ -162,7 +166,7 @@ def build_town(root: str) -> tuple[Any, Any, Any, list[str]]:
         paths = []
         os.makedirs(town.logs_dir, exist_ok=True)
         for a in agents:
-            path = seance.log_path(town.logs_dir, a["rig"], a["name"], a["hook"], a["attempt"])
+            path = seance.log_path(town.logs_dir, a["rig"], a["name"], str(a["hook"]), a["attempt"])
             with open(path, "w", encoding="utf-8") as fh:
                 for n in range(100):
                     fh.write(log_line(a["name"], n) + "\n")
@@ -275,6 +279,15 @@ def writer_main(paths_file: str, rate: float, events: float, town_root: str) -> 
             time.sleep(delay)
 
 
+def at_row(table: Any, row: int) -> bool:
+    return bool(table.cursor_row == row)
+
+
+def filtered(app: Any, table: Any, name: str) -> bool:
+    """The filter is chosen and the table says so (its rows are that filter's)."""
+    return bool(app.bead_filter == name and str(table.border_title).startswith(f"Beads · {name} "))
+
+
 # ---- the measurements --------------------------------------------------------------------
 
 
@@ -349,6 +362,7 @@ class Driver:
         from textual import events
         from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 
+        char: str | None
         try:
             char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
         except KeyError:
@@ -393,10 +407,8 @@ class Driver:
             await self.pilot.pause()
         for key, step in (("down", 1), ("up", -1)):
             for _ in range(4):
-                want = table.cursor_row + step
-                await self.press(
-                    phase, f"{key} (bead table)", key, lambda w=want: table.cursor_row == w
-                )
+                want: int = table.cursor_row + step
+                await self.press(phase, f"{key} (bead table)", key, partial(at_row, table, want))
         await self.press(phase, "tab (to the log)", "tab", lambda: app.focused is not table)
         await self.press(phase, "shift+tab (back)", "shift+tab", lambda: app.focused is table)
         for _ in FILTERS:
@@ -405,9 +417,7 @@ class Driver:
                 phase,
                 "f (next filter)",
                 "f",
-                lambda n=nxt: (
-                    app.bead_filter == n and str(table.border_title).startswith(f"Beads · {n} ")
-                ),
+                partial(filtered, app, table, nxt),
             )
         await self.press(
             phase, "enter (bead detail)", "enter", lambda: isinstance(app.screen, DetailScreen)
@@ -460,7 +470,7 @@ async def scenario(args: argparse.Namespace, tmp: str) -> list[Phase]:
         fh.write("\n".join(paths))
 
     quick = args.quick
-    rest_s = 3.0 if quick else 30.0
+    rest_s = args.rest if args.rest is not None else (3.0 if quick else 30.0)
     idle_s = 6.0 if quick else 60.0
     loaded_s = 12.0 if quick else args.minutes * 60.0
     tiled_s = 5.0 if quick else 60.0
@@ -492,11 +502,15 @@ async def scenario(args: argparse.Namespace, tmp: str) -> list[Phase]:
         writer = subprocess.Popen(argv, cwd=REPO)
         try:
             await asyncio.sleep(2.0)
+            if prof and args.profile == "rest":
+                prof.enable()
             await phase("loaded, at rest", rest_s, keys=False)
-            if prof:
+            if prof and args.profile == "rest":
+                prof.disable()
+            if prof and args.profile == "loaded":
                 prof.enable()
             await phase("loaded", loaded_s)
-            if prof:
+            if prof and args.profile == "loaded":
                 prof.disable()
             await pilot.press("v")
             await pilot.pause(1.0)
@@ -511,11 +525,11 @@ async def scenario(args: argparse.Namespace, tmp: str) -> list[Phase]:
         out = io.StringIO()
         stats = pstats.Stats(prof, stream=out).sort_stats("cumulative")
         stats.print_stats(30)
-        print("\n## cProfile of the loaded phase (top 30 by cumulative time)")
+        print(f"\n## cProfile of the {args.profile} phase (top 30 by cumulative time)")
         print(out.getvalue())
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(20)
-        print("\n## cProfile of the loaded phase (top 20 by own time)")
+        print(f"\n## cProfile of the {args.profile} phase (top 20 by own time)")
         print(out.getvalue())
     return phases
 
@@ -646,6 +660,7 @@ def report(all_phases: list[Phase]) -> None:
                 f"{ph.frames / ph.wall:.1f}",
                 f"{ph.refreshes / ph.wall:.1f}",
                 f"{100 * ph.cpu / ph.wall:.0f}%",
+                f"{ph.cpu:.1f}",
                 f"{ph.rss[0][1] / 1024:.1f}",
                 f"{ph.rss[-1][1] / 1024:.1f}",
             ]
@@ -657,7 +672,8 @@ def report(all_phases: list[Phase]) -> None:
             "wall s",
             "frames/s",
             "town refreshes/s (cap 10)",
-            "CPU",
+            "CPU (of a core)",
+            "CPU s",
             "RSS start MiB",
             "RSS end MiB",
         ],
@@ -688,6 +704,14 @@ def report(all_phases: list[Phase]) -> None:
         f"RSS {loaded.rss[0][1] / 1024:.0f} -> {loaded.rss[-1][1] / 1024:.0f} MiB over "
         f"{loaded.wall / 60:.1f} min"
     )
+    rest = next((ph for ph in all_phases if ph.name == "loaded, at rest"), None)
+    if rest is not None:
+        share = rest.cpu / rest.wall
+        print(
+            f"aims: watching the loaded town at rest costs {100 * share:.0f}% of a core "
+            f"({rest.cpu:.1f} CPU s in {rest.wall:.1f} s) <= {100 * AIM_REST_CPU:.0f}%: "
+            f"{'yes' if share <= AIM_REST_CPU else 'NO'}"
+        )
 
 
 def main() -> int:
@@ -696,7 +720,16 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--minutes", type=float, default=10.0)
-    p.add_argument("--profile", action="store_true")
+    p.add_argument(
+        "--profile",
+        nargs="?",
+        const="loaded",
+        choices=["loaded", "rest"],
+        help="cProfile a phase: loaded (the default) or rest (loaded, at rest: no keys)",
+    )
+    p.add_argument(
+        "--rest", type=float, help="length of the two at-rest phases in seconds (quick: 3, else 30)"
+    )
     p.add_argument("--no-dispatch", action="store_true", help="skip the dispatching phase")
     p.add_argument(
         "--default-gc",

@@ -56,3 +56,34 @@ def age(text: str | None, now: float | None = None) -> str:
     if secs < 86400:
         return f"{int(secs // 3600)}h"
     return f"{int(secs // 86400)}d"
+
+
+def _span(secs: float) -> str:
+    """`40 s`, `4 min`, `2 h`, `3 days`: a duration rounded the way a person says it."""
+    secs = abs(secs)
+    if secs < 60:
+        return f"{int(secs)} s"
+    if secs < 3600:
+        return f"{round(secs / 60)} min"
+    if secs < 86400:
+        hours = secs / 3600
+        return f"{hours:.1f} h".replace(".0 h", " h") if hours < 10 else f"{round(hours)} h"
+    days = round(secs / 86400)
+    return f"{days} day" + ("s" if days != 1 else "")
+
+
+def relative(when: float | str | None, now: float | None = None) -> str:
+    """A time for people: `in 4 min`, `3 min ago`, `just now` (an epoch or an ISO string).
+
+    The one place the app, `gt` and notifications turn a timestamp into words, so a
+    breaker's cooldown, a runtime's pause and a mail's date all read alike."""
+    if when is None or when == "":
+        return "-"
+    try:
+        at = parse_iso(when) if isinstance(when, str) else float(when)
+    except ValueError:
+        return str(when)
+    delta = at - (clock() if now is None else now)
+    if abs(delta) < 5:
+        return "just now"
+    return f"in {_span(delta)}" if delta > 0 else f"{_span(delta)} ago"

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from rich.text import Text
 from textual import work
+from textual.widgets import Input
 
 from engine.errors import GtError
-from engine.safetext import check_typed
+from engine.safetext import check_typed, visible
 from gastown_tui.refresh import TownView
 from gastown_tui.screens.detail import DetailScreen, agent_text, bead_text, rig_text
 from gastown_tui.screens.dialogs import (
@@ -22,11 +24,14 @@ from gastown_tui.screens.dialogs import (
     MessageDialog,
     SlingDialog,
     TextDialog,
+    reply_address,
 )
+from gastown_tui.screens.diff_screen import AgentDetailScreen
+from gastown_tui.screens.search import SearchBar
 from gastown_tui.theme import ansi
 from gastown_tui.widgets.bead_table import FILTERS, SORTS, BeadTable
 from gastown_tui.widgets.logs import LogPane
-from gastown_tui.widgets.panels import MailTable, MergeQueueTable
+from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
 from gastown_tui.widgets.rigs_tree import RigsTree
 
 
@@ -66,12 +71,14 @@ class TownActions(TownView):
                     priority=choice["priority"],
                     labels=choice["labels"],
                     deps=choice["deps"],
+                    body=choice["body"],
                 )
             )
         if result:
             self.report_sling(result)
 
     def report_sling(self, result: dict[str, Any]) -> None:
+        self.query_one("#beads", BeadTable).reveal(result["id"])
         if result.get("agent"):
             self.notify(
                 f"{result['id']} in rig {result['rig']}", title=f"{result['agent']} is on it!"
@@ -135,15 +142,20 @@ class TownActions(TownView):
     async def action_compose(
         self, to: str = "", subject: str = "", reply_to: str | None = None
     ) -> None:
-        draft = await self.push_screen_wait(ComposeDialog(to, subject, reply_to))
-        if draft:
-            msg = await self.run_engine(
-                self.engine.mail_send(
-                    draft["to"], draft["subject"], draft["body"], reply_to=draft["reply_to"]
-                )
-            )
-            if msg:
-                self.notify(f"to {msg['to']}", title="Mail sent")
+        msg = await self.push_screen_wait(
+            ComposeDialog(to, subject, reply_to, send=self.send_draft)
+        )
+        if msg:
+            self.notify(f"to {msg['to']}", title="Mail sent")
+
+    async def send_draft(self, draft: dict[str, Any]) -> Any:
+        """Send from inside the compose dialog: a refusal (an unknown address) raises there,
+        so the dialog stays open with every word typed, to be corrected."""
+        result = await self.engine.mail_send(
+            draft["to"], draft["subject"], draft["body"], reply_to=draft["reply_to"]
+        )
+        self.mark_dirty()
+        return result
 
     @work(exclusive=True, group="dialog")
     async def action_reply(self) -> None:
@@ -157,20 +169,19 @@ class TownActions(TownView):
         msg = await self.run_engine(self.engine.mail_read(mail_id))
         if not msg:
             return
+        self.mark_dirty()  # read now: the unread mark goes
+        # MessageDialog offers a reply only where one can go (reply_address)
         if await self.push_screen_wait(MessageDialog(msg)) == "reply":
             subject = (
                 msg["subject"] if msg["subject"].startswith("Re:") else f"Re: {msg['subject']}"
             )
-            draft = await self.push_screen_wait(
-                ComposeDialog(msg["from"] or "", subject, msg["id"])
-            )
-            if draft:
-                await self.run_engine(
-                    self.engine.mail_send(
-                        draft["to"], draft["subject"], draft["body"], reply_to=draft["reply_to"]
-                    ),
-                    ok="Reply sent",
+            sent = await self.push_screen_wait(
+                ComposeDialog(
+                    reply_address(msg["from"]) or "", subject, msg["id"], send=self.send_draft
                 )
+            )
+            if sent:
+                self.notify(f"to {sent['to']}", title="Reply sent")
 
     @work(exclusive=True, group="dialog")
     async def action_nudge(self) -> None:
@@ -216,9 +227,10 @@ class TownActions(TownView):
         agent = self.selected_agent()
         if not agent:
             return
-        text = await asyncio.to_thread(self.engine.peek, agent["id"], 30)
+        text = await asyncio.to_thread(self.engine.peek, agent["id"], 200)
+        # a pane's news is at its bottom: the screen opens there (tail), as the pane shows it
         await self.push_screen_wait(
-            DetailScreen(f"peek {agent['name']}", ansi(text or "(no live session)"))
+            DetailScreen(f"peek {agent['name']}", ansi(text or "(no live session)"), tail=True)
         )
 
     @work(exclusive=True, group="dialog")
@@ -229,7 +241,9 @@ class TownActions(TownView):
                 data = focused.cursor_node.data
                 if data["kind"] == "agent":
                     detail = await self.engine.agent_detail(data["id"])
-                    await self.push_screen_wait(DetailScreen(data["name"], agent_text(detail)))
+                    await self.push_screen_wait(
+                        AgentDetailScreen(data["name"], agent_text(detail), detail["id"])
+                    )
                 else:
                     await self.show_rig(data["rig"] if "rig" in data else data["name"])
                 return
@@ -237,6 +251,11 @@ class TownActions(TownView):
                 key = focused.selected_key()
                 if key:
                     await self.open_mail(key)
+                return
+            if isinstance(focused, ProblemsTable):
+                key = focused.selected_key()
+                if key:
+                    await self.open_problem(key)
                 return
             if isinstance(focused, MergeQueueTable):
                 key = focused.selected_key()
@@ -249,6 +268,29 @@ class TownActions(TownView):
                 await self.show_bead(bead_id)
         except GtError as exc:
             self.notify(exc.message, severity="error")
+
+    async def open_problem(self, key: str) -> None:
+        """A Problems row's own subject: the failed bead, the escalation, the stuck agent,
+        the stranded convoy — not whatever the bead table has selected."""
+        kind, _, ident = key.partition(":")
+        if kind in ("failed", "escalation", "parked", "stranded"):
+            await self.show_bead(ident)
+        elif kind in ("stalled", "gupp", "zombie"):
+            detail = await self.engine.agent_detail(ident)
+            await self.push_screen_wait(AgentDetailScreen(ident, agent_text(detail), detail["id"]))
+        else:  # a runtime pause, a budget, the breaker: the row says it all, shown whole
+            problem = next(
+                (
+                    p
+                    for p in (self.snap or {}).get("problems", [])
+                    if f"{p['kind']}:{p['id']}" == key
+                ),
+                None,
+            )
+            if problem:
+                await self.push_screen_wait(
+                    DetailScreen(f"{kind} {ident}", Text(visible(problem["text"], multiline=True)))
+                )
 
     async def show_bead(self, bead_id: str) -> None:
         detail = await self.engine.bead_detail(bead_id)
@@ -290,14 +332,31 @@ class TownActions(TownView):
         table.apply_sort()
         await self.request_refresh()
 
-    @work(exclusive=True, group="dialog")
-    async def action_search(self) -> None:
-        text = await self.push_screen_wait(
-            TextDialog("Search beads", "text in id or title", "Search", self.search_text)
-        )
-        if text is not None:
-            self.search_text = text.strip()
+    def action_search(self) -> None:
+        self.query_one("#search", SearchBar).open(self.search_text)
+
+    async def action_clear_search(self) -> None:
+        bar = self.query_one("#search", SearchBar)
+        if not self.search_text and not bar.has_class("-shown"):
+            return
+        bar.close()
+        self.query_one("#beads", BeadTable).focus()
+        await self.set_search("")
+
+    async def set_search(self, text: str) -> None:
+        if text != self.search_text:
+            self.search_text = text
             await self.request_refresh()
+
+    async def on_input_changed(self, event: Input.Changed) -> None:
+        # the table answers each key (refreshes are coalesced: never two at once)
+        if event.input.id == "search":
+            await self.set_search(event.value.strip())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            self.query_one("#search", SearchBar).keep(self.search_text)
+            self.query_one("#beads", BeadTable).focus()
 
     @work(exclusive=True, group="dialog")
     async def action_costs(self) -> None:

@@ -22,31 +22,37 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from engine.engine import Engine
 from engine.errors import GtError
 from engine.safetext import visible
 from engine.town import Town
 from gastown_tui.action_registry import bindings, help_rows
-from gastown_tui.actions import TownActions
 from gastown_tui.palette import GasTownCommands
+from gastown_tui.pane_keys import PaneActions
 from gastown_tui.refresh import MAX_REFRESH_HZ
+from gastown_tui.remedies import Remedies
 from gastown_tui.screens.dialogs import HelpDialog
+from gastown_tui.screens.search import SearchBar
 from gastown_tui.theme import InertText
 from gastown_tui.widgets.bead_table import BeadTable
 from gastown_tui.widgets.dag_view import DagView
 from gastown_tui.widgets.logs import LogPane
 from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
 from gastown_tui.widgets.rigs_tree import RigsTree
+from gastown_tui.widgets.town_header import TownHeader
 from styles import APP_TCSS
 
 STYLES = str(APP_TCSS)
 
 
-class GasTownApp(TownActions):
+class GasTownApp(PaneActions, Remedies):
     CSS_PATH = STYLES
     TITLE = "Gas Town"
+    # a pane given the whole screen (1-5, z) keeps the header's counts and the footer's keys
+    ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str] = "Footer, TownHeader"
     COMMANDS: ClassVar = App.COMMANDS | {GasTownCommands}
     BINDINGS: ClassVar[list[BindingType]] = bindings()
 
@@ -68,12 +74,13 @@ class GasTownApp(TownActions):
     # ---- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield TownHeader(id="town-header")
         with Horizontal(id="main"):
             yield RigsTree(id="rigs")
             with Vertical(id="center"):
                 yield DagView(id="dag")
                 yield Static(id="filter-bar")
+                yield SearchBar(id="search")
                 yield BeadTable(id="beads")
             yield LogPane(id="logs")
         with TabbedContent(id="bottom"):
@@ -83,7 +90,7 @@ class GasTownApp(TownActions):
                 yield MergeQueueTable(id="mq")
             with TabPane("Problems", id="tab-problems"):
                 yield ProblemsTable(id="problems")
-        yield Footer()
+        yield Footer(id="footer")
 
     async def on_mount(self) -> None:
         try:
@@ -100,6 +107,10 @@ class GasTownApp(TownActions):
             )
         self._queue = self.engine.subscribe()
         self.apply_keymap()
+        # a screen pushed later (details, costs) gets its footer fitted too, once composed
+        self.screen_change_signal.subscribe(
+            self, lambda screen: self.call_after_refresh(self.fit_footers, screen)
+        )
         self.query_one("#beads", BeadTable).focus()
         self.set_interval(1 / MAX_REFRESH_HZ, self.drain)
         self.set_interval(2.0, self.mark_dirty)
@@ -124,6 +135,17 @@ class GasTownApp(TownActions):
         short = size.height < 30
         self.screen.set_class(narrow, "narrow")
         self.screen.set_class(short, "short")
+        self.screen.set_class(size.width >= 160, "wide")
+        self.fit_footers(self.screen)
+
+    def fit_footers(self, screen: Screen[Any]) -> None:
+        """At 80 columns a footer's keys fit only compact, without the palette's hint
+        (ctrl+p still works, and Help lists it): Help and Quit always show, on the main
+        screen and on a detail screen ("^p palett" was all that was left of one)."""
+        narrow = self.size.width < 110
+        for footer in screen.query(Footer):
+            footer.compact = narrow
+            footer.show_command_palette = not narrow
 
     async def on_unmount(self) -> None:
         self._stop.set()

@@ -7,7 +7,7 @@ from functools import partial
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from gastown_tui.action_registry import REGISTRY, AppAction, key_for
+from gastown_tui.action_registry import REGISTRY, AppAction, does, key_for
 
 # What the palette offers, as (action, description): the registry's actions, all of them
 ACTIONS = tuple((a.action, a.description) for a in REGISTRY)
@@ -15,12 +15,13 @@ ACTIONS = tuple((a.action, a.description) for a in REGISTRY)
 
 class GasTownCommands(Provider):
     def help_for(self, action: AppAction) -> str:
-        """Where the action applies and the key that runs it (remapped or not)."""
+        """The second line: what the action does, where it applies and the key that runs it
+        (remapped or not)."""
         # GasTownApp keeps the [keys] remaps it applied (this module cannot import it: the
         # app imports the palette)
         keymap: dict[str, str] = getattr(self.app, "keymap", {})
         key = self.app.get_key_display(Binding(key_for(action, keymap), action.action, ""))
-        return f"{action.where} · key {key}"
+        return f"{does(action)} · {action.where} · key {key}"
 
     async def discover(self) -> Hits:
         for action in REGISTRY:

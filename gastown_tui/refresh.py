@@ -23,19 +23,31 @@ from engine.events import (
     BeadCreated,
     BeadFailed,
     BreakerTripped,
+    CheckpointNoted,
     ConvoyLanded,
+    EscalationFiled,
+    EscalationRaised,
     Event,
+    HeartbeatNoted,
     MergeRequestFailed,
     RuntimePaused,
 )
+from engine.timeutil import relative
 from engine.town import Town
 from gastown_tui.widgets.bead_table import FILTERS, BeadTable
 from gastown_tui.widgets.dag_view import DagView
 from gastown_tui.widgets.logs import LogPane
 from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
 from gastown_tui.widgets.rigs_tree import RigsTree
+from gastown_tui.widgets.town_header import TownHeader
 
 MAX_REFRESH_HZ = 10
+# Events that change nothing a snapshot shows: a working polecat's signs of life. Fifty
+# polecats send them all the time, and refreshing the whole screen for each batch was most
+# of what watching a busy town cost (bench/bench_tui.py, "loaded, at rest": 10 snapshots a
+# second, every one the same). Whatever they do change (a stalled agent coming back) has
+# its own event; the 2 s safety refresh catches the rest.
+QUIET_EVENTS = (CheckpointNoted, HeartbeatNoted)
 
 
 class TownView(App[None]):
@@ -57,6 +69,7 @@ class TownView(App[None]):
         self._filter_bar_shown: str | None = None
         self._refresh_started = 0.0
         self._busy_shown = False
+        self._beads_title = ""  # the bead table's border title as last set
 
     # ---- refresh -------------------------------------------------------------------------
 
@@ -89,14 +102,21 @@ class TownView(App[None]):
         if self._queue is not None:
             while not self._queue.empty():
                 for event in self._queue.get_nowait():
-                    self.notify_event(event)
-                self._dirty = True
+                    if not isinstance(event, QUIET_EVENTS):
+                        self.notify_event(event)
+                        self._dirty = True
         if self._dirty and not self._refreshing:
             await self.request_refresh()
 
     def notify_event(self, event: Event) -> None:
         """The events a person is told about as they happen; the rest only refresh."""
+        if isinstance(event, EscalationFiled | EscalationRaised) and event.bell:
+            self.bell()  # once per new critical escalation (its route's bell); the header
+            # shows its banner from the snapshot until someone acknowledges it
         match event:
+            case EscalationRaised():
+                detail = f"{event.bead_id}: {event.from_} -> {event.severity}, unacknowledged"
+                self.notify(detail, title="Escalation raised a level", severity="error")
             case BeadCreated(type="escalation"):
                 self.notify(event.title or "", title="Escalation raised", severity="warning")
             case MergeRequestFailed():
@@ -105,11 +125,18 @@ class TownView(App[None]):
             case ConvoyLanded():
                 self.notify_bead(event, "Convoy landed", "information")
             case BreakerTripped():
-                self.notify_bead(event, "Circuit breaker tripped: dispatch paused", "error")
+                # it has no bead: say how many faults and when dispatch tries again
+                retry = f"; dispatch retries {relative(event.until)}" if event.until else ""
+                self.notify(
+                    f"{event.failures or 'several'} failures{retry}; B resets it now",
+                    title="Circuit breaker tripped: dispatch paused",
+                    severity="error",
+                )
             case BeadFailed():
                 self.notify_bead(event, "Bead failed", "warning")
             case RuntimePaused():
-                detail = f"{event.runtime} takes no work until {event.until}"
+                back = f"back {relative(event.until)}" if event.until else "until resumed"
+                detail = f"{event.runtime} takes no work for now ({back})"
                 self.notify(detail, title="Rate or usage limit: runtime paused", severity="warning")
 
     def notify_bead(self, event: Event, title: str, severity: SeverityLevel) -> None:
@@ -157,11 +184,14 @@ class TownView(App[None]):
         self.query_one("#dag", DagView).update_convoy(snap["convoy"])
         table = self.query_one("#beads", BeadTable)
         table.update_beads(snap["beads"])
-        # Text, not str: a str title is read as markup, and the search may hold "[/]"
-        table.border_title = Text(
-            f"Beads · {flt} · sorted by {table.sort_by}"
-            + (f" · search {search!r}" if search else "")
+        title = f"Beads · {flt} · sorted by {table.sort_by}" + (
+            f" · search {search!r}" if search else ""
         )
+        # setting a border title repaints the widget even when the text is the same
+        if title != self._beads_title:
+            self._beads_title = title
+            # Text, not str: a str title is read as markup, and the search may hold "[/]"
+            table.border_title = Text(title)
         if (flt, search) != (self.bead_filter, self.search_text):
             self._dirty = True  # the rows shown are the previous filter's: refresh again
         bar = self.filter_bar()
@@ -170,11 +200,13 @@ class TownView(App[None]):
             self.query_one("#filter-bar", Static).update(bar)
         self.query_one("#mail", MailTable).show_mail(snap["mail"])
         self.query_one("#mq", MergeQueueTable).show_queue(snap["mq"])
-        self.query_one("#problems", ProblemsTable).show_problems(snap["problems"])
+        problems = self.query_one("#problems", ProblemsTable)
+        problems.show_problems(snap["problems"])
+        self.query_one("#town-header", TownHeader).show_needs(snap["needs"])
         self.show_pauses(snap["problems"])
         queued = sum(1 for m in snap["mq"] if m["state"] in ("queued", "testing", "landing"))
         self.set_tab_label("tab-mail", f"Mail ({snap['mail']['unread']} unread)")
-        self.set_tab_label("tab-problems", f"Problems ({len(snap['problems'])})")
+        self.set_tab_label("tab-problems", problems.label())
         self.set_tab_label("tab-mq", f"Merge queue ({queued})")
         self.follow_selected()
         logs = self.query_one("#logs", LogPane)
@@ -197,8 +229,14 @@ class TownView(App[None]):
 
     def filter_bar(self) -> str:
         return (
-            "  ".join(f"[reverse] {f} [/]" if f == self.bead_filter else f" {f} " for f in FILTERS)
-            + "   (f: filter, o: sort, /: search)"
+            # the hint only where it fits whole (75 columns in all); else the filters alone
+            # (the keys are in the footer and Help), not a hint cut to "/:"
+            " ".join(f"[reverse] {f} [/]" if f == self.bead_filter else f" {f} " for f in FILTERS)
+            + (
+                "  f filter · o sort · / search"
+                if self.query_one("#filter-bar").content_size.width >= 75
+                else ""
+            )
         )
 
     # ---- selection -----------------------------------------------------------------------
@@ -230,12 +268,33 @@ class TownView(App[None]):
         return current_log(self.town, {**agent, "rig": rig})
 
     def follow_selected(self) -> None:
-        agent = self.selected_agent()
         logs = self.query_one("#logs", LogPane)
-        if agent is None:
-            logs.follow(None, None)
+        last = self.finished_session()
+        if last is not None:
+            logs.follow(f"{last.agent} on {last.bead}", last.path, ended=True)
             return
-        logs.follow(agent["name"], self.log_for(agent["rig"], agent))
+        agent = self.selected_agent()
+        if agent is None:
+            logs.follow(None, None)  # the log shown stays, marked ended
+            return
+        logs.follow(agent["name"], self.log_for(agent["rig"], agent), ended=not agent["hook"])
+
+    def finished_session(self) -> Any:
+        """The last session of the selected bead once no polecat works on it any more (its
+        work landed, failed, or went back): that log, not another polecat's, is what a
+        person selecting the bead wants to read."""
+        from engine.polecats import seance
+
+        tree = self.query_one("#rigs", RigsTree)
+        if tree.has_focus and tree.selected_agent():
+            return None
+        bead_id = self.query_one("#beads", BeadTable).selected_bead()
+        if not bead_id or not self.snap:
+            return None
+        if any(p["hook"] == bead_id for r in self.snap["rigs"] for p in r["polecats"]):
+            return None
+        logs = seance.find_logs(self.town.logs_dir, bead=bead_id)
+        return logs[-1] if logs else None
 
     def working_logs(self) -> list[tuple[str, str]]:
         out = []

@@ -292,7 +292,7 @@ def dispatched(led: Ledger, sock: str, bead_id: str) -> bool:
         return True
     holder = next((a for a in led.agents.list() if a["hook"] == bead_id), None)
     return bool(holder and holder["status"] == "working") or any(
-        agent_of_session(s) == (holder or {}).get("id") for s in tmux_sessions(sock)
+        agent_of_session(s) == (holder["id"] if holder else None) for s in tmux_sessions(sock)
     )
 
 

@@ -312,13 +312,17 @@ async def test_compose_sends_mail_to_the_addressee(gtown):
 async def test_mail_to_nobody_known_is_refused_with_the_reason(gtown):
     app = gtown.app()
     async with running(app) as pilot:
-        await open_screen(pilot, "m", ComposeDialog)
+        dialog = await open_screen(pilot, "m", ComposeDialog)
         await type_text(pilot, "Nobody")
         await pilot.press("tab")
         await type_text(pilot, "Hello")
+        await pilot.press("enter")
+        await type_text(pilot, "A long body.")
         await pilot.click("#ok")
-        await back_to_main(pilot)
-        assert app.noticed("no live agent named 'Nobody'")
+        await until(pilot, lambda: app.noticed("no live agent named 'Nobody'"))
+        # the refusal leaves the draft open, every word kept, to correct the address
+        assert app.screen is dialog
+        assert dialog.query_one("#body", TextArea).text == "A long body."
 
 
 async def test_enter_on_a_mail_opens_it_and_r_replies_in_its_thread(gtown):
@@ -349,8 +353,7 @@ async def test_r_on_the_main_screen_replies_to_the_selected_mail(gtown):
     async with running(app) as pilot:
         await select_row(pilot, "tab-mail", "#mail", mail_id)
         await open_screen(pilot, "r", MessageDialog)
-        await open_screen(pilot, "r", ComposeDialog)
-        await pilot.press("tab", "tab")  # from the addressee to the body
+        await open_screen(pilot, "r", ComposeDialog)  # a reply opens on its body
         await type_text(pilot, "Two places.")
         await pilot.click("#ok")
         await back_to_main(pilot)
@@ -501,22 +504,22 @@ async def test_o_cycles_the_sort_order(gtown):
 async def test_slash_searches_bead_ids_and_titles_and_an_empty_search_clears(gtown):
     app = gtown.app()
     async with running(app) as pilot:
-        await open_screen(pilot, "slash", TextDialog)
+        bar = app.query_one("#search", Input)
+        await pilot.press("slash")
         await type_text(pilot, "PAGE")
         await pilot.press("enter")
-        await back_to_main(pilot)
+        await until(pilot, lambda: len(shown_beads(app)) == 4)
         assert set(shown_beads(app)) == {gtown.ids[k] for k in ("form", "wire", "dark", "style")}
-        dialog = await open_screen(pilot, "slash", TextDialog)
-        assert dialog.query_one("#text", Input).value == "PAGE"
+        await pilot.press("slash")
+        assert bar.has_focus and bar.value == "PAGE"
         await pilot.press(*["backspace"] * 4)
         await pilot.press("enter")
-        await back_to_main(pilot)
-        assert app.search_text == "" and len(shown_beads(app)) == 11
-        await open_screen(pilot, "slash", TextDialog)
+        await until(pilot, lambda: len(shown_beads(app)) == 11)
+        assert app.search_text == ""
+        await pilot.press("slash")
         await type_text(pilot, gtown.ids["ship"])
         await pilot.press("enter")
-        await back_to_main(pilot)
-        assert shown_beads(app) == [gtown.ids["ship"]]
+        await until(pilot, lambda: shown_beads(app) == [gtown.ids["ship"]])
 
 
 # ---- details ---------------------------------------------------------------------------------
@@ -721,11 +724,10 @@ async def test_ledger_text_is_shown_literally_never_as_markup(gtown):
         await until(pilot, lambda: bead in shown_beads(app))
         table = app.query_one("#beads", BeadTable)
         assert str(table.get_cell(bead, "title")) == odd
-        await open_screen(pilot, "slash", TextDialog)
+        await pilot.press("slash")
         await type_text(pilot, "[/]")
         await pilot.press("enter")
-        await back_to_main(pilot)
-        assert shown_beads(app) == [bead]
+        await until(pilot, lambda: shown_beads(app) == [bead])
         await select_row(pilot, "tab-mail", "#mail", mail)
         await open_screen(pilot, "enter", MessageDialog)
         await pilot.press("escape")

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widgets import OptionList
 
-from gastown_tui.action_registry import REGISTRY
+from gastown_tui.action_registry import DOES, REGISTRY
 from gastown_tui.app import GasTownApp
 from gastown_tui.screens.dialogs import HelpDialog
 from tests.app_support import (
@@ -99,8 +99,10 @@ async def test_the_palette_lists_exactly_the_registered_actions_with_where_and_k
     async with running(app) as pilot:
         entries = await palette_entries(pilot)
         assert sorted(entries) == sorted(a.description for a in REGISTRY)
-        assert entries["Show the previous convoy"] == "the convoy graph · key ["
-        assert entries["Reply to the selected mail"] == "the Mail tab · key r"
+        # the second line: what the action does, where, and its key
+        prev, reply = DOES["prev_convoy"], DOES["reply"]
+        assert entries["Show the previous convoy"] == f"{prev} · the convoy graph · key ["
+        assert entries["Reply to the selected mail"] == f"{reply} · the Mail tab · key r"
 
 
 async def test_a_key_remapped_by_id_runs_the_action_and_shows_in_help_and_palette(gtown):
@@ -119,7 +121,7 @@ async def test_a_key_remapped_by_id_runs_the_action_and_shows_in_help_and_palett
         await back_to_main(pilot)
         entries = await palette_entries(pilot)
         described = "Filter beads: all / ready / blocked / in progress / in review"
-        assert entries[described] == "the bead table · key F"
+        assert entries[described] == f"{DOES['cycle_filter']} · the bead table · key F"
 
 
 run_async_tests(globals())

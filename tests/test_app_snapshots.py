@@ -86,9 +86,9 @@ def test_bead_filter(shot, presses):
 
 def test_search_results(shot):
     async def before(pilot, t):
-        await open_screen(pilot, "slash", TextDialog)
+        await pilot.press("slash")
         await type_text(pilot, "page")
-        await pilot.press("enter")
+        await pilot.press("enter")  # back to the table, the search line kept in sight
         await until(pilot, lambda: pilot.app.search_text == "page")
         await pilot.app.workers.wait_for_complete()
 
@@ -158,6 +158,23 @@ def test_sling_dialog(shot):
     assert shot(before)
 
 
+def test_sling_dialog_at_80x24_scrolls_to_its_buttons(shot):
+    """Before: taller than the screen, its Sling button below the last row, unreachable."""
+
+    async def before(pilot, t):
+        await open_screen(pilot, "s", SlingDialog)
+        await type_text(pilot, "Add modulo")
+        for _ in range(7):  # Tab through every field: the focused one stays in view
+            await pilot.press("tab")
+        await pilot.pause()
+        focused = pilot.app.focused
+        assert focused is not None and str(focused.label) == "Sling"
+        region = focused.region
+        assert region.y >= 0 and region.bottom <= pilot.app.size.height
+
+    assert shot(before, size=SMALL)
+
+
 def test_convoy_dialog(shot):
     async def before(pilot, t):
         await select_bead(pilot, t.ids["readme"])
@@ -209,9 +226,13 @@ def test_reject_reason_dialog(shot):
 
 
 def test_search_dialog(shot):
+    """The search line while typing: the table answers each key, nothing is covered."""
+
     async def before(pilot, t):
-        await open_screen(pilot, "slash", TextDialog)
+        await pilot.press("slash")
         await type_text(pilot, "page")
+        await until(pilot, lambda: pilot.app.search_text == "page")
+        await pilot.app.workers.wait_for_complete()
 
     assert shot(before)
 

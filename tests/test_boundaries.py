@@ -313,7 +313,7 @@ FRONT_END_READS: dict[str, set[str]] = {
     "convoys": {"get", "list", "status"},
     "mail": {"inbox", "unread_count"},
     "inbox": {"parked"},
-    "state": {"get", "recent", "events_after", "last_event_id"},
+    "state": {"get", "recent", "events_after", "last_event_id", "last_event_id_before"},
     "mq": {"get", "require", "list"},
 }
 

@@ -186,7 +186,7 @@ def test_the_app_tells_a_person_about_the_events_that_matter_by_class() -> None:
         ("Merge failed", "mr-1: gate failed: " + "x" * 107, "error"),
         ("Bead failed", "gt-9", "warning"),
         ("Convoy landed", "cv-1", "information"),
-        ("Circuit breaker tripped: dispatch paused", "", "error"),
+        ("Circuit breaker tripped: dispatch paused", "5 failures; B resets it now", "error"),
         ("Escalation raised", "Which palette?", "warning"),
     ]
 

@@ -15,6 +15,7 @@ paths, git's own error turned into one readable line):
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -254,12 +255,69 @@ class Repository:
         _, out, _ = self._cmd("diff", *flags, *revs, "--")
         return [p for p in out.splitlines() if p]
 
+    def merge_conflicts(self, a: str, b: str) -> list[str]:
+        """The files a merge of commits A and B would leave in conflict ([] merges
+        cleanly): `git merge-tree --write-tree` (git >= 2.38) merges in the object store
+        only, touching no worktree and no index (the conflict forecast)."""
+        args = ("--write-tree", "--name-only", "--no-messages", "-z", a, b)
+        status, out, err = self._cmd("merge_tree", *args, check=False)
+        # git 2.39 exits 1 for a conflict and for an error (a bad ref) alike: a merge,
+        # clean or not, is told apart by the tree id its output starts with
+        tree, _, names = out.partition("\0")
+        if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", tree.strip()):
+            raise GitError(f"git merge-tree failed: {last_line(err or out)}")
+        return [] if status == 0 else list(dict.fromkeys(p for p in names.split("\0") if p))
+
+    def change_size(self, target: str, head: str) -> int:
+        """Lines HEAD's own commits add and remove since it left TARGET (`target...head`);
+        a binary file counts as one line."""
+        # the a...b range: numstat from the merge base, so the target moving on is not
+        # counted as this branch's change
+        rows = self.numstat(f"{target}...{head}", None)
+        return sum((added or 0) + (removed or 0) or 1 for added, removed, _ in rows)
+
     def conflicted_paths(self) -> list[str]:
         _, out, _ = self._cmd("diff", "--name-only", "--diff-filter=U", check=False)
         return out.split()
 
     def tree(self, rev: str = "HEAD") -> str:
         return str(self.repo.commit(rev).tree.hexsha)
+
+    # Diffs for people (engine/views/diffs.py). No renames (a rename is a delete and an
+    # add: one path per file, simple to list), no external diff drivers or textconv (a
+    # repository's config must not run programs when someone looks at a diff).
+    _DIFF_FLAGS = ("--no-renames", "--no-ext-diff", "--no-textconv", "--no-color")
+
+    def numstat(self, base: str, head: str | None) -> list[tuple[int | None, int | None, str]]:
+        """(added, removed, path) for each file that differs between BASE and HEAD (a
+        commit), or the working tree when HEAD is None; counts are None for a binary."""
+        revs = [base, *([head] if head else [])]
+        _, out, _ = self._cmd("diff", "--numstat", "-z", *self._DIFF_FLAGS, *revs, "--")
+        rows: list[tuple[int | None, int | None, str]] = []
+        for record in out.split("\0"):  # -z: paths verbatim, whatever characters they hold
+            added, _, rest = record.partition("\t")
+            removed, _, path = rest.partition("\t")
+            if path:
+                rows.append((count(added), count(removed), path))
+        return rows
+
+    def untracked(self, limit: int) -> list[str]:
+        """Files not yet added (ignored ones aside), at most LIMIT: new work in a worktree."""
+        _, out, _ = self._cmd("ls_files", "--others", "--exclude-standard", "-z")
+        return [p for p in out.split("\0") if p][:limit]
+
+    def patch(self, base: str, head: str | None, path: str) -> str:
+        """The unified diff of one file between BASE and HEAD (None: the working tree)."""
+        revs = [base, *([head] if head else [])]
+        return self._cmd("diff", *self._DIFF_FLAGS, *revs, "--", path)[1]
+
+    def new_file_patch(self, path: str, *, numstat: bool = False) -> str:
+        """An untracked file as a diff from nothing (`numstat`: its line count only, "-"
+        for a binary file)."""
+        # --no-index exits 1 when the files differ, which they always do here
+        flags = ["--numstat"] if numstat else []
+        args = ["--no-index", *flags, *self._DIFF_FLAGS, "--", os.devnull, path]
+        return self._cmd("diff", *args, check=False)[1]
 
     # -- commands --
 
@@ -346,3 +404,8 @@ class Repository:
 
     def set_config(self, key: str, value: str) -> None:
         self._cmd("config", key, value)
+
+
+def count(field: str) -> int | None:
+    """A `--numstat` count: a number, or "-" for a binary file."""
+    return int(field) if field.strip().isdigit() else None

@@ -55,9 +55,17 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
     if args.json:
         emit_json(listing.as_json())
         return 0
+    from engine.views.mq_order import failure_gist, needs_person_first
+
     for b in listing.rigs:
-        say(f"{b.rig}: batch size {b.batch_size} (observed failure rate {b.failure_rate:.0%})")
-    mrs = listing.requests
+        # a rate is only "observed" once a batch was decided; before that it is the prior
+        why = (
+            f"observed failure rate {b.failure_rate:.0%}"
+            if b.last_batch
+            else "no batch decided yet"
+        )
+        say(f"{b.rig}: batch size {b.batch_size} ({why})")
+    mrs = needs_person_first(listing.requests)
     if not mrs:
         say("The queue is empty.")
         return 0
@@ -70,7 +78,7 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
                 f"P{m['priority']}",
                 m["source_bead"],
                 m["branch"],
-                (m["failure"] or "")[:50],
+                failure_gist(m["failure"], 70),
             ]
             for m in mrs
         ],

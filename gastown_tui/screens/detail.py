@@ -22,10 +22,11 @@ class DetailScreen(Screen[None]):
     # dismiss, not pop_screen: the worker that pushed this screen waits for it to close
     BINDINGS = [Binding("escape,q", "dismiss", "Back", id="detail.back")]
 
-    def __init__(self, title: str, body: Text) -> None:
+    def __init__(self, title: str, body: Text, *, tail: bool = False) -> None:
         super().__init__()
         self.title_text = title
         self.body = body
+        self.tail = tail  # open at the end (a pane's output), not the top
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -35,10 +36,23 @@ class DetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = v(self.title_text)
+        if self.tail:
+            # after the first layout: before it, the scroll has no height to go to the end of
+            scroll = self.query_one(VerticalScroll)
+            self.call_after_refresh(scroll.scroll_end, animate=False, immediate=True)
 
 
 def section(text: Text, title: str) -> None:
     text.append(f"\n{title}\n", style="bold underline")
+
+
+def forecast_lines(t: Text, predicted: list[dict[str, Any]]) -> None:
+    """The conflict forecast's warnings: which branch this one is expected to collide
+    with (another bead's, or the target's) and in which files."""
+    for p in predicted:
+        other = f"bead {v(p['other'])}" if p["other"] else "the target branch"
+        files = v(", ".join(p["files"][:8]) + (" …" if len(p["files"]) > 8 else ""))
+        t.append(f"⚠ conflict forecast: collides with {other} in {files}\n", style="yellow")
 
 
 def bead_text(b: dict[str, Any]) -> Text:
@@ -59,8 +73,16 @@ def bead_text(b: dict[str, Any]) -> Text:
         t.append(f"labels: {v(', '.join(b['labels']))}\n")
     if b["last_error"]:
         t.append(f"last error: {v(b['last_error'])}\n", style="red")
+    forecast_lines(t, b.get("forecast") or [])
     section(t, "Description")
     t.append(v(b["body"] or "(none)", multiline=True) + "\n")
+    if b.get("checklist"):
+        section(t, f"Checklist ({v(b['checklist'][0]['formula'])})")
+        for s in b["checklist"]:
+            done = s["done_at"] is not None
+            t.append("  ✓ done " if done else "  ☐ todo ", style="green" if done else "dim")
+            who = f"  — {v(s['done_by'] or '')} attempt {s['done_attempt']}" if done else ""
+            t.append(f"{v(s['step_id'])}: {v(s['title'])}{who}\n")
     for key, label in (("depends_on", "Depends on"), ("dependents", "Depended on by")):
         section(t, label)
         if not b[key]:
@@ -105,6 +127,7 @@ def agent_text(a: dict[str, Any]) -> Text:
     )
     t.append(f"session {v(a['session'] or '-')}   worktree {v(a['worktree'] or '-')}\n")
     t.append(f"branch {v(a['branch'] or '-')}\n")
+    forecast_lines(t, a.get("forecast") or [])
     if a["info"]:
         t.append(f"witness: {v(json.dumps(a['info']))}\n", style="dim")
     section(t, "Beads worked")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -23,6 +23,8 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from engine.errors import GtError
+from engine.timeutil import relative
+from gastown_tui.action_registry import DOES, MOVING_AROUND
 from gastown_tui.theme import CELL_MAX, lit
 
 if TYPE_CHECKING:
@@ -78,6 +80,9 @@ class SlingDialog(Dialog):
                 )
             yield Input(placeholder="labels, comma separated", id="labels")
             yield Input(placeholder="depends on: bead ids, comma separated", id="deps")
+            # what the agent is told beyond the title: the task, the files, what done means
+            yield Label("What to do (the agent reads this):", classes="field-label")
+            yield TextArea(id="body", classes="sling-body")
             if self.ready:
                 yield Label("…or pick a ready bead (enter slings it):")
                 yield OptionList(
@@ -108,12 +113,31 @@ class SlingDialog(Dialog):
                 "priority": self.query_one("#priority", Select).value,
                 "labels": split(self.query_one("#labels", Input).value),
                 "deps": split(self.query_one("#deps", Input).value),
+                "body": self.query_one("#body", TextArea).text.strip(),
             }
         )
 
 
 def split(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+class TickBox(Checkbox):
+    """A checkbox that reads the same in 16 colours: ✓ when on, blank when off.
+
+    Textual's draws an X either way and tells them apart by colour alone, so an unchecked
+    "staged" looked checked."""
+
+    def __init__(self, label: str, value: bool = False, *, id: str | None = None) -> None:
+        super().__init__(label, value, id=id)
+        self.BUTTON_INNER = self.mark()
+
+    def mark(self) -> str:
+        return "✓" if self.value else " "
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self.BUTTON_INNER = self.mark()
 
 
 class ConvoyDialog(Dialog):
@@ -131,8 +155,11 @@ class ConvoyDialog(Dialog):
             yield Input(
                 value=", ".join(self.marked), placeholder="bead ids, comma separated", id="beads"
             )
-            yield Checkbox("staged (nothing dispatches until launched)", id="staged")
+            yield TickBox("staged (nothing dispatches until launched)", id="staged")
             yield self.buttons("Create")
+
+    def on_mount(self) -> None:
+        self.query_one("#title", Input).focus()
 
     def submit(self) -> None:
         title = self.query_one("#title", Input).value.strip()
@@ -154,10 +181,33 @@ class ConvoyDialog(Dialog):
         )
 
 
+# Senders with no mailbox: the town's own notices (the scheduler, the refinery, the town).
+# A reply to them would be refused after the person typed it, so none is offered.
+def reply_address(sender: str | None) -> str | None:
+    """Where a reply to mail from `sender` goes: the sender's address when it has a mailbox
+    (the mayor, an agent `rig/polecats/Name`, a rig's witness or refinery), else None."""
+    if not sender:
+        return None
+    if sender.lower() == "mayor" or "/" in sender:
+        return sender
+    return None
+
+
 class ComposeDialog(Dialog):
-    def __init__(self, to: str = "", subject: str = "", reply_to: str | None = None) -> None:
+    """A new mail or a reply. With `send`, the dialog sends it itself and closes only once
+    it went: a refusal (an unknown address) keeps every word typed, to be corrected."""
+
+    def __init__(
+        self,
+        to: str = "",
+        subject: str = "",
+        reply_to: str | None = None,
+        send: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.to, self.subject, self.reply_to = to, subject, reply_to
+        self.send = send
+        self.sending = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body"):
@@ -170,6 +220,12 @@ class ComposeDialog(Dialog):
             yield Input(value=self.subject, placeholder="subject", id="subject")
             yield TextArea(id="body")
             yield self.buttons("Send")
+
+    def on_mount(self) -> None:
+        # addressed already (a reply): the words go to the body; focus on To would select
+        # the address and the first key typed would replace it
+        first = "#body" if self.to and self.subject else "#to"
+        self.query_one(first).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         # enter in a header field moves on to the body; without prevent_default, Dialog's
@@ -191,7 +247,23 @@ class ComposeDialog(Dialog):
         except GtError as exc:
             self.notify(exc.message, severity="error")
             return
-        self.dismiss({"to": to, "subject": subject, "reply_to": self.reply_to, "body": body})
+        draft = {"to": to, "subject": subject, "reply_to": self.reply_to, "body": body}
+        if self.send is None:
+            self.dismiss(draft)
+        elif not self.sending:
+            self.sending = True
+            self.run_worker(self.send_and_close(draft), group="send")
+
+    async def send_and_close(self, draft: dict[str, Any]) -> None:
+        assert self.send is not None
+        try:
+            sent = await self.send(draft)
+        except GtError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        finally:
+            self.sending = False
+        self.dismiss(sent)
 
 
 class TextDialog(Dialog):
@@ -248,22 +320,32 @@ class MessageDialog(Dialog):
                     lit(m["to"] or "-"),
                     "\n",
                     ("Date: ", "bold"),
-                    lit(m["created_at"]),
+                    # "3 min ago", then the minute it was sent (no microseconds)
+                    f"{relative(m['created_at'])} ({m['created_at'][:16].replace('T', ' ')} UTC)",
                 )
             )
             with VerticalScroll(classes="message-body"):
                 yield Static(lit(m["body"] or "(no text)", multiline=True))
+            replyable = reply_address(m["from"]) is not None
             yield Horizontal(
-                Button("Reply", variant="primary", id="ok"),
+                Button("Reply", variant="primary", id="ok", disabled=not replyable),
                 Button("Close", id="cancel"),
                 classes="buttons",
             )
 
     def action_reply(self) -> None:
+        if reply_address(self.msg["from"]) is None:
+            # said before a word is typed, and the message stays open
+            self.notify(
+                f"{self.msg['from'] or 'this sender'} is the town's own notice, with no mailbox "
+                "to reply to. Act on it (the bead or agent it names), or m for new mail.",
+                severity="warning",
+            )
+            return
         self.dismiss("reply")
 
     def submit(self) -> None:
-        self.dismiss("reply")
+        self.action_reply()
 
 
 class HelpDialog(Dialog):
@@ -275,10 +357,16 @@ class HelpDialog(Dialog):
         with Vertical(classes="dialog-body help"):
             yield Label(Text("Keys (remap them in town.toml under [keys])"), classes="dialog-title")
             text = Text()
-            for key, desc, ident in self.rows:
-                text.append(f"{key:>10}  ", style="bold cyan")
-                text.append(f"{desc:<28}")
-                text.append(f"{ident}\n", style="dim")
+            text.append("Moving around\n", style="bold underline")
+            for key, what in MOVING_AROUND:
+                text.append(f"{key:>12}  ", style="bold cyan")
+                text.append(f"{what}\n")
+            text.append("\nActions (the id in [ ] is what [keys] remaps)\n", style="bold underline")
+            for key, label, ident in self.rows:
+                text.append(f"{key:>12}  ", style="bold cyan")
+                text.append(f"{label:<14}")
+                text.append(DOES.get(ident, ""))
+                text.append(f"  [{ident}]\n", style="dim")
             with VerticalScroll():
                 yield Static(text)
             yield Horizontal(Button("Close", id="cancel"), classes="buttons")

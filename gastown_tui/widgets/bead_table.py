@@ -7,6 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from engine.timeutil import age
 from gastown_tui.theme import CELL_MAX, bead_state, lit, styled
@@ -22,6 +23,12 @@ COLUMNS = (
     ("age", "Age", 4),
     ("blocked", "Blocked by", 20),
 )
+# The title takes what the other columns leave (at least TITLE_MIN); "blocked by" is as
+# wide as its longest list, within BLOCKED_RANGE, so "web-f2kp, calc-h0f1" reads whole —
+# but never at the title's cost below TITLE_WANT: a person reads a bead by its title.
+TITLE_MIN = 16
+TITLE_WANT = 24
+BLOCKED_RANGE = (10, 34)
 FILTERS = ("all", "ready", "blocked", "in progress", "in review")
 SORTS = ("priority", "age", "status", "rig")
 
@@ -31,16 +38,26 @@ def row_for(b: dict[str, Any]) -> dict[str, Any]:
     a title like "Fix [/] parsing" would otherwise break the table; ledger text shown
     literally (control characters visible) and cut (a huge title is not one huge cell)."""
     word, style = styled(bead_state(b))
+    clash = bool(b.get("forecast"))  # the conflict forecast predicts a collision
     return {
-        "id": lit(b["id"], cut=CELL_MAX),
+        "id": forecast_mark(lit(b["id"], cut=CELL_MAX), clash),
         "status": Text(word, style=style),
         "pri": Text(f"P{b['priority']}"),
         "title": lit(b["title"], cut=CELL_MAX),
         "rig": lit(b["rig"] or "-"),
-        "agent": lit((b["assignee"] or "-").rsplit("/", 1)[-1], cut=CELL_MAX),
+        "agent": forecast_mark(
+            lit((b["assignee"] or "-").rsplit("/", 1)[-1], cut=CELL_MAX), clash and b["assignee"]
+        ),
         "age": Text(age(b["created_at"])),
         "blocked": lit(", ".join(b.get("blocked_by") or []) or "-", cut=CELL_MAX),
     }
+
+
+def forecast_mark(cell: Text, on: object) -> Text:
+    """A bead (and its agent) whose branch the conflict forecast expects to collide."""
+    if on:
+        cell.append(" ⚠", style="bold yellow")
+    return cell
 
 
 class BeadTable(DataTable[Any]):
@@ -57,6 +74,18 @@ class BeadTable(DataTable[Any]):
         self._rows: dict[str, dict[str, Any]] = {}
         self._meta: dict[str, tuple[int, str, str, str]] = {}
         self._reselect: tuple[str | None, int] | None = None
+        # a bead the person just made (slung from the app): shown with the cursor on it as
+        # soon as its row exists, wherever the sort puts it
+        self._reveal: str | None = None
+
+    def reveal(self, bead_id: str) -> None:
+        self._reveal = bead_id
+        self._show_revealed()
+
+    def _show_revealed(self) -> None:
+        if self._reveal is not None and self._reveal in self._rows:
+            self.move_cursor(row=self.get_row_index(self._reveal), scroll=True)
+            self._reveal = None
 
     def update_beads(self, beads: list[dict[str, Any]]) -> int:
         """Diff against what is shown: remove gone rows, update changed cells, add new ones.
@@ -91,10 +120,18 @@ class BeadTable(DataTable[Any]):
                             self.update_cell(bid, col, value)
                             changes += 1
                 self._rows[bid] = row
-            for b in beads:
-                self._meta[b["id"]] = (b["priority"], b["created_at"], b["status"], b["rig"] or "")
+            meta = {
+                b["id"]: (b["priority"], b["created_at"], b["status"], b["rig"] or "")
+                for b in beads
+            }
+            # a sort redraws every row: only when what rows are sorted by changed or rows
+            # came (an age ticking on, a title edited, a row gone keep the order)
+            resort = meta != self._meta
+            self._meta = meta
             if changes:
-                self.apply_sort()
+                if resort:
+                    self.apply_sort()
+                self.fit_columns()
             if self._reselect is not None:
                 selected, at = self._reselect
                 self._reselect = None
@@ -102,7 +139,35 @@ class BeadTable(DataTable[Any]):
                     at = self.get_row_index(selected)
                 if self.row_count:
                     self.move_cursor(row=min(at, self.row_count - 1), scroll=True)
+            self._show_revealed()
         return changes
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Lay the columns out for the width there is and the rows shown."""
+        if not self.columns:
+            return
+        blocked = max((len(r["blocked"]) for r in self._rows.values()), default=0)
+        lo, hi = BLOCKED_RANGE
+        widths = {key: width for key, _, width in COLUMNS}
+        widths["blocked"] = lo
+        pad = 2 * self.cell_padding * len(COLUMNS)
+        rest = sum(w for k, w in widths.items() if k != "title") + pad
+        # the vertical scrollbar takes its columns whether shown or not, once rows overflow
+        room = self.scrollable_content_region.width
+        spare = max(0, room - rest - TITLE_WANT)  # what the title can give "blocked by"
+        widths["blocked"] = lo + min(spare, max(0, min(hi, blocked) - lo))
+        widths["title"] = max(TITLE_MIN, room - rest - (widths["blocked"] - lo))
+        changed = False
+        for key, width in widths.items():
+            column = self.columns[ColumnKey(key)]
+            if column.width != width:
+                column.width, changed = width, True
+        if changed:
+            self._require_update_dimensions = True
+            self.refresh()
 
     def apply_sort(self) -> None:
         """Sort by bead facts (priority, age, status, rig), not by the cells' text."""

@@ -52,19 +52,30 @@ class LogPane(Vertical):
 
     def on_mount(self) -> None:
         self._tail: LogTail | None = None
+        self._following: str | None = None  # whose log _tail is
         self._tiles: dict[str, tuple[LogTail, RichLog]] = {}
         self._held: dict[RichLog, deque[str]] = {}  # lines of tiles out of sight
         self.tiled = False
         self.query_one("#log-tiles").display = False
         self.set_interval(0.1, self._pump)
 
-    def follow(self, agent_name: str | None, path: str | None) -> None:
+    def follow(self, agent_name: str | None, path: str | None, *, ended: bool = False) -> None:
+        """Stream `path`; `ended` marks a session that is over (its last words stay shown).
+        Nothing to follow keeps the log on screen, marked ended: work that just finished
+        must not vanish from under a person reading it."""
+        if path is None and self._tail is not None:
+            path, ended, agent_name = self._tail.path, True, self._following
+        title = f"Live log · {agent_name}" if agent_name else "Live log"
+        if ended:
+            title += " · session ended"
+        if self.border_title != title:
+            self.border_title = title
         if self._tail is not None and path == self._tail.path:
             return
         log = self.query_one("#log-single", RichLog)
         log.clear()
         self._tail = LogTail(path) if path else None
-        self.border_title = f"Live log · {agent_name}" if agent_name else "Live log"
+        self._following = agent_name
         if not path:
             log.write(
                 Text(
@@ -118,7 +129,15 @@ class LogPane(Vertical):
             if lines:
                 # agents' output keeps its colours; titles, clipboard writes, cursor moves
                 # and the like are dropped (engine/safetext.keep_sgr)
-                widget.write(ansi("\n".join(lines)))
+                text = ansi("\n".join(lines))
+                if widget.auto_scroll and widget.size.area:
+                    # Follow the tail now, in this frame: RichLog scrolls after the next
+                    # refresh, so every write cost two frames (bench/bench_tui.py, a busy
+                    # log at rest). Not before it has a size: then RichLog defers the write.
+                    widget.write(text, scroll_end=False)
+                    widget.scroll_end(animate=False, immediate=True, x_axis=False)
+                else:
+                    widget.write(text)
 
     def lines_shown(self) -> int:
         return len(self.query_one("#log-single", RichLog).lines)

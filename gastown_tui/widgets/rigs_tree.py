@@ -89,6 +89,10 @@ class RigsTree(Tree[dict[str, Any]]):
                 if want is not None and node_key(data) == want:
                     cursor_line = line
                 line += 1
+        if cursor_line is None and self.cursor_line < 0 and line:
+            # a Tree has no cursor until a key moves it: show one from the start, so the
+            # pane shows where its keys will act (the first rig)
+            cursor_line = 0
         if cursor_line is not None and cursor_line != self.cursor_line:
             self.move_cursor_to_line(cursor_line)
 
