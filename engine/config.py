@@ -22,7 +22,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from engine.deacon.settings import DeaconSettings
 from engine.errors import GtError
+from engine.escalation_routes import EscalationSettings
 from engine.tomllines import TomlLines
 
 DEFAULT_MAX_POLECATS = 10
@@ -316,6 +318,8 @@ class TownConfig(_Section):
     witness: WitnessSettings = WitnessSettings()
     rigs: dict[str, RigSettings] = {}
     budget: BudgetSettings = BudgetSettings()
+    escalation: EscalationSettings = EscalationSettings()  # engine/escalation_routes.py
+    deacon: DeaconSettings = DeaconSettings()  # engine/deacon/settings.py
     prices: dict[str, ModelPrice] = Field(default_factory=dict, validate_default=True)
 
     @field_validator("prices")

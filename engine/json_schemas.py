@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, NotRequired, TypedDict
 import typing_extensions
 from pydantic import Strict, TypeAdapter
 
+from engine.deacon.rounds import PatrolRow
 from engine.model import AgentStatus
 from engine.records import (
     Agent,
@@ -142,6 +143,7 @@ class TownStatus(TypedDict):
     parked_beads: list[ParkedBead]
     runtime_pauses: list[RuntimePause]
     budget_spent: list[SpentBudget]  # town.toml [budget]: no new dispatch for these
+    patrols: list[PatrolRow]  # the deacon's patrols (engine/deacon/)
 
 
 class DoneResult(TypedDict):
@@ -188,8 +190,30 @@ class UnreadMail(TypedDict):
     messages: list[_MailHeader]
 
 
+class ChecklistItem(TypedDict):
+    id: str
+    title: str
+    description: str
+    acceptance: str
+    done: bool
+    done_at: str | None
+    done_by: str | None  # the agent that ticked it
+    done_attempt: int | None
+
+
+class Checklist(TypedDict):
+    """A hook's checklist: attached (`gt sling --formula`), or the polecat work checklist
+    (attached at the first `gt step done`); `next` is where a session resumes."""
+
+    formula: str
+    attached: bool
+    next: str | None
+    steps: list[ChecklistItem]
+
+
 class Primed(TypedDict):
-    """`gt prime --json`: who the agent is, its hook, the hook's edges, its unread mail."""
+    """`gt prime --json`: who the agent is, its hook, the hook's edges, its unread mail,
+    the hook's checklist (null without a hook)."""
 
     agent: PrimedAgent
     hook: Bead | None
@@ -197,6 +221,41 @@ class Primed(TypedDict):
     dependents: list[Edge]
     mail: UnreadMail
     instructions: str
+    checklist: Checklist | None
+
+
+class MolStep(TypedDict):
+    """One step: of a molecule (a bead: `bead`, `status`, `assignee`, `needs`), or of a
+    checklist (`status` done|todo, `done_by` and `done_attempt` from its tick)."""
+
+    id: str
+    title: str
+    status: str
+    done: bool
+    bead: str | None
+    rig: str | None
+    assignee: str | None
+    needs: list[str]  # step ids
+    done_by: str | None
+    done_attempt: int | None
+
+
+class MolProgress(TypedDict):
+    total: int
+    done: int
+
+
+class MolStatus(TypedDict):
+    """`gt mol status --json`: a molecule's or a checklist's progress, step by step."""
+
+    id: str
+    title: str
+    kind: str  # molecule or checklist
+    formula: str
+    status: str
+    progress: MolProgress
+    next: str | None  # the first step not done
+    steps: list[MolStep]
 
 
 class CostLine(TypedDict):
@@ -232,6 +291,37 @@ class Costs(TypedDict):
     budgets: list[BudgetLine]
 
 
+class EscalationRow(TypedDict):
+    """One escalation (engine/commands/escalation_actions.py): its severity now, how often
+    its cause was raised (`count`), how often the ladder raised it (`raises`)."""
+
+    id: str
+    title: str
+    status: str
+    severity: str  # low, medium, high, critical
+    count: int
+    raises: int
+    cause: str | None  # the key that keeps it one open escalation per cause
+    source: str | None  # the bead it is about
+    rig: str | None
+    acked_by: str | None
+    acked_at: str | None
+    created_at: str
+    created_by: str | None
+
+
+class EscalationStep(TypedDict):
+    at: str
+    kind: str  # escalation_filed, escalation_repeated, escalation_raised, escalation_acked
+    actor: str | None
+    data: dict[str, Any]
+
+
+class EscalationDetail(EscalationRow):
+    body: str
+    history: list[EscalationStep]
+
+
 # --- the outputs -----------------------------------------------------------------------
 
 
@@ -241,7 +331,7 @@ class Output(NamedTuple):
 
 
 OUTPUTS: dict[str, Output] = {
-    "bead": Output(Bead, "gt bead create|update|close|cancel|reopen --json"),
+    "bead": Output(Bead, "gt bead create|update|close|cancel|reopen --json, gt escalate MSG"),
     "bead-show": Output(ShownBead, "gt bead show --json"),
     "beads": Output(list[Bead], "gt bead list --json, gt ready --json"),
     "blocked": Output(list[BlockedBead], "gt blocked --json"),
@@ -261,7 +351,12 @@ OUTPUTS: dict[str, Output] = {
     "done": Output(DoneResult, "gt done --json"),
     "sling": Output(list[Placement], "gt sling --json"),
     "prime": Output(Primed, "gt prime --json"),
+    "mol-status": Output(MolStatus, "gt mol status --json"),
     "costs": Output(Costs, "gt costs --json"),
+    "escalation": Output(EscalationRow, "gt escalate ack|close --json"),
+    "escalations": Output(list[EscalationRow], "gt escalate list --json"),
+    "escalation-show": Output(EscalationDetail, "gt escalate show --json"),
+    "patrols": Output(list[PatrolRow], "gt patrol list --json"),
 }
 
 # Records that are not printed whole by one command but are checked against the stores.

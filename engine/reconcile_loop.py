@@ -16,6 +16,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from engine.deacon import rounds as deacon_rounds
+
 if TYPE_CHECKING:
     from engine.engine import Engine
     from engine.ledger.wake import WakeListener
@@ -88,6 +90,7 @@ async def loop(engine: Engine, stop: asyncio.Event, tick: float, poll: float) ->
                 await engine.reconcile()
             except Exception:  # one bad tick must not kill the town
                 log.exception("reconcile failed; retrying on the next tick")
+            await deacon_rounds.run_due(engine)  # the patrols that are due (engine/deacon/)
             next_tick = time.monotonic() + tick
         await engine._publish()
         # a hint only makes us look at data_version (it may be our own, already seen)

@@ -312,6 +312,22 @@ class UsageTotal(TypedDict):
     cache_write_tokens: int
 
 
+class ChecklistStep(TypedDict):
+    """One step of a bead's checklist (`checklists.steps`): the formula's words as they were
+    attached, and the tick (null until `gt step done`)."""
+
+    bead_id: str
+    position: int
+    step_id: str
+    formula: str
+    title: str
+    description: str
+    acceptance: str
+    done_at: str | None
+    done_by: str | None  # the agent that ticked it
+    done_attempt: int | None  # the attempt it ticked it in
+
+
 class ImportedDep(TypedDict):
     """A dependency as engine/beads_jsonl/read.py hands it to the ledger."""
 

@@ -265,7 +265,13 @@ def test_an_escalation_is_a_bead_and_mail_to_the_mayor(web):
     request = reports.Escalation("stuck on CI", body="red", severity="high", source=bead)
     esc = reports.escalate(web, request, actor=agent)
     assert esc.record["type"] == "escalation" and esc.record["priority"] == 1
-    assert esc.record["metadata"] == {"severity": "high", "source": bead}
+    meta = esc.record["metadata"]
+    assert {k: meta[k] for k in ("severity", "source", "count", "raises")} == {
+        "severity": "high",
+        "source": bead,
+        "count": 1,
+        "raises": 0,
+    }
     assert esc.as_dict() == web.beads.get(esc.id)
     (msg,) = web.mail.inbox(["mayor"])
     assert msg["subject"] == "[high] stuck on CI" and msg["from"] == agent

@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from engine.commands import done as done_cmd
+from engine.escalations import escalate
 from engine.json_schemas import OUTPUTS, adapter, schema
 from engine.ledger import Ledger
 from engine.town import Town, init_town
@@ -52,6 +53,10 @@ def world(tmp_path: Path) -> World:
             second = led.agents.allocate("web", "Nux", "script")
             second_attempt = led.agents.assign(second, hooked, rig="web")
         led.agents.mark_started(second["id"], hooked, second_attempt)
+        escalation = escalate(led, title="stuck", body="b", severity="low", actor="x", source=work)
+        from engine.commands.formula_actions import Cook, cook
+
+        molecule = cook(led, Cook("bugfix", ("bug=b",), "web", staged=True), actor="x").molecule
     ids = {
         "blocker": blocker,
         "dependent": dependent,
@@ -60,6 +65,8 @@ def world(tmp_path: Path) -> World:
         "convoy": convoy,
         "mr": mr,
         "mail": mail,
+        "escalation": escalation["id"],
+        "molecule": molecule,
         "agent_env": {
             "GT_TOWN": town.root,
             "GT_AGENT_ID": second["id"],
@@ -104,9 +111,16 @@ CASES = [
     Case("events", lambda i: ("events", "-n", "1000")),
     Case("sling", lambda i: ("sling", i["work"], i["dependent"])),
     Case("prime", lambda i: ("prime",), agent=True),
+    Case("mol-status", lambda i: ("mol", "status", i["molecule"])),
     Case("costs", lambda i: ("costs", "--by", "convoy")),
     Case("done", lambda i: ("done", "--status", "deferred"), agent=True),
     Case("done", lambda i: ("done", "--status", "escalated", "--summary", "stuck"), agent=True),
+    Case("bead", lambda i: ("escalate", "CI is red", "--severity", "high")),
+    Case("escalations", lambda i: ("escalate", "list")),
+    Case("escalation-show", lambda i: ("escalate", "show", i["escalation"])),
+    Case("escalation", lambda i: ("escalate", "ack", i["escalation"], "--note", "on it")),
+    Case("escalation", lambda i: ("escalate", "close", i["escalation"])),
+    Case("patrols", lambda i: ("patrol", "list")),
 ]
 
 

@@ -12,12 +12,13 @@ from engine import vocab
 from engine.config import SchedulerSettings, TownConfig
 from engine.errors import Conflict
 from engine.ledger import Ledger
+from engine.records import Agent
 from engine.scheduler.reconciler import Scheduler
 from tests.conftest import add_rig
 from tests.recording import RecordingDispatcher
 
 
-def live_agents(ledger: Ledger) -> list[dict]:
+def live_agents(ledger: Ledger) -> list[Agent]:
     return ledger.agents.list()
 
 
@@ -342,6 +343,13 @@ def test_idle_polecats_retire_after_the_idle_window_and_free_their_name(ledger, 
     ledger.beads.close(bead)
     clock.advance(61)
     sched.reconcile(d)
+    assert ledger.agents.list() != []  # retiring is the deacon's reaper's, not the reconcile's
+    from engine.deacon.patrol import PatrolContext
+    from engine.deacon.reaper import PATROL as reaper
+    from engine.town import Town
+
+    ctx = PatrolContext(ledger, sched.config, Town("/nonexistent"), ledger.now(), d)
+    reaper.act(ctx, reaper.work(ctx, reaper.look(ctx)))
     assert ledger.agents.list() == []
     assert ledger.agents.list(include_retired=True)[0]["status"] == vocab.AGENT_RETIRED
 

@@ -25,6 +25,7 @@ import pytest
 from engine.commands import done as done_cmd
 from engine.config import TownConfig
 from engine.ledger import Ledger
+from engine.records import ListedConvoy
 from engine.scheduler.reconciler import Scheduler
 from engine.town import Town, init_town
 from tests.cli_support import (
@@ -120,7 +121,7 @@ def test_gastown_refuses_two_different_paths(argv: list[str]) -> None:
 # --- 2. the demo, again and again ---------------------------------------------------------
 
 
-def _demo_convoys(path: Path) -> list[dict]:
+def _demo_convoys(path: Path) -> list[ListedConvoy]:
     led = Ledger(Town(str(path)).ledger_path)
     try:
         return led.convoys.list()
@@ -128,7 +129,7 @@ def _demo_convoys(path: Path) -> list[dict]:
         led.close()
 
 
-def run_headless_demo(path: Path, env: dict[str, str], timeout: float = 240) -> dict:
+def run_headless_demo(path: Path, env: dict[str, str], timeout: float = 240) -> ListedConvoy:
     """`gastown --demo PATH --engine-only` until its new convoy lands; then SIGTERM."""
     before = {c["id"] for c in _demo_convoys(path)} if (path / "town.toml").exists() else set()
     proc = subprocess.Popen(
@@ -142,7 +143,7 @@ def run_headless_demo(path: Path, env: dict[str, str], timeout: float = 240) -> 
         start_new_session=True,
     )
     deadline = time.monotonic() + timeout
-    convoy: dict | None = None
+    convoy: ListedConvoy | None = None
     try:
         while time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()[1]

@@ -64,12 +64,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     identity_args(p)
     p.set_defaults(handler=cmd_note, kind="checkpoint")
 
-    p = sub.add_parser("escalate", help="raise a problem to the mayor", parents=[common])
-    p.add_argument("title")
-    p.add_argument("--severity", choices=["low", "medium", "high", "critical"], default="medium")
-    p.add_argument("--body", default="")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_escalate)
+    from engine.cli.escalate_cmds import add_escalate  # with list/show/ack/close
+
+    add_escalate(sub, common)
 
     p = sub.add_parser(
         "nudge", help="type a short message into an agent's session", parents=[common]
@@ -143,8 +140,11 @@ def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
         raise UsageError("gt prime runs inside an agent session ($GT_AGENT_ID is not set)")
     primed = prime(ctx.ledger, AgentReport(ctx.agent_identity(args.agent), args.attempt))
     agent, hook, mail = primed.agent, primed.hook, primed.unread
+    from engine.commands.formula_actions import checklist_of
+
+    checklist = checklist_of(ctx.ledger, hook) if hook else None
     if args.json:
-        emit_json(primed.as_dict())
+        emit_json({**primed.as_dict(), "checklist": checklist.as_dict() if checklist else None})
         return 0
     say(f"You are {agent['name']} ({agent['id']}), a polecat in rig {agent['rig']}.")
     if hook:
@@ -159,6 +159,10 @@ def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
             say(hook["body"])
         for d in primed.depends_on:
             say(f"  depends on {d['id']} ({d['status']}): {d['title']}")
+        if checklist:
+            from engine.cli.formula_cmds import say_checklist
+
+            say_checklist(checklist)
     else:
         say("Your hook is empty: nothing to do.")
     say(f"\nUnread mail: {len(mail)}" + (" — gt mail inbox" if mail else ""))
@@ -207,21 +211,6 @@ def cmd_note(args: argparse.Namespace, ctx: Any) -> int:
         say("Checkpoint recorded.")
     else:
         heartbeat(ctx.ledger, request)
-    return 0
-
-
-def cmd_escalate(args: argparse.Namespace, ctx: Any) -> int:
-    from engine.commands.reports import Escalation, escalate
-
-    ctx.check_fence()
-    request = Escalation(
-        args.title, body=args.body, severity=args.severity, source=os.environ.get("GT_BEAD")
-    )
-    esc = escalate(ctx.ledger, request, actor=ctx.actor)
-    if args.json:
-        emit_json(esc.as_dict())
-    else:
-        say(f"Escalated as {esc.id}; the mayor has been told.")
     return 0
 
 
@@ -334,6 +323,11 @@ def cmd_seance(args: argparse.Namespace, ctx: Any) -> int:
         agent = ctx.ledger.agents.get(target)
         name = agent["name"] if agent else target
         logs = seance.find_logs(ctx.town.logs_dir, agent=name, rig=agent["rig"] if agent else None)
+        if agent is None and not logs:
+            # a typo is an error (exit 1), not "no sessions": a script must be able to tell
+            from engine.errors import NotFound
+
+            raise NotFound(f"no bead or agent named {target!r} (and no session logs)")
     sessions: list[dict[str, Any]] = []
     for lg in logs:
         lines = seance.grep(lg.path, args.grep) if args.grep else seance.tail(lg.path, args.lines)

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("engine.cli.town_cmds", "the town at a glance: engine, capacity, breaker"),
     "breaker": ("engine.cli.town_cmds", "show or reset the dispatch circuit breaker"),
     "events": ("engine.cli.town_cmds", "the event history of the town"),
+    "feed": ("engine.cli.feed_cmds", "follow the town's events as they happen (like tail -f)"),
     "rig": ("engine.cli.rig_cmds", "add, list, show and remove rigs"),
     "bead": ("engine.cli.bead_cmds", "create, show, list, update, close beads"),
     "dep": ("engine.cli.dep_cmds", "add, remove and show dependencies"),
@@ -24,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("engine.cli.interop_cmds", "import Beads JSONL"),
     "export": ("engine.cli.interop_cmds", "export Beads JSONL"),
     "convoy": ("engine.cli.convoy_cmds", "bundle beads and track them to landing"),
+    "formula": ("engine.cli.formula_cmds", "workflow templates: list, show, cook a molecule"),
+    "mol": ("engine.cli.formula_cmds", "a molecule's or checklist's progress"),
+    "step": ("engine.cli.formula_cmds", "(agents) tick a step of my hook's checklist"),
     "sling": ("engine.cli.sling_cmds", "put work in motion: a bead, a new bead, or a convoy"),
     "agents": ("engine.cli.sling_cmds", "list agents: name, rig, status, hook, attempt"),
     "mail": ("engine.cli.mail_cmds", "send and read mail"),
@@ -41,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mq": ("engine.cli.mq_cmds", "the merge queue: list, show, retry, reject, approve"),
     "schema": ("engine.cli.schema_cmds", "the JSON Schema of each --json output"),
     "costs": ("engine.cli.costs_cmds", "token usage and cost per bead, agent, convoy; budgets"),
+    "patrol": ("engine.cli.patrol_cmds", "the deacon's patrols: last run, findings, next run"),
 }
 
 

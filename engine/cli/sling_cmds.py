@@ -26,6 +26,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("ids", nargs="*", metavar="ID", help="bead or convoy ids")
     p.add_argument("--title", help="create a new bead with this title and sling it")
     add_create_args(p, title_required=False)
+    p.add_argument(
+        "--formula", metavar="NAME", help="attach a checklist formula: the agent ticks its steps"
+    )
+    p.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="the formula's variables"
+    )
     p.add_argument("--json", action="store_true", help="a JSON array, one result per bead")
     p.set_defaults(handler=cmd_sling)
 
@@ -45,7 +51,15 @@ def cmd_sling(args: argparse.Namespace, ctx: Any) -> int:
         raise UsageError("give bead or convoy ids, or --title to create a new bead")
     ids = tuple(args.ids)
     sling.check_ids(ids)  # a bad id is refused before the body or deps are even read
-    request = sling.SlingRequest(ids=ids, new_bead=_new_bead(args), runtime=args.runtime)
+    if args.var and not args.formula:
+        raise UsageError("--var sets a formula's variables: give --formula NAME")
+    request = sling.SlingRequest(
+        ids=ids,
+        new_bead=_new_bead(args),
+        runtime=args.runtime,
+        formula=args.formula,
+        formula_vars=tuple(args.var),
+    )
     result = sling.sling(ctx.ledger, ctx.config, request, actor=ctx.actor)
     if args.json:
         emit_json(result.as_json())

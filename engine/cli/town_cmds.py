@@ -56,7 +56,9 @@ def engine_pid(town_root: str) -> int | None:
 def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
     ledger = ctx.ledger
     cfg = ctx.config
+    from engine.cli.patrol_cmds import status_lines
     from engine.commands.costs import spent_budgets
+    from engine.deacon.rounds import rows as patrol_rows
     from engine.scheduler.breaker import Breaker, summarize
     from engine.scheduler.parking import parked as parked_beads
     from engine.scheduler.runtime_pauses import RuntimePauses, pause_rows
@@ -71,6 +73,7 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         held = parked_beads(ledger)
         pauses = pause_rows(RuntimePauses(ledger).active())
         spent = spent_budgets(ledger)
+        patrols = patrol_rows(ledger, cfg.deacon)
     pid = engine_pid(ctx.town.root)
     data = {
         "town": ctx.town.root,
@@ -93,6 +96,7 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         "parked_beads": [{"id": k, **v} for k, v in held.items()],
         "runtime_pauses": pauses,
         "budget_spent": spent,
+        "patrols": patrols,
     }
     if args.json:
         emit_json(data)
@@ -121,6 +125,9 @@ def cmd_status(args: argparse.Namespace, ctx: Any) -> int:
         say(f"! {len(parked)} parked engine requests (they failed repeatedly)")
     for bead_id, entry in held.items():
         say(f"! parked {bead_id} (while {entry.get('stage')}): {entry.get('reason')}")
+    say("Patrols (`gt patrol list`):")
+    for line in status_lines(patrols):
+        say(line)
     return 0
 
 
@@ -138,13 +145,20 @@ def cmd_breaker(args: argparse.Namespace, ctx: Any) -> int:
         emit_json(st)
     else:
         from engine.scheduler.breaker import summarize
+        from engine.timeutil import relative
 
-        say(
-            f"Breaker: {st['state']}"
-            + (f" (until {st['until']})" if "until" in st and st["state"] != "closed" else "")
-        )
+        # the ledger keeps epoch seconds; a person reads "retries in 4 min"
+        now = ctx.ledger.now()
+        retry = ""
+        if st["state"] == "open" and "until" in st:
+            retry = f" (dispatch retries {relative(st['until'], now)})"
+        elif st["state"] == "half_open":
+            retry = " (the next dispatch is a probe)"
+        say(f"Breaker: {st['state']}{retry}")
         if st["state"] != "closed":
-            say(f"  tripped after {summarize(st)}")
+            tripped = st.get("tripped_at")
+            when = f" {relative(tripped, now)}" if tripped else ""
+            say(f"  tripped{when} after {summarize(st)}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from engine.escalation_routes import EscalationSettings
     from engine.ledger import Ledger
     from engine.records import Agent, Bead, Edge, MailMessage
 
@@ -104,19 +105,28 @@ class Escalation(NamedTuple):
     body: str = ""
     severity: str = "medium"  # low, medium, high or critical
     source: str | None = None  # the bead it is about (the caller's hook)
+    cause: str | None = None  # one open escalation per cause; default: who + the title
 
 
 class Escalated(NamedTuple):
     id: str
     record: Bead  # the escalation bead: what `gt escalate --json` prints
+    told: list[str]  # who its route told (empty: its cause was open already, only counted)
 
     def as_dict(self) -> Bead:
         return self.record
 
 
-def escalate(ledger: Ledger, request: Escalation, *, actor: str) -> Escalated:
-    """An escalation bead and mail to the mayor, together (durable: the agent is told the
-    mayor knows)."""
+def escalate(
+    ledger: Ledger,
+    request: Escalation,
+    *,
+    actor: str,
+    routes: EscalationSettings | None = None,
+) -> Escalated:
+    """An escalation bead and its severity's route told, together (durable: the agent is
+    told the mayor knows). The same title from the same caller while the first is open
+    counts on the first (an agent repeating itself files one escalation)."""
     from engine.escalations import escalate as file_escalation
 
     record = file_escalation(
@@ -126,8 +136,14 @@ def escalate(ledger: Ledger, request: Escalation, *, actor: str) -> Escalated:
         severity=request.severity,
         actor=actor,
         source=request.source,
+        cause=request.cause or f"{actor}: {request.title.strip()[:200]}",
+        routes=routes,
     )
-    return Escalated(record["id"], record)
+    told: list[str] = []
+    for e in ledger.beads.history(record["id"]):
+        if e["kind"] == "escalation_filed" and int(record["metadata"].get("count") or 1) == 1:
+            told = list(e["data"].get("to") or [])
+    return Escalated(record["id"], record, told)
 
 
 class Handoff(NamedTuple):

@@ -18,6 +18,10 @@ class SlingRequest(NamedTuple):
     # The runtime every slung bead is to run on (written to each bead: it stays theirs
     # through retries); None leaves each bead's own choice.
     runtime: str | None = None
+    # A checklist formula attached to every slung bead (its agent ticks the steps), and
+    # its variables as NAME=VALUE
+    formula: str | None = None
+    formula_vars: tuple[str, ...] = ()
 
 
 class Placement(NamedTuple):
@@ -105,6 +109,14 @@ def sling(
         check_bead_id(ident)
         for member in (ledger.convoys.get(ident) or {}).get("beads", []):  # type: ignore[call-overload]
             check_bead_id(member)
+    checklist = None
+    if request.formula:  # the formula files are read (and refused) before any write
+        from engine.commands.formula_actions import attach_checklist, checklist_for_sling
+
+        new_rig = request.new_bead.rig if request.new_bead else None
+        checklist = checklist_for_sling(
+            ledger, request.formula, request.formula_vars, request.ids, new_rig
+        )
     if scheduler is None:
         from engine.scheduler.reconciler import Scheduler
 
@@ -113,6 +125,8 @@ def sling(
         targets = _targets(ledger, config, request, actor)
         placed = []
         for bid in targets:
+            if checklist is not None:
+                attach_checklist(ledger, checklist, bid, actor=actor)
             if request.runtime:
                 ledger.beads.update(bid, actor=actor, runtime=request.runtime)
             bead = ledger.beads.require(bid)

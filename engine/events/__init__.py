@@ -17,4 +17,6 @@ imported here, so the registry is complete whenever `engine.events` is.
 
 from engine.events.base import *  # noqa: F403
 from engine.events.bead_events import *  # noqa: F403
+from engine.events.deacon_events import *  # noqa: F403
+from engine.events.escalation_events import *  # noqa: F403
 from engine.events.town_events import *  # noqa: F403

@@ -193,3 +193,25 @@ class CheckpointNoted(Event, kind="checkpoint"):
     """The polecat recorded a checkpoint (`gt checkpoint`)."""
 
     text: str | None
+
+
+class ChecklistAttached(Event, kind="checklist_attached"):
+    """A checklist formula's steps were attached to the bead (`gt sling --formula`)."""
+
+    formula: str | None
+    steps: list[str] | None
+
+
+class ChecklistStepDone(Event, kind="step_done"):
+    """The polecat ticked a step of its bead's checklist (`gt step done`)."""
+
+    step: str | None
+    formula: str | None
+
+
+class MoleculePoured(Event, kind="molecule_poured"):
+    """A workflow formula was poured: this molecule bead tracks one bead per step."""
+
+    formula: str | None
+    steps: dict[str, str] | None  # step id -> its bead
+    vars: dict[str, str] | None

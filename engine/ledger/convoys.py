@@ -48,13 +48,16 @@ class ConvoyStore:
         bead_ids: list[str],
         staged: bool,
         actor: str | None,
+        bead_type: str = "convoy",
+        metadata: dict[str, Any] | None = None,
     ) -> Convoy:
         beads = self.ledger.beads
         cid = beads.insert(
             title=title,
             rig=None,
-            bead_type="convoy",
+            bead_type=bead_type,  # a molecule is tracked as a convoy is
             priority=2,
+            metadata=metadata,
             created_by=actor,
             status=vocab.CONVOY_STAGED if staged else vocab.CONVOY_OPEN,
         )
@@ -73,12 +76,20 @@ class ConvoyStore:
         return self.require(cid)
 
     def create_planned(
-        self, title: str, planned: list[dict[str, Any]], *, staged: bool, actor: str | None
+        self,
+        title: str,
+        planned: list[dict[str, Any]],
+        *,
+        staged: bool,
+        actor: str | None,
+        bead_type: str = "convoy",
+        metadata: dict[str, Any] | None = None,
     ) -> Convoy:
         """All or nothing: the plan's beads, their `needs`, and the convoy, in one transaction.
 
         `planned` items: {key, title, rig, priority, type, body, labels, runtime,
-        needs: [key or id]}.
+        needs: [key or id], metadata}. A poured formula is a convoy whose bead is a
+        `molecule` (`bead_type`, `metadata`).
         Cycles and unknown references were refused by the caller before anything is written.
         """
         with self.db.write(durable=True) as conn:
@@ -92,6 +103,7 @@ class ConvoyStore:
                     priority=item.get("priority", vocab.DEFAULT_PRIORITY),
                     body=item.get("body", ""),
                     labels=item.get("labels", ()),
+                    metadata=item.get("metadata"),
                     created_by=actor,
                     runtime=item.get("runtime"),
                 )
@@ -115,7 +127,7 @@ class ConvoyStore:
                         {"depends_on": target, "type": vocab.BLOCKS},
                     )
             graph.refresh_blocked(conn, list(ids.values()))
-            return self._create(conn, title, list(ids.values()), staged, actor)
+            return self._create(conn, title, list(ids.values()), staged, actor, bead_type, metadata)
 
     def _sling(self, conn: sqlite3.Connection, bead_ids: Sequence[str], actor: str | None) -> None:
         now = iso(self.ledger.now())

@@ -117,7 +117,15 @@ class MailStore:
             return self.require(mid)
 
     def file_escalation(
-        self, *, title: str, body: str, severity: str, priority: int, actor: str, source: str | None
+        self,
+        *,
+        title: str,
+        body: str,
+        severity: str,
+        priority: int,
+        actor: str,
+        source: str | None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
         """An escalation bead (town-level), as its caller worded it; engine/escalations.py
         files it and mails the mayor in one transaction."""
@@ -128,5 +136,5 @@ class MailStore:
             priority=priority,
             body=body,
             created_by=actor,
-            metadata={"severity": severity, "source": source},
+            metadata={"severity": severity, "source": source, **(extra or {})},
         )

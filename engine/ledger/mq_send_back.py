@@ -102,9 +102,10 @@ def send_back(
                 "close_reason": failed_reason,
             },
         )
-        queue.ledger.mail.deliver(
-            sender="refinery", to=vocab.MAYOR, subject=mail_subject, body=reason[:4000]
-        )
+        if mail_subject:  # empty: the caller escalates instead (engine/escalations.py)
+            queue.ledger.mail.deliver(
+                sender="refinery", to=vocab.MAYOR, subject=mail_subject, body=reason[:4000]
+            )
         return {"status": vocab.FAILED}
     delay = retry_in
     beads.set_status(

@@ -10,7 +10,7 @@ import sqlite3
 
 from engine.errors import LedgerError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -197,7 +197,28 @@ ALTER TABLE beads ADD COLUMN runtime TEXT;
 CREATE INDEX beads_runtime ON beads(runtime, status) WHERE runtime IS NOT NULL;
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
+# Version 4: a checklist formula's steps, attached to the bead it was slung with
+# (`gt sling ID --formula NAME`, or the polecat work checklist at an agent's first tick),
+# rendered once so a later edit of the formula file changes no bead already under way;
+# a tick records who ticked it and in which attempt, so a restarted session resumes at
+# the first unticked step.
+_V4 = """
+CREATE TABLE checklist_steps (
+    bead_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    step_id TEXT NOT NULL,
+    formula TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    acceptance TEXT NOT NULL DEFAULT '',
+    done_at TEXT,
+    done_by TEXT,
+    done_attempt INTEGER,
+    PRIMARY KEY (bead_id, step_id)
+);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 
 
 def create(conn: sqlite3.Connection) -> None:

@@ -67,6 +67,31 @@ class StateStore:
     def last_event_id(self) -> int:
         return int(self.db.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
 
+    def delete_events(
+        self, *, below_id: int, before_iso: str, bead_statuses: tuple[str, ...], limit: int
+    ) -> int:
+        """Delete up to `limit` events (oldest first) with an id below `below_id`, older
+        than `before_iso`, town-wide or of a bead in `bead_statuses` (or no longer in the
+        ledger). Ids are never reused (AUTOINCREMENT), so a reader following by id is not
+        disturbed. Joins the caller's transaction, or is one on its own."""
+        marks = ",".join("?" for _ in bead_statuses)
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "DELETE FROM events WHERE id IN (SELECT e.id FROM events e "
+                "LEFT JOIN beads b ON b.id=e.bead_id WHERE e.id < ? AND e.at < ? "
+                f"AND (e.bead_id IS NULL OR b.id IS NULL OR b.status IN ({marks})) "
+                "ORDER BY e.id LIMIT ?)",
+                (below_id, before_iso, *bead_statuses, limit),
+            )
+            return int(cur.rowcount)
+
+    def last_event_id_before(self, at_iso: str) -> int:
+        """The id after which the events at or after `at_iso` begin (`gt feed --since`)."""
+        row = self.db.conn.execute(
+            "SELECT coalesce(max(id), 0) FROM events WHERE at < ?", (at_iso,)
+        ).fetchone()
+        return int(row[0])
+
     def recent(self, *, bead_id: str | None = None, limit: int = 30) -> list[EventRow]:
         """The newest events (of one bead, or of the town), oldest first."""
         if bead_id:

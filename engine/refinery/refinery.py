@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
+from engine.deacon import forecast
 from engine.errors import GtError
 from engine.polecats import worktrees
 from engine.policy import RetryPolicy, rejection
@@ -69,6 +70,14 @@ class Refinery:
     def batch_size(self) -> int:
         return refinery_stats.batch_size(self.stats(), self.settings.max_batch)
 
+    def next_batch_id(self) -> str:
+        """`calc-b12`: the rig's batches counted in its statistics, so an id is short enough
+        to read and say (it names the gate log too); saved before use, so never reused."""
+        st = self.stats()
+        st["batches"] = int(st.get("batches", 0)) + 1
+        self._save_stats(st)
+        return f"{self.rig}-b{st['batches']}"
+
     # ---- recovery ------------------------------------------------------------------------
 
     def recover(self) -> None:
@@ -106,7 +115,9 @@ class Refinery:
                     )
                     continue
             ready.append(mr)
-        return ready
+        # two requests the conflict forecast says collide: the smaller lands first, and
+        # the larger (sent back on the conflict) is the one with less left to redo
+        return forecast.order_queue(self.ledger, self.rig, ready)
 
     def protected_paths(self, commit: str) -> list[str]:
         prefixes = self.settings.protected_paths
@@ -129,7 +140,7 @@ class Refinery:
             return False
         size = self.batch_size()
         picked = queue[:size]
-        batch_id = f"{self.rig}-{int(time.time() * 1000)}"
+        batch_id = self.next_batch_id()
         ids = [m["id"] for m in picked]
         self.ledger.mq.set_state(ids, "testing", batch=batch_id, data={"size": len(ids)})
         by_id = {m["id"]: m for m in picked}
@@ -192,6 +203,7 @@ class Refinery:
                 reason=result.summary if result else "gates failed",
                 log=log_path,
                 retry=RetryPolicy.of(self.config.scheduler),
+                routes=self.config.escalation,
             )
             log.warning("%s: %s failed the gates", self.rig, c.id)
 

@@ -11,29 +11,54 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
+from engine.escalations import escalate
 
 if TYPE_CHECKING:
+    from engine.escalation_routes import EscalationSettings
     from engine.ledger import Ledger
     from engine.policy import RetryPolicy
     from engine.records import MergeRequest
 
 
 def gates_failed(
-    ledger: Ledger, mr_id: str, *, reason: str, log: str | None, retry: RetryPolicy
+    ledger: Ledger,
+    mr_id: str,
+    *,
+    reason: str,
+    log: str | None,
+    retry: RetryPolicy,
+    routes: EscalationSettings | None = None,
 ) -> dict[str, Any]:
     """The gates failed: the source bead goes back to open after the backoff `retry`
-    decides (preferring the same polecat), or fails once its attempts are used up."""
+    decides (preferring the same polecat), or fails once its attempts are used up: then
+    escalated (one open escalation per bead: gates that keep failing it are counted)."""
     with ledger.transaction(durable=True):
         failures = ledger.mq.source_failures(mr_id) + 1
-        return ledger.mq.fail(
+        words = gave_up_words(ledger, mr_id, failures)
+        out = ledger.mq.fail(
             mr_id,
             reason=reason,
             log=log,
             failures=failures,
             retry_in=retry.retry_in(failures),
             back_reason=f"the gates failed: {reason}",
-            **gave_up_words(ledger, mr_id, failures),
+            failed_reason=words["failed_reason"],
+            mail_subject="",  # the escalation below tells the mayor
         )
+        if out["status"] == vocab.FAILED:
+            source = ledger.mq.require(mr_id)["source_bead"]
+            escalate(
+                ledger,
+                title=words["mail_subject"] + ": the gates keep failing",
+                body=f"Last gate failure: {reason[:2000]}\nReopen it with "
+                f"`gt bead reopen {source}` once the cause is fixed.",
+                severity="high",
+                actor="refinery",
+                source=source,
+                cause=f"gates:{source}",
+                routes=routes,
+            )
+        return out
 
 
 def rejected(

@@ -1,7 +1,8 @@
 """Agent checks, every reconcile: a working agent whose session died is recovered (its
 attempt fails, with its last words as the reason; or, when those words are a rate or
 usage limit, its runtime pauses and the bead waits without spending an attempt); idle
-agents hold no session once finished, and retire when idle too long; a zombie with nothing
+agents hold no session once finished (the deacon retires them when idle too long,
+engine/deacon/reaper.py); a zombie with nothing
 on its hook is idle again; orphan sessions stop.
 
 Finished: right after `gt done` writes, the CLI is still inside that tool call; ending its
@@ -98,11 +99,7 @@ def check_agent(
     if not hook and status == vocab.AGENT_IDLE:
         if alive and agent["id"] in alive and not finishing(scheduler, agent, now):
             dispatcher.stop(agent["id"])
-        idle_for = now - (agent["idle_since"] or now)
-        if idle_for >= scheduler.settings.idle_retire_seconds:
-            with ledger.transaction():
-                ledger.agents.retire(agent["id"], reason="idle")
-            dispatcher.on_retire(agent)
+        # retiring it once idle too long is the deacon's (engine/deacon/reaper.py)
     elif not hook and status == vocab.AGENT_ZOMBIE:
         with ledger.transaction():
             ledger.agents.set_status(agent["id"], vocab.AGENT_IDLE, reason="recovered")

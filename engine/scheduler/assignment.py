@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from engine import vocab
 from engine.commands.costs import budget_stops
 from engine.errors import Conflict
+from engine.escalations import escalate_spent_budgets
 from engine.polecats.dispatcher import Assignment
 from engine.policy import rig_has_room, town_has_room
 from engine.scheduler.names import next_name
@@ -60,6 +61,7 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                 [], {}, f"the town is at capacity ({total}/{town_cap} polecats working)"
             )
         spent = budget_stops(ledger, config)  # town.toml [budget]: spent, nothing new starts
+        escalate_spent_budgets(ledger, spent.reasons(), config.escalation)  # once per budget
         if spent.town:
             return ScheduleResult([], {}, spent.town)
         rigs = ledger.rigs.list()

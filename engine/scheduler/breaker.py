@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine.escalations import escalate
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.config import SchedulerSettings
+    from engine.escalation_routes import EscalationSettings
     from engine.ledger import Ledger
 
 KEY = "breaker"
@@ -29,9 +31,15 @@ KEPT_REASONS = 10
 
 
 class Breaker:
-    def __init__(self, ledger: Ledger, settings: SchedulerSettings) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        settings: SchedulerSettings,
+        routes: EscalationSettings | None = None,
+    ) -> None:
         self.ledger = ledger
         self.settings = settings
+        self.routes = routes  # town.toml [escalation]; None: the defaults
 
     def state(self) -> dict[str, Any]:
         return self.ledger.state.get(KEY, {"state": "closed"})  # type: ignore[no-any-return]
@@ -97,24 +105,20 @@ class Breaker:
                 data={"failures": failures, "until": iso(until), "reasons": _lines(why)},
             )
             listing = "\n".join(f"- {line}" for line in _lines(why)) or "- (no reason recorded)"
-            esc = self.ledger.beads.insert(
+            # one open escalation for the breaker: a second trip before it is closed counts
+            escalate(
+                self.ledger,
                 title=f"Circuit breaker tripped: {failures} failures in "
                 f"{int(self.settings.breaker_window_seconds)}s",
-                rig=None,
-                bead_type="escalation",
-                priority=0,
-                created_by="scheduler",
                 body=(
                     f"Dispatch is paused until {iso(until)}. The failures:\n{listing}\n"
                     f"More in the event history (`gt events`). Fix the cause, then "
                     f"`gt breaker reset`."
                 ),
-            )
-            self.ledger.mail.deliver(
-                sender="scheduler",
-                to="mayor",
-                subject="Dispatch paused: circuit breaker tripped",
-                body=f"{failures} failures in the window; see {esc}.\n{listing}",
+                severity="critical",
+                actor="scheduler",
+                cause="breaker",
+                routes=self.routes,
             )
         return True
 

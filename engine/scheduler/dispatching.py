@@ -224,4 +224,6 @@ def escalate_failed(
         severity="high",
         actor="scheduler",
         source=bead_id,
+        cause=f"failed:{bead_id}",  # failing again before it is closed: counted
+        routes=scheduler.config.escalation,
     )

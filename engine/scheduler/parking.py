@@ -18,6 +18,7 @@ from engine.escalations import escalate
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
+    from engine.escalation_routes import EscalationSettings
     from engine.ledger import Ledger
 
 log = logging.getLogger("gastown.scheduler")
@@ -38,8 +39,9 @@ def parked(ledger: Ledger) -> dict[str, dict[str, Any]]:
 
 
 class Parking:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, routes: EscalationSettings | None = None) -> None:
         self.ledger = ledger
+        self.routes = routes  # town.toml [escalation]; None: the defaults
 
     def all(self) -> dict[str, dict[str, Any]]:
         return parked(self.ledger)
@@ -80,6 +82,8 @@ class Parking:
                 severity="high",
                 actor="scheduler",
                 source=bead_id,
+                cause=f"parked:{bead_id}",
+                routes=self.routes,
             )
         log.error("parked %s (%s): %s", bead_id, stage, reason)
         return True

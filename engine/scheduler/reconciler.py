@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine import vocab
 from engine.errors import GtError
+from engine.escalation_ladder import raise_stale
 from engine.polecats.dispatcher import Assignment, NotYet
 from engine.polecats.witness import Witness
 from engine.scheduler import agent_checks, assignment, dispatching
@@ -71,9 +72,9 @@ class Scheduler:
         self.ledger = ledger
         self.config = config
         self.settings = config.scheduler
-        self.breaker = Breaker(ledger, config.scheduler)
-        self.parking = Parking(ledger)
-        self.pauses = RuntimePauses(ledger)
+        self.breaker = Breaker(ledger, config.scheduler, config.escalation)
+        self.parking = Parking(ledger, config.escalation)
+        self.pauses = RuntimePauses(ledger, config.escalation)
         self._reported: set[str] = set()
         self.usage = UsageCollector()  # the agents' token usage, read from their CLIs
 
@@ -160,6 +161,10 @@ class Scheduler:
                 act_on(self, verdict, dispatcher)
         except Exception:  # the patrol is per tick; dispatch must go on without it
             log.exception("the witness patrol failed; the reconcile goes on")
+        try:  # unacknowledged escalations one level up (engine/escalation_ladder.py)
+            raise_stale(self.ledger, self.config.escalation)
+        except Exception:
+            log.exception("the escalation ladder failed; the reconcile goes on")
         try:  # before assignment: a budget spent by now stops this tick's dispatch
             self.usage.collect(self.ledger, dispatcher)
         except Exception:

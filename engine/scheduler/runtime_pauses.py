@@ -22,6 +22,7 @@ from engine.policy import pause_backoff
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
+    from engine.escalation_routes import EscalationSettings
     from engine.ledger import Ledger
     from engine.polecats.dispatcher import Dispatcher
     from engine.records import Agent
@@ -38,11 +39,15 @@ BACKOFF_MAX = 3600.0
 LONGEST_SHOWN = 8 * 24 * 3600.0
 # A limit within this many longest backoffs of the last pause's end is the next strike.
 STRIKE_MEMORY = 2
+# Limits in a row before a person is told (one escalation per runtime, counted after):
+# one limit is the backoff's to absorb; one that keeps coming back is an account problem.
+ESCALATE_STRIKES = 3
 
 
 class RuntimePauses:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, routes: EscalationSettings | None = None) -> None:
         self.ledger = ledger
+        self.routes = routes  # town.toml [escalation]; None: the defaults
 
     def all(self) -> dict[str, dict[str, Any]]:
         """Every runtime's pause record, ended ones included."""
@@ -116,6 +121,19 @@ class RuntimePauses:
                     "reason": reason,
                 },
             )
+            if strikes >= ESCALATE_STRIKES and not in_force:
+                from engine.escalations import escalate
+
+                escalate(
+                    self.ledger,
+                    title=f"runtime {runtime} keeps hitting its limit ({strikes} in a row)",
+                    body=f"Last: {reason}\nPaused until {iso(until)}. Check the account's "
+                    f"plan or quota; `gt runtime resume {runtime}` lifts the pause.",
+                    severity="medium",
+                    actor="scheduler",
+                    cause=f"rate-limit:{runtime}",
+                    routes=self.routes,
+                )
         log.warning("runtime %s paused until %s: %s", runtime, iso(until), reason)
         return entry
 

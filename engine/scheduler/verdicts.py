@@ -148,5 +148,7 @@ def needs_you(scheduler: Scheduler, verdict: NeedsYou) -> None:
             severity="high",
             actor="witness",
             source=hook,
+            cause=f"needs-you:{agent['id']}:{hook}",
+            routes=scheduler.config.escalation,
         )
     log.warning("%s needs you on %s: %s", agent["name"], hook, verdict.why)

@@ -9,6 +9,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
+from engine.deacon import forecast
+from engine.views.needs_you import header_counts
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -92,8 +94,10 @@ def bead_rows(ledger: Ledger, flt: str = "all", search: str = "") -> list[dict[s
         needle = search.lower()
         beads = [b for b in beads if needle in b["title"].lower() or needle in b["id"].lower()]
     graph = ledger.graph
+    predicted = forecast.marks(ledger)  # the conflict forecast's marks
     for b in beads:
         b["blocked_by"] = [x["id"] for x in graph.blockers(b["id"])] if b["blocked"] else []
+        b["forecast"] = predicted.get(b["id"], [])
     return beads
 
 
@@ -155,6 +159,8 @@ def problems(ledger: Ledger) -> list[dict[str, Any]]:
                     "kind": a["status"],
                     "id": a["name"],
                     "text": f"{a['name']} ({a['rig']}) on {a['hook'] or '-'}",
+                    # held by the witness: its screen waits for a person (a login, a question)
+                    "needs_you": bool((a["info"].get("screen") or {}).get("needs_you")),
                 }
             )
     for b in ledger.beads.list(status=vocab.FAILED, include_records=False, limit=100):
@@ -166,23 +172,25 @@ def problems(ledger: Ledger) -> list[dict[str, Any]]:
             }
         )
     for e in ledger.beads.list(bead_type="escalation", status=vocab.OPEN, limit=100):
-        out.append({"kind": "escalation", "id": e["id"], "text": e["title"]})
-    for c in ledger.convoys.list():
-        if c["status"] != vocab.CONVOY_OPEN:
-            continue
-        stuck = [
-            bid
-            for bid in c["beads"]
-            if (ledger.beads.get(bid) or {}).get("status") in (vocab.FAILED, vocab.CANCELLED)  # type: ignore[call-overload, operator]
-        ]
-        if stuck:
-            out.append(
-                {
-                    "kind": "stranded",
-                    "id": c["id"],
-                    "text": f"convoy {c['title']} cannot land: {', '.join(stuck)}",
-                }
-            )
+        meta = e["metadata"]
+        out.append(
+            {
+                "kind": "escalation",
+                "id": e["id"],
+                "text": e["title"],
+                "severity": meta.get("severity") or "medium",
+                "acked": bool(meta.get("acked_by")),
+                # its route's banner (critical by default), until someone acknowledges it
+                "banner": bool(meta.get("banner")) and not meta.get("acked_by"),
+            }
+        )
+    from engine.deacon.stranded import stranded_convoys  # the deacon's rule, read live
+
+    for sc in stranded_convoys(ledger):
+        out.append({"kind": "stranded", "id": sc.id, "text": f"convoy {sc.title}: {sc.why}"})
+    from engine.deacon.rounds import patrol_problems
+
+    out += patrol_problems(ledger)
     from engine.scheduler.breaker import summarize
     from engine.scheduler.parking import parked
 
@@ -195,13 +203,15 @@ def problems(ledger: Ledger) -> list[dict[str, Any]]:
             }
         )
     from engine.scheduler.runtime_pauses import RuntimePauses, pause_rows
+    from engine.timeutil import relative
 
     for p in pause_rows(RuntimePauses(ledger).active()):
         out.append(
             {
                 "kind": "paused",
                 "id": p["runtime"],
-                "text": f"runtime {p['runtime']} paused until {p['until']}"
+                # for a person reading the Problems tab: "back in 4 min", not an ISO stamp
+                "text": f"runtime {p['runtime']} paused, back {relative(p['until'])}"
                 f"{'' if p['shown'] else ' (backoff)'}: {p['reason']}",
             }
         )
@@ -215,6 +225,7 @@ def problems(ledger: Ledger) -> list[dict[str, Any]]:
             {
                 "kind": "breaker",
                 "id": "breaker",
+                "state": breaker["state"],
                 "text": f"dispatch paused: circuit breaker {breaker['state']} after "
                 f"{summarize(breaker)}",
             }
@@ -235,6 +246,7 @@ def snapshot(
         if convoy_id is None or not any(c["id"] == convoy_id for c in all_convoys):
             active = [c for c in all_convoys if c["status"] in ("open", "staged")]
             convoy_id = (active or all_convoys or [{"id": None}])[-1]["id"]
+        found = problems(ledger)
         return {
             "rigs": rigs_tree(ledger, config),
             "beads": bead_rows(ledger, bead_filter, search),
@@ -242,7 +254,8 @@ def snapshot(
             "convoy": convoy_graph(ledger, convoy_id) if convoy_id else None,
             "mail": mail(ledger),
             "mq": merge_queue(ledger),
-            "problems": problems(ledger),
+            "problems": found,
+            "needs": header_counts(found),
             "counts": ledger.beads.status_counts(),
         }
 
@@ -257,6 +270,10 @@ def bead_detail(ledger: Ledger, town: Town, bead_id: str) -> dict[str, Any]:
         bead["depends_on"], bead["dependents"] = edges["depends_on"], edges["dependents"]
         bead["history"] = ledger.beads.history(bead_id)
         bead["merge_requests"] = [m for m in ledger.mq.list() if m["source_bead"] == bead_id]
+        bead["forecast"] = forecast.marks(ledger).get(bead_id, [])
+        from engine.ledger.checklists import ChecklistStore
+
+        bead["checklist"] = ChecklistStore(ledger).steps(bead_id)  # [] without one
     bead["sessions"] = [
         {"agent": s.agent, "attempt": s.attempt, "log": s.path, "tail": seance.tail(s.path, 30)}
         for s in seance.find_logs(town.logs_dir, bead=bead_id)
@@ -273,6 +290,7 @@ def agent_detail(ledger: Ledger, town: Town, ident: str) -> dict[str, Any]:
     agent["history"] = [{"bead": s.bead, "attempt": s.attempt, "log": s.path} for s in logs]
     agent["recent"] = seance.tail(logs[-1].path, 40) if logs else []
     agent["log"] = current_log(town, agent)
+    agent["forecast"] = forecast.marks(ledger).get(agent["hook"] or "", [])
     return agent
 
 
