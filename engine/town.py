@@ -98,6 +98,41 @@ tick_seconds = 5             # the safety-net reconcile when nothing wakes the e
 
 [runtime]
 default = "script"            # claude, codex, gemini, ... (`gt runtime list`)
+
+# The deacon's patrols (`gt patrol list`): how often each runs, and its thresholds.
+# [deacon]
+# stranded_every_seconds = 60       # stranded convoys: reported with why
+# hooks_every_seconds = 60          # hooks of agents that are gone
+# hook_gone_seconds = 600           # an agent gone this long loses its hook
+# crash_loop_every_seconds = 15     # crash-looping beads
+# crash_loop_failures = 3           # failed attempts within the window: quarantined
+# crash_loop_window_seconds = 900
+# reap_every_seconds = 30           # idle polecats ([scheduler] idle_retire_seconds)
+# logs_every_seconds = 3600         # session logs
+# logs_keep_days = 14               # older session logs are deleted
+# events_every_seconds = 3600       # event compaction
+# events_keep = 20000               # the newest events, always kept
+# events_keep_days = 30             # younger events, always kept
+# forecast_seconds = 180            # the conflict forecast
+
+# Where an escalation of each severity goes (log, witness: its rig's, mayor), and how
+# long it may wait unacknowledged before it is raised one level (`gt escalate list`).
+# [escalation]
+# max_raises = 2                    # re-escalations of one escalation, at most
+# [escalation.low]
+# to = ["log", "witness"]
+# stale_hours = 4
+# [escalation.medium]
+# to = ["witness", "mayor"]
+# stale_hours = 4
+# [escalation.high]
+# to = ["mayor"]
+# stale_hours = 4
+# [escalation.critical]
+# to = ["mayor"]
+# stale_hours = 4
+# banner = true                     # the app's header banner while it is open
+# bell = true                       # the terminal bell, once
 """
 
 

@@ -1,25 +1,47 @@
 """Formulas in a real town (real git, real tmux, the script runtime): a poured molecule's
-steps dispatched one wave at a time, and a checklist resumed after its session is killed."""
+steps dispatched one wave at a time and landed by the refinery through a real gate, and a
+checklist resumed after its session is killed."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 
 from engine import vocab
-from engine.commands.formula_actions import Cook, cook
+from engine.adapters.tmux import Tmux, socket_name
 from engine.commands.sling import SlingRequest, sling
+from engine.ledger import Ledger
 from engine.ledger.checklists import ChecklistStore
-from tests.conftest import script_body
+from engine.polecats import proctree
+from engine.town import init_town
+from tests.conftest import first_parent_history, git_out, gt, make_source_repo, script_body
+from tests.test_engine import start_engine, wait_for
+
+# The rig's real gate: every file a step's polecat wrote is on the candidate, not empty.
+CHECK = 'for f in *.txt; do [ -s "$f" ] || { echo "empty $f"; exit 1; }; done\n'
 
 
-def test_the_shipped_feature_formula_pours_and_lands_one_wave_at_a_time(real_town):
-    rt = real_town
-    cooked = cook(rt.ledger, Cook("shiny", ("feature=dark mode",), rig="web"), actor="mayor")
-    mol = rt.ledger.convoys.require(cooked.molecule)
-    assert mol["type"] == "molecule" and len(mol["beads"]) == 5
-    bead = {s.id: s.bead for s in cooked.steps}
-    titles = {s: rt.ledger.beads.get(b)["title"] for s, b in bead.items()}
+def test_the_shipped_feature_formula_pours_and_lands_one_wave_at_a_time(tmp_path):
+    """`gt formula cook shiny --var feature=...` in a real town, the engine running
+    headless: script polecats in tmux work each step (commit, `gt done`), the refinery
+    gates and lands it, and a step is hooked only once every step it needs has landed."""
+    town = init_town(str(tmp_path / "town"))
+    with open(town.config_path, "a") as fh:
+        fh.write('\n[rigs.web]\ngates = { test = "sh check.sh" }\n')
+    src = make_source_repo(tmp_path / "src", {"README.md": "# demo\n", "check.sh": CHECK})
+    res = gt("rig", "add", "web", str(src), "--prefix", "gt", town=town)
+    assert res.returncode == 0, res.stderr
+    res = gt("formula", "cook", "shiny", "--var", "feature=dark mode", "--rig", "web", "--json",
+             town=town)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    cooked = json.loads(res.stdout)
+    bead = {s["id"]: s["bead"] for s in cooked["steps"]}
+    ledger = Ledger(town.ledger_path)
+    mol = ledger.convoys.require(cooked["molecule"])
+    assert mol["type"] == "molecule" and sorted(mol["beads"]) == sorted(bead.values())
+    titles = {s: ledger.beads.require(b)["title"] for s, b in bead.items()}
     assert titles == {
         "design": "Design dark mode",
         "implement": "Implement dark mode",
@@ -27,12 +49,7 @@ def test_the_shipped_feature_formula_pours_and_lands_one_wave_at_a_time(real_tow
         "test": "Test dark mode",
         "submit": "Submit dark mode",
     }
-    needs = {
-        s: sorted(
-            e["id"] for e in rt.ledger.graph.edges_of(b)["depends_on"] if e["type"] == "blocks"
-        )
-        for s, b in bead.items()
-    }
+    needs = {s: sorted(deps(ledger, b)) for s, b in bead.items()}
     assert needs == {
         "design": [],
         "implement": [bead["design"]],
@@ -40,22 +57,51 @@ def test_the_shipped_feature_formula_pours_and_lands_one_wave_at_a_time(real_tow
         "test": [bead["implement"]],
         "submit": sorted([bead["review"], bead["test"]]),
     }
-    assert "Acceptance: " in rt.ledger.beads.get(bead["design"])["body"]
+    assert "Acceptance: " in ledger.beads.require(bead["design"])["body"]
 
-    def status(step: str) -> str:
-        return str(rt.ledger.beads.get(bead[step])["status"])
+    proc = start_engine(town.root, str(tmp_path / "engine.log"))
+    try:
+        wait_for(
+            lambda: ledger.convoys.require(mol["id"])["status"] == vocab.CONVOY_LANDED,
+            timeout=150,
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        Tmux(socket_name(town.root)).kill_server()
+        proctree.terminate(proctree.with_env({"GT_TOWN": town.root}), grace=1.0)
+    try:
+        assert all(ledger.beads.require(b)["status"] == vocab.CLOSED for b in bead.values())
+        # one layer at a time: each step hooked only after every step it needs merged
+        first = {
+            s: {k: first_event(ledger, b, k) for k in ("hooked", "merged")} for s, b in bead.items()
+        }
+        for step, b in bead.items():
+            for dep in deps(ledger, b):
+                dep_step = next(s for s, x in bead.items() if x == dep)
+                assert first[dep_step]["merged"] < first[step]["hooked"], (
+                    f"{step} started before {dep_step} landed"
+                )
+        # each step's work is on main, through the gate, in the order the needs allow
+        repo = ledger.rigs.require("web")["path"]
+        on_main = git_out(repo, "ls-tree", "--name-only", git_out(repo, "config", "gastown.main"))
+        assert {f"{b}.txt" for b in bead.values()} <= set(on_main.split())
+        # at least one landing per layer (a layer's steps may land in one batch)
+        layers = {s["wave"] for s in cooked["steps"]}
+        assert len(first_parent_history(repo)) >= 1 + len(layers) == 5
+        assert "Traceback" not in (tmp_path / "engine.log").read_text()
+    finally:
+        ledger.close()
 
-    touched: set[str] = set()
-    for wave in (["design"], ["implement"], ["review", "test"], ["submit"]):
-        rt.drive(lambda w=wave: all(status(s) == vocab.IN_REVIEW for s in w), timeout=40)
-        touched.update(wave)
-        # nothing of a later wave was started while this one worked
-        later = [s for s in bead if s not in touched]
-        assert all(status(s) == vocab.OPEN for s in later), [(s, status(s)) for s in later]
-        assert all(rt.ledger.beads.get(bead[s])["assignee"] is None for s in later)
-        for s in wave:
-            rt.ledger.beads.close(bead[s])  # stands in for the refinery landing it
-    assert rt.ledger.convoys.require(cooked.molecule)["status"] == vocab.CONVOY_LANDED
+
+def deps(ledger: Ledger, bead_id: str) -> list[str]:
+    return [e["id"] for e in ledger.graph.edges_of(bead_id)["depends_on"] if e["type"] == "blocks"]
+
+
+def first_event(ledger: Ledger, bead_id: str, kind: str) -> int:
+    ids = [e["id"] for e in ledger.beads.history(bead_id) if e["kind"] == kind]
+    assert ids, f"{bead_id} has no {kind} event"
+    return min(ids)
 
 
 def test_a_killed_checklist_session_resumes_at_the_first_unticked_step(real_town):

@@ -248,5 +248,5 @@ def test_an_escalated_done_reads_as_before(ledger: Ledger) -> None:
         f"{agent['name']} escalated {bead}: the work"
     )
     subjects = [m["subject"] for m in ledger.mail.inbox([vocab.MAYOR])]
-    assert f"Escalation from {agent['name']} on {bead}" in subjects
+    assert f"[medium] {agent['name']} escalated {bead}: the work" in subjects
     assert ledger.beads.require(bead)["status"] == vocab.OPEN

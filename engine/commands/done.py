@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from engine.escalation_routes import EscalationSettings
     from engine.ledger import Ledger
 
 STATUSES = ("completed", "escalated", "deferred")
@@ -40,7 +41,9 @@ class DoneResult(NamedTuple):
         return out
 
 
-def done(ledger: Ledger, request: DoneRequest) -> DoneResult:
+def done(
+    ledger: Ledger, request: DoneRequest, routes: EscalationSettings | None = None
+) -> DoneResult:
     """Completed work must be committed: a branch with no commits beyond main is refused
     before anything changes (an empty merge request would close the bead unfixed)."""
     from engine.errors import Conflict, GtError
@@ -62,14 +65,20 @@ def done(ledger: Ledger, request: DoneRequest) -> DoneResult:
                 f"(or `gt done --status deferred` to hand the bead back)"
             )
     # git is read before the transaction: the ledger is never held waiting on git
-    return record(ledger, request, branch=branch, commit=commit)
+    return record(ledger, request, branch=branch, commit=commit, routes=routes)
 
 
 def record(
-    ledger: Ledger, request: DoneRequest, *, branch: str | None, commit: str | None
+    ledger: Ledger,
+    request: DoneRequest,
+    *,
+    branch: str | None,
+    commit: str | None,
+    routes: EscalationSettings | None = None,
 ) -> DoneResult:
     """The ledger's half of `gt done`, given the branch and head commit git reported:
-    completed work becomes a merge request, an escalation goes to the mayor, a deferral
+    completed work becomes a merge request, an escalation goes up its route (ROUTES:
+    town.toml's [escalation]), a deferral
     hands the bead back. The agent is fenced first, so a stale attempt learns only that."""
     from engine.errors import Conflict
 
@@ -93,14 +102,22 @@ def record(
                 reason=released,
             )
         elif status == "escalated":
+            from engine.escalations import escalate
+
             about = summary or ledger.beads.require(bead_id)["title"]
-            escalation = ledger.agents.escalate(
-                *who,
+            # through the ladder like every escalation: its route, raised when nobody
+            # acknowledges it, one per bead however often it is handed back
+            escalation = escalate(
+                ledger,
                 title=f"{agent['name']} escalated {bead_id}: {about[:120]}",
-                summary=summary,
-                subject=f"Escalation from {agent['name']} on {bead_id}",
-                reason=released,
-            )
+                body=summary or f"{agent['name']} handed {bead_id} back for a person.",
+                severity="medium",
+                actor=agent["id"],
+                source=bead_id,
+                cause=f"escalated:{bead_id}",
+                routes=routes,
+            )["id"]
+            ledger.agents.escalate(*who, escalation=escalation, summary=summary, reason=released)
         elif status == "deferred":
             ledger.agents.defer(*who, summary=summary, reason=released)
         else:

@@ -4,7 +4,8 @@ A bead whose attempts keep failing fast (`crash_loop_failures` within
 `crash_loop_window_seconds`, counted since it was last reopened) is taken out of the
 queue instead of retried: it fails with a close reason that says so (and a
 `quarantined` event), so it shows in Problems as failed, and `gt bead reopen` lifts it
-(then `gt sling` puts it back in motion). A bead failing slowly — the same number of
+(then `gt sling` puts it back in motion); each quarantine is escalated through the ladder
+(engine/escalations.py, cause `quarantined:<bead>`). A bead failing slowly — the same number of
 failures spread wider than the window — goes on being retried as the scheduler's own
 rule (`[scheduler] max_attempts`) says. Only a bead waiting for its retry is quarantined:
 one with an attempt running is looked at again once that attempt ends.
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from engine import vocab
 from engine.deacon.patrol import Finding, Patrol, PatrolContext
+from engine.escalations import escalate
 from engine.timeutil import parse_iso
 
 if TYPE_CHECKING:
@@ -88,6 +90,18 @@ class CrashLoopPatrol(Patrol):
                     fields={
                         "close_reason": f"quarantined, crash-looping: {why}; last: {c.last_error}"
                     },
+                )
+                # a person must look at it: the ladder's route, one escalation per bead
+                escalate(
+                    ledger,
+                    title=f"{c.bead_id} quarantined: crash-looping ({why})",
+                    body=f"Last failure: {c.last_error}\nFix the cause, then "
+                    f"`gt bead reopen {c.bead_id}` and `gt sling {c.bead_id}`.",
+                    severity="high",
+                    actor="deacon",
+                    source=c.bead_id,
+                    cause=f"quarantined:{c.bead_id}",
+                    routes=ctx.config.escalation,
                 )
             found.append(Finding(c.bead_id, f"{c.bead_id} quarantined: {why}"))
         return found

@@ -97,39 +97,25 @@ def escalate(
     bead_id: str,
     attempt: int,
     *,
-    title: str,
+    escalation: str,
     summary: str | None,
-    subject: str,
     reason: str,
-) -> str:
-    """The agent gives the bead back for a person to look at: an escalation bead (titled
-    by the caller), mail to the mayor, the bead open and unslung, its agent unhooked.
-    Fenced; returns the escalation's id."""
+) -> None:
+    """The agent gives the bead back for a person to look at: the bead open and unslung,
+    its agent unhooked, the escalation (filed by the caller through the ladder,
+    engine/escalations.py, in the same transaction) named on its `escalated` event.
+    Fenced."""
     with agents.db.write(durable=True):
         agent = agents.hooked_agent(ident, bead_id, attempt)
-        beads = agents.ledger.beads
-        esc = beads.insert(
-            title=title,
-            rig=None,
-            bead_type="escalation",
-            priority=1,
-            body=summary or "",
-            created_by=agent["id"],
-            metadata={"source": bead_id, "severity": "medium"},
-        )
-        agents.ledger.mail.deliver(
-            sender=agent["id"], to=vocab.MAYOR, subject=subject, body=summary or ""
-        )
-        beads.set_status(
+        agents.ledger.beads.set_status(
             bead_id,
             vocab.OPEN,
             actor=agent["id"],
             kind="escalated",
-            data={"summary": summary, "escalation": esc},
+            data={"summary": summary, "escalation": escalation},
             fields={"assignee": None, "slung": 0},
         )
         agents.release_hooked_to(bead_id, reason=reason)
-        return esc
 
 
 def defer(

@@ -301,19 +301,17 @@ class AgentStore(AgentQueries):
         bead_id: str,
         attempt: int,
         *,
-        title: str,
+        escalation: str,
         summary: str | None,
-        subject: str,
         reason: str,
-    ) -> str:
-        return agent_tools.escalate(
+    ) -> None:
+        agent_tools.escalate(
             self,
             ident,
             bead_id,
             attempt,
-            title=title,
+            escalation=escalation,
             summary=summary,
-            subject=subject,
             reason=reason,
         )
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import vocab
 from engine.deacon import forecast
+from engine.deacon.rounds import rows as patrol_rows
 from engine.views.needs_you import header_counts
 
 if TYPE_CHECKING:
@@ -257,6 +258,8 @@ def snapshot(
             "problems": found,
             "needs": header_counts(found),
             "counts": ledger.beads.status_counts(),
+            # each patrol's last run, findings and next run (read only: the rounds write)
+            "patrols": patrol_rows(ledger, config.deacon),
         }
 
 

@@ -1,7 +1,9 @@
-"""Rigs → polecats, witness and refinery, each with a health dot, hook and runtime."""
+"""Rigs → polecats, witness and refinery, each with a health dot, hook and runtime; and
+the deacon → its patrols, each with its last run, findings and next run."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.text import Text
@@ -21,13 +23,20 @@ class RigsTree(Tree[dict[str, Any]]):
         self.show_root = False
         self._signature: object = None
 
-    def update_rigs(self, rigs: list[dict[str, Any]]) -> None:
-        signature = repr(rigs)
+    def update_rigs(
+        self, rigs: list[dict[str, Any]], patrols: list[dict[str, Any]] | None = None
+    ) -> None:
+        signature = repr((rigs, patrols))
         if signature == self._signature:
             return  # nothing changed: keep the cursor and the expansion as they are
         self._signature = signature
         selected = self.cursor_node.data if self.cursor_node else None
         want = node_key(selected) if selected else None
+        # the deacon's node starts folded (its times change every run); a person who
+        # opened it keeps it open across refreshes
+        deacon_open = any(
+            n.data and n.data.get("kind") == "deacon" and n.is_expanded for n in self.root.children
+        )
         self.clear()
         # Nodes get their line numbers only when the tree is next built, so count them
         # here (the root is hidden; every rig is expanded): the cursor stays on the same
@@ -89,6 +98,18 @@ class RigsTree(Tree[dict[str, Any]]):
                 if want is not None and node_key(data) == want:
                     cursor_line = line
                 line += 1
+        if patrols:
+            data = {"kind": "deacon", "name": "deacon", "patrols": patrols}
+            node = self.root.add(deacon_label(patrols), data=data, expand=deacon_open)
+            if want is not None and node_key(data) == want:
+                cursor_line = line
+            line += 1
+            for p in patrols:
+                leaf = {"kind": "patrol", "name": p["name"], "patrols": patrols}
+                node.add_leaf(patrol_label(p), data=leaf)
+                if deacon_open and want is not None and node_key(leaf) == want:
+                    cursor_line = line
+                line += 1 if deacon_open else 0
         if cursor_line is None and self.cursor_line < 0 and line:
             # a Tree has no cursor until a key moves it: show one from the start, so the
             # pane shows where its keys will act (the first rig)
@@ -107,3 +128,45 @@ def node_key(data: dict[str, Any]) -> tuple[str, str]:
     """What a row stands for, whatever its label says now."""
     kind = data.get("kind", "")
     return (kind, data["id"] if kind == "agent" else data.get("rig") or data.get("name", ""))
+
+
+def deacon_label(patrols: list[dict[str, Any]]) -> Text:
+    """The deacon's node: how many patrols, what their last runs found, any failing."""
+    found = sum(p["found"] for p in patrols)
+    failing = sum(1 for p in patrols if p["error"])
+    return Text.assemble(
+        ("◉ ", "red" if failing else "yellow" if found else "green"),
+        ("deacon", "bold"),
+        (f"  {len(patrols)} patrols, {found} found", "dim"),
+        (f", {failing} failing" if failing else "", "red"),
+    )
+
+
+def patrol_label(p: dict[str, Any]) -> Text:
+    """One patrol: its last run, what it found then, its next run (local clock times)."""
+    dot = ("✗ ", "red") if p["error"] else ("● ", "yellow" if p["found"] else "green")
+    when = f"last {clock(p['last_run'])}" if p["last_run"] else "not run yet"
+    nxt = f" · next {clock(p['next_run'])}" if p["next_run"] else ""
+    return Text.assemble(dot, p["title"], (f"  {p['found']} found · {when}{nxt}", "dim"))
+
+
+def clock(at: str) -> str:
+    from engine.timeutil import parse_iso
+
+    return time.strftime("%H:%M:%S", time.localtime(parse_iso(at)))
+
+
+def patrols_text(patrols: list[dict[str, Any]]) -> Text:
+    """The deacon's detail: each patrol's runs and the findings its last run kept (plain
+    Text, never markup: a finding may name a bead's title)."""
+    from engine.safetext import visible
+
+    out = Text()
+    for p in patrols:
+        out.append_text(patrol_label(p))
+        out.append(f"  (every {p['interval']:g} s)\n", "dim")
+        if p["error"]:
+            out.append(f"    failed: {visible(p['error'])}\n", "red")
+        for f in p["findings"]:
+            out.append(f"    {'! ' if f['problem'] else ''}{visible(f['text'])}\n")
+    return out
