@@ -308,6 +308,11 @@ class EngineSettings(_Section):
     dispatcher: str = "tmux"
 
 
+class MayorSettings(_Section):
+    # the mayor's runtime (any preset or [runtime.NAME]); None: the town's default runtime
+    runtime: str | None = None
+
+
 class TownConfig(_Section):
     # [keys] (the app's key remaps, read from model_extra) is the one table kept as is.
     model_config = ConfigDict(extra="allow")
@@ -315,6 +320,7 @@ class TownConfig(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     engine: EngineSettings = EngineSettings()
+    mayor: MayorSettings = MayorSettings()  # engine/mayor/
     witness: WitnessSettings = WitnessSettings()
     rigs: dict[str, RigSettings] = {}
     budget: BudgetSettings = BudgetSettings()

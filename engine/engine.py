@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from engine.config import TownConfig
     from engine.ledger import Ledger
     from engine.ledger.reader import LedgerReader
+    from engine.mayor.session import MayorStatus
+    from engine.mayor.watch import MayorWatch
     from engine.polecats.dispatcher import Dispatcher, Started
     from engine.records import Convoy, MailMessage, MergeRequest
     from engine.refinery.pool import RefineryPool
@@ -76,6 +79,7 @@ class Engine:
         self.refineries: RefineryPool | None = None
         self.reconciles = 0
         self.last_report: ReconcileReport | None = None
+        self._mayor: MayorWatch | None = None  # made once a mayor was ever started
 
     # ---- lifecycle (engine.lifecycle) -----------------------------------------------------
 
@@ -129,6 +133,7 @@ class Engine:
             if plan.launches:
                 outcomes = await self.on_adapters(launch_all, self.dispatcher, plan.launches)
             report = await self.call(self._record, plan, outcomes)
+            await self.call(self._watch_mayor)
         self.reconciles += 1
         self.last_report = report
         return report
@@ -150,6 +155,21 @@ class Engine:
         assert self.ledger is not None
         self._data_version = self.ledger.data_version()
         return report
+
+    def _watch_mayor(self) -> None:
+        """The mayor's session (engine/mayor/watch.py): restarted when gone, handed its
+        mail when idle. Nothing to do in a town that never started one (one stat)."""
+        if self._mayor is None:
+            from engine.mayor import session, watch
+
+            if not os.path.exists(session.paths(self.town).state):
+                return
+            assert self.config is not None and self.ledger is not None
+            self._mayor = watch.MayorWatch(self.town, self.config, self.ledger)
+        try:
+            self._mayor.tick()
+        except Exception:  # the mayor is one agent: the town's reconcile goes on
+            log.exception("watching the mayor failed; trying again next tick")
 
     def inbox_handlers(self) -> dict[str, Callable[[dict[str, Any]], None]]:
         assert self.dispatcher is not None
@@ -306,6 +326,15 @@ class Engine:
 
         assert self.ledger is not None
         return (await self.call(read, self.ledger, mail_id, reader=reader)).as_dict()
+
+    async def mayor(self, action: str, text: str = "", actor: str = "mayor") -> MayorStatus:
+        """The mayor's session (engine/mayor/control.py): "start", "stop", "status", or
+        "tell" (type `text` into it). Its log: engine.mayor.session.paths(town).log."""
+        from engine.mayor import control
+
+        assert self.ledger is not None and self.config is not None
+        args = (self.town, self.config, self.ledger, action)
+        return await self.call(control.act, *args, text=text, actor=actor)
 
     async def nudge(self, agent: str, message: str, ttl: float = 300, actor: str = "mayor") -> None:
         from engine.commands.nudge import Nudge, nudge

@@ -43,6 +43,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "prime", help="who am I, my hook, my mail, what to do when finished", parents=[common]
     )
     identity_args(p)
+    p.add_argument(
+        "--role", choices=["polecat", "mayor"], default=None, help="mayor: the mayor's briefing"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_prime)
 
@@ -136,6 +139,15 @@ def need_identity(args: argparse.Namespace, ctx: Any) -> tuple[str, str, int]:
 def cmd_prime(args: argparse.Namespace, ctx: Any) -> int:
     from engine.commands.reports import AgentReport, prime
 
+    if args.role == "mayor" or (args.role is None and os.environ.get("GT_ROLE") == "mayor"):
+        from engine.mayor.prime import render  # the town's state, for the mayor
+
+        text = render(ctx.ledger, ctx.config)
+        if args.json:
+            emit_json({"role": "mayor", "briefing": text})
+        else:
+            say(text.rstrip("\n"))
+        return 0
     if not args.agent and not in_agent_session():
         raise UsageError("gt prime runs inside an agent session ($GT_AGENT_ID is not set)")
     primed = prime(ctx.ledger, AgentReport(ctx.agent_identity(args.agent), args.attempt))
@@ -185,7 +197,9 @@ def cmd_done(args: argparse.Namespace, ctx: Any) -> int:
         status=args.status,
         summary=args.summary,
     )
-    result = done(ctx.ledger, request)
+    # town.toml (pydantic) is read only for an escalation: `gt done` is on the hot path
+    routes = ctx.config.escalation if args.status == "escalated" else None
+    result = done(ctx.ledger, request, routes)
     if args.json:
         emit_json(result.as_dict())
     elif args.status == "completed":

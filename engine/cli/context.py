@@ -62,6 +62,12 @@ class Context:
         """
         env = os.environ
         session = env.get("GT_AGENT_ID") or env.get("GT_AGENT") or None
+        if env.get("GT_ROLE") == "mayor" and session is None:
+            # The mayor's session (engine/mayor/) acts as the mayor, as the person does: it
+            # holds no agent token, and a polecat's session always has its GT_AGENT_ID.
+            if claimed:
+                raise UsageError(f"this is the mayor's session: it cannot act as {claimed}")
+            return None
         in_session = bool(session or env.get("GT_ROLE"))
         if in_session:
             if session is None:

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sling": ("engine.cli.sling_cmds", "put work in motion: a bead, a new bead, or a convoy"),
     "agents": ("engine.cli.sling_cmds", "list agents: name, rig, status, hook, attempt"),
     "mail": ("engine.cli.mail_cmds", "send and read mail"),
+    "mayor": ("engine.cli.mayor_cmds", "the mayor, the agent you talk to: start, stop, status"),
     "prime": ("engine.cli.agent_cmds", "(agents) who am I, my hook, my mail"),
     "done": ("engine.cli.agent_cmds", "(agents) submit my branch and free me"),
     "heartbeat": ("engine.cli.agent_cmds", "(agents) I am alive"),

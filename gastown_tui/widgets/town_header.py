@@ -54,9 +54,13 @@ class TownHeader(Horizontal):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._shown: tuple[tuple[str, int, str], ...] | None = None
+        self._mayor_word: str | None = None  # what the mayor chip says (None: hidden)
 
     def compose(self) -> ComposeResult:
         yield Static(id="header-title", markup=False)
+        mayor = Static(id="mayor-chip", markup=False)
+        mayor.display = False  # no mayor, no chip
+        yield mayor
         yield Static("✓ nothing needs you", id="need-none", markup=False)
         for key in NEED_KEYS:
             yield NeedChip(key)
@@ -86,6 +90,17 @@ class TownHeader(Horizontal):
                 if need["count"]:
                     chip.update(chip_text(need))
             self.query_one("#need-none").display = not any(n["count"] for n in needs)
+
+    def show_mayor(self, word: str | None) -> None:
+        """The mayor's state ("mayor: idle"), from its screen; hidden when there is none."""
+        if word == self._mayor_word:
+            return  # only on change: a changed label lays the header out again
+        self._mayor_word = word
+        chip = self.query_one("#mayor-chip", Static)
+        if word:
+            chip.update(f"mayor: {word}")
+            chip.set_class(word in ("needs you", "rate-limited", "crashed"), "-alert")
+        chip.display = bool(word)
 
     def active(self) -> list[str]:
         """The keys with a count now, in the header's order (what `!` steps through)."""
