@@ -32,7 +32,7 @@ from gastown_tui.theme import ansi
 from gastown_tui.widgets.bead_table import FILTERS, SORTS, BeadTable
 from gastown_tui.widgets.logs import LogPane
 from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
-from gastown_tui.widgets.rigs_tree import RigsTree
+from gastown_tui.widgets.rigs_tree import RigsTree, patrols_text
 
 
 class TownActions(TownView):
@@ -243,6 +243,10 @@ class TownActions(TownView):
                     detail = await self.engine.agent_detail(data["id"])
                     await self.push_screen_wait(
                         AgentDetailScreen(data["name"], agent_text(detail), detail["id"])
+                    )
+                elif data["kind"] in ("deacon", "patrol"):
+                    await self.push_screen_wait(
+                        DetailScreen("deacon patrols", patrols_text(data["patrols"]))
                     )
                 else:
                     await self.show_rig(data["rig"] if "rig" in data else data["name"])

@@ -40,6 +40,7 @@ from gastown_tui.theme import InertText
 from gastown_tui.widgets.bead_table import BeadTable
 from gastown_tui.widgets.dag_view import DagView
 from gastown_tui.widgets.logs import LogPane
+from gastown_tui.widgets.mayor_pane import MayorActions, MayorPane
 from gastown_tui.widgets.panels import MailTable, MergeQueueTable, ProblemsTable
 from gastown_tui.widgets.rigs_tree import RigsTree
 from gastown_tui.widgets.town_header import TownHeader
@@ -48,7 +49,7 @@ from styles import APP_TCSS
 STYLES = str(APP_TCSS)
 
 
-class GasTownApp(PaneActions, Remedies):
+class GasTownApp(PaneActions, MayorActions, Remedies):
     CSS_PATH = STYLES
     TITLE = "Gas Town"
     # a pane given the whole screen (1-5, z) keeps the header's counts and the footer's keys
@@ -90,6 +91,7 @@ class GasTownApp(PaneActions, Remedies):
                 yield MergeQueueTable(id="mq")
             with TabPane("Problems", id="tab-problems"):
                 yield ProblemsTable(id="problems")
+        yield MayorPane(id="mayor")  # shown by its key (6, M), on the whole screen
         yield Footer(id="footer")
 
     async def on_mount(self) -> None:
@@ -136,13 +138,14 @@ class GasTownApp(PaneActions, Remedies):
         self.screen.set_class(narrow, "narrow")
         self.screen.set_class(short, "short")
         self.screen.set_class(size.width >= 160, "wide")
-        self.fit_footers(self.screen)
+        self.fit_footers(self.screen, size.width)
 
-    def fit_footers(self, screen: Screen[Any]) -> None:
+    def fit_footers(self, screen: Screen[Any], width: int | None = None) -> None:
         """At 80 columns a footer's keys fit only compact, without the palette's hint
         (ctrl+p still works, and Help lists it): Help and Quit always show, on the main
         screen and on a detail screen ("^p palett" was all that was left of one)."""
-        narrow = self.size.width < 110
+        # on a resize, the new width: self.size is still the old one then
+        narrow = (self.size.width if width is None else width) < 110
         for footer in screen.query(Footer):
             footer.compact = narrow
             footer.show_command_palette = not narrow

@@ -180,7 +180,7 @@ class TownView(App[None]):
         self.refreshes += 1
         if snap["convoy"]:
             self.convoy_id = snap["convoy"]["id"]
-        self.query_one("#rigs", RigsTree).update_rigs(snap["rigs"])
+        self.query_one("#rigs", RigsTree).update_rigs(snap["rigs"], snap.get("patrols"))
         self.query_one("#dag", DagView).update_convoy(snap["convoy"])
         table = self.query_one("#beads", BeadTable)
         table.update_beads(snap["beads"])

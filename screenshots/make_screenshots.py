@@ -1,12 +1,16 @@
-"""Regenerate the app's screenshots (SVG) from a live demo town.
+"""Regenerate the app's screenshots (SVG, and browser.png) from a live demo town.
 
-    .venv/bin/python screenshots/make_screenshots.py [--out DIR] [--keep]
+    .venv/bin/python screenshots/make_screenshots.py [--out DIR] [--keep] [--no-browser]
 
 Creates the demo town in a temporary directory (engine.demo.ensure_demo_town: two rigs with
-real git and a real test gate, an 8-bead convoy worked by the `script` runtime in tmux),
+real git and a real test gate, the demo convoy worked by the `script` runtime in tmux),
 opens the app on it headless (`run_test`, 200x50), waits until polecats are at work and a
-bead has landed, adds what a day in town brings (a polecat's escalation and its mail to the
-mayor), then walks the main screens by keys and saves each with `App.save_screenshot`.
+bead has landed, adds what a day in town brings (a polecat's escalation, its mail to the
+mayor, token usage), then walks the screens by keys and saves each with
+`App.save_screenshot`: the main screen, details, dialogs, a merge request's diff, the costs,
+the 80x24 forms (the convoy's list form, a pane per digit), and last the header's counts
+of what needs a person (an open breaker and a paused runtime, which hold the town up).
+Then, where Debian's Chromium is installed, the same town served to it (browser_shot.py).
 Names are stable; the content (ids, ages, progress) is whatever the run shows. At the end
 the demo's polecats are stopped (the town's private tmux server is killed) and the town
 removed (--keep leaves it, and prints where).
@@ -43,6 +47,15 @@ SHOTS = (
     ("problems", "the problems tab (an escalation)"),
     ("tiled-logs", "every working polecat's log, tiled (v)"),
     ("help", "the keys (?)"),
+    ("diff", "a merge request against main: files, stat line, the diff in colour (d)"),
+    ("costs", "tokens per bead, agent, convoy, rig or runtime, and budgets ($)"),
+    ("escalation", "Enter on a Problems row: the escalation's bead"),
+    ("beads-80x24", "at 80x24 a digit gives its pane the whole screen: the beads (3)"),
+    ("dag-list-80x24", "at 80x24 the convoy's 3-row pane is a list: each bead, what it needs"),
+    ("dag-80x24", "at 80x24 the convoy's pane given the whole screen (2): compact nodes"),
+    ("log-80x24", "at 80x24 the live log (4)"),
+    ("needs-you", "the header's counts of what needs a person (! opens their list)"),
+    ("browser", "the same app in a browser (gastown --serve, headless Chromium)"),
 )
 
 
@@ -78,9 +91,11 @@ def landed(app: Any) -> list[dict[str, Any]]:
 
 
 def town_events(town: Any, app: Any) -> None:
-    """What a day in town brings: a polecat escalates, and writes to the mayor."""
+    """What a day in town brings: a polecat escalates, writes to the mayor, spends tokens."""
+    from engine.commands.costs import RecordUsage, record_usage
     from engine.escalations import escalate
     from engine.ledger import Ledger
+    from engine.usage import SessionUsage
 
     agent = working(app)[0]
     ledger = Ledger(town.ledger_path)
@@ -99,17 +114,76 @@ def town_events(town: Any, app: Any) -> None:
             subject=f"Started {agent['hook']}",
             body="Reading the hook; will commit in small steps.",
         )
+        # the demo's scripted agents spend no tokens: record what a Claude Code session
+        # would have, so the costs screen has figures to sum
+        for n, polecat in enumerate(working(app)):
+            session = SessionUsage(
+                "claude",
+                f"demo-{polecat['id']}",
+                "claude-sonnet-4-5",
+                input_tokens=41_000 + 9_000 * n,
+                output_tokens=6_500 + 1_200 * n,
+                cache_read_tokens=220_000 + 35_000 * n,
+                cache_write_tokens=18_000,
+            )
+            record_usage(ledger, RecordUsage(polecat["id"], (session,)))
     finally:
         ledger.close()
 
 
+def trouble(town: Any, app: Any) -> None:
+    """What the header counts: the circuit breaker tripped by gate failures, and a runtime
+    paused by a rate limit (as tests/test_app_layout.py's `needy` town)."""
+    from engine.ledger import Ledger
+    from engine.scheduler.breaker import KEY
+    from engine.scheduler.runtime_pauses import RuntimePauses
+
+    ledger = Ledger(town.ledger_path)
+    try:
+        with ledger.transaction():
+            now = ledger.now()
+            # the beads the gates failed on this run (the demo's bisected batch), if any
+            failed = [
+                m["source_bead"]
+                for m in (app.snap or {}).get("mq", [])
+                if m["state"] in ("failed", "rejected")
+            ]
+            reasons = [{"bead": b, "reason": "gate failed", "at": now} for b in failed[:3]]
+            ledger.state.put(
+                KEY,
+                {
+                    "state": "open",
+                    "until": now + 600,
+                    "failures": max(3, len(reasons)),
+                    "tripped_at": now,
+                    "recent": [],
+                    "reasons": reasons,
+                },
+            )
+            RuntimePauses(ledger).pause(
+                "codex", shown_until=now + 900, reason="usage limit reached (429)", bead=None
+            )
+    finally:
+        ledger.close()
+
+
+def problem_keys(table: Any) -> list[str]:
+    return [str(row.value) for row in table.rows]
+
+
 async def make(out: Path, root: str) -> list[Path]:
+    from textual.widgets import OptionList
+
     from engine.demo import ensure_demo_town
     from gastown_tui.app import GasTownApp
+    from gastown_tui.screens.cost_screen import CostsScreen
     from gastown_tui.screens.detail import DetailScreen
     from gastown_tui.screens.dialogs import Dialog
+    from gastown_tui.screens.diff_screen import DiffScreen
     from gastown_tui.widgets.bead_table import BeadTable
+    from gastown_tui.widgets.panels import MergeQueueTable, ProblemsTable
     from gastown_tui.widgets.rigs_tree import RigsTree
+    from gastown_tui.widgets.town_header import TownHeader
 
     town = ensure_demo_town(os.path.join(root, "demo"), announce=print)
     app = GasTownApp(town)
@@ -194,17 +268,84 @@ async def make(out: Path, root: str) -> list[Path]:
         await shot("mail-compose")
         await back()
 
+        # the demo's story: its powers bead fails the gates and is bisected out of its batch
+        def failed_mr() -> bool:
+            mq = (app.snap or {}).get("mq", [])
+            return any(m["state"] in ("failed", "rejected") for m in mq)
+
+        deadline = time.monotonic() + 90
+        while not failed_mr() and time.monotonic() < deadline:
+            await pilot.pause(0.2)
         tabs = app.query_one("#bottom")
         tabs.active = "tab-mq"  # type: ignore[attr-defined]
         await shot("merge-queue")
+        # a merge request's diff (a polecat at work writes its files only at the end): the
+        # one the gates failed if there is one yet, else one that landed
+        mrs = sorted(
+            (app.snap or {}).get("mq", []), key=lambda m: m["state"] not in ("failed", "rejected")
+        )
+        mq = app.query_one("#mq", MergeQueueTable)
+        mq.focus()
+        mq.move_cursor(row=mq.get_row_index(next(m["id"] for m in mrs if m["state"] != "queued")))
+        await pilot.press("d")
+        await until(pilot, "the diff", lambda: isinstance(app.screen, DiffScreen))
+        diff = app.screen
+        assert isinstance(diff, DiffScreen)
+        await until(pilot, "a file's diff", lambda: diff.shown is not None, timeout=20)
+        # the code rather than its check, where the request has both (the demo's powers
+        # bug is in power.py)
+        paths = [f["path"] for f in diff.summary["files"]]
+        code = next((i for i, path in enumerate(paths) if "check" not in path), 0)
+        diff.query_one("#diff-files", OptionList).highlighted = code
+        await until(pilot, "the code's diff", lambda: diff.shown == paths[code], timeout=20)
+        await shot("diff")
+        await back()
         tabs.active = "tab-problems"  # type: ignore[attr-defined]
         await shot("problems")
+        problems = app.query_one("#problems", ProblemsTable)
+        escalation = next((k for k in problem_keys(problems) if k.startswith("escalation:")), None)
+        if escalation is None:
+            raise SystemExit("make_screenshots: no escalation in the Problems tab")
+        problems.focus()
+        problems.move_cursor(row=problems.get_row_index(escalation))
+        await pilot.press("enter")
+        await until(pilot, "the escalation", lambda: isinstance(app.screen, DetailScreen))
+        await shot("escalation")
+        await back()
         tabs.active = "tab-mail"  # type: ignore[attr-defined]
+
+        await pilot.press("dollar_sign")
+        await until(pilot, "the costs", lambda: isinstance(app.screen, CostsScreen))
+        await shot("costs")
+        await back()
 
         await pilot.press("question_mark")
         await until(pilot, "the help", lambda: isinstance(app.screen, Dialog))
         await shot("help")
         await back()
+
+        # the small terminal: a digit gives its pane the whole screen
+        await pilot.resize_terminal(*SMALL)
+        await pilot.pause(0.3)
+        # the convoy's pane is 3 rows here: a list, each bead with what it needs
+        app.query_one("#dag").focus()
+        await pilot.press(*["down"] * 5)
+        await shot("dag-list-80x24")
+        for key, name in (("3", "beads-80x24"), ("2", "dag-80x24"), ("4", "log-80x24")):
+            await pilot.press(key)
+            await until(pilot, f"pane {key} zoomed", lambda: main.maximized is not None)
+            await shot(name)
+        main.minimize()
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause(0.3)
+
+        # last, as it holds up the town: an open breaker and a paused runtime
+        trouble(town, app)
+        header = app.query_one("#town-header", TownHeader)
+        await until(pilot, "the header's counts", lambda: len(header.active()) >= 2)
+        tabs.active = "tab-problems"  # type: ignore[attr-defined]
+        table.focus()
+        await shot("needs-you")
     return saved
 
 
@@ -212,6 +353,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description="Regenerate the app's SVG screenshots.")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent))
     p.add_argument("--keep", action="store_true", help="keep the demo town")
+    p.add_argument("--no-browser", action="store_true", help="skip browser.png")
     args = p.parse_args()
     from engine.adapters.tmux import socket_name
 
@@ -220,6 +362,11 @@ def main() -> int:
     root = tempfile.mkdtemp(prefix="gastown-shots-")
     try:
         saved = asyncio.run(make(out, root))
+        if not args.no_browser:
+            from screenshots.browser_shot import browser_shot
+
+            shot = asyncio.run(browser_shot(out, os.path.join(root, "demo"), root))
+            saved += [shot] if shot else []
     finally:
         # polecats outlive the app by design; these belong to a throwaway town
         subprocess.run(

@@ -149,6 +149,20 @@ async def test_help_and_quit_always_show_in_the_footer(gtown, size):
             assert region.width > 0 and region.right <= size[0], label
 
 
+async def test_help_and_quit_still_show_after_the_terminal_shrinks_to_80x24(gtown):
+    """Before: the footer was fitted to the size before the resize (App.size is updated
+    after the app's own resize handler), so a terminal shrunk to 80 columns kept the wide
+    footer and lost Help and Quit."""
+    app = gtown.app()
+    async with running(app, WIDE) as pilot:
+        await pilot.pause()
+        await pilot.resize_terminal(*SMALL)
+        await pilot.pause()
+        keys = {k.description: k.region for k in app.query_one(Footer).query(FooterKey)}
+        for label in ("Help", "Quit"):
+            assert keys[label].width > 0 and keys[label].right <= SMALL[0], label
+
+
 async def test_the_rigs_tree_shows_its_cursor_before_any_key(gtown):
     """Before: the tree's cursor line was -1 until a key moved it."""
     app = gtown.app()

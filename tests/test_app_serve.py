@@ -239,7 +239,14 @@ async def drive(served: Served) -> None:
         bead = ledger_bead(served.demo, title)
         assert bead is not None, "the bead slung in the browser is not in the ledger"
         assert bead["slung"], bead  # put in motion, not only filed
-        await page.wait_screen("the new bead's row", lambda s: title in s and "Sling work" not in s)
+        # its row, by id (the title column may be narrower than the title at this width)
+        await page.wait_screen(
+            "the new bead's row",
+            lambda s: (
+                any(ln.lstrip("│┃ ").startswith(bead["id"]) for ln in s.splitlines())
+                and "Sling work" not in s
+            ),
+        )
         SCREENSHOT.parent.mkdir(exist_ok=True)
         await page.screenshot(SCREENSHOT)
 

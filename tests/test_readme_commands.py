@@ -16,6 +16,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -117,7 +118,33 @@ def place(tmp_path: Path):
 
 
 def _cases(app: bool) -> list[tuple[str, ...]]:
-    return [f for f in FORMS if ("--engine-only" in f) != app]
+    """The forms that open the app in a terminal (app) or run headless; `--serve` forms
+    serve the app to a browser and have their own test."""
+    return [f for f in FORMS if ("--engine-only" in f) != app and "--serve" not in f]
+
+
+def _serve_cases() -> list[tuple[str, ...]]:
+    return [f for f in FORMS if "--serve" in f]
+
+
+def serve_argv(form: tuple[str, ...], town: str, port: int) -> list[str]:
+    """A `--serve` form as a person would run it: optional `[...]` parts left out, `~/town`
+    the town, and a free port (the README's 8000/8080 may be taken on this machine)."""
+    words: list[str] = []
+    skip = False
+    for w in form:
+        if w.startswith("["):
+            skip = not w.endswith("]")
+            continue
+        if skip:
+            skip = not w.endswith("]")
+            continue
+        words.append(town if w in ("~/town", "PATH", "[PATH]") else w)
+    if "--port" in words:
+        words[words.index("--port") + 1] = str(port)
+    else:
+        words += ["--port", str(port)]
+    return words
 
 
 def _check_demo_town(root: Path) -> None:
@@ -169,6 +196,55 @@ def test_a_headless_readme_form_runs(place: Place, form: tuple[str, ...]) -> Non
         if "--demo" in argv:
             assert "Launched demo convoy" in out or "Using the demo town" in out, out
             _check_demo_town(place.demo_town_of(argv))
+
+
+def test_the_readme_documents_serve_forms() -> None:
+    assert ("--serve",) in FORMS and any("--demo" in f for f in _serve_cases())
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+@pytest.mark.parametrize("form", _serve_cases(), ids=lambda f: " ".join(f))
+def test_a_serve_readme_form_serves_and_stops_on_ctrl_c(
+    place: Place, form: tuple[str, ...]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    town = str(place.demo) if "--demo" in form else place.town.root
+    argv = serve_argv(form, town, port)
+    proc = subprocess.Popen(
+        [*gastown_argv(), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=place.env,
+        cwd=place.town.root,  # `gastown --serve` finds the town from here
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "gastown: serving" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rest, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            rest, _ = proc.communicate()
+    out = "".join(seen) + (rest or "")
+    assert any(f":{port}" in ln and "gastown: serving" in ln for ln in seen), (argv, out)
+    assert proc.returncode == 0, (argv, out)
+    assert "Traceback" not in out, (argv, out)
+    if "0.0.0.0" in argv:
+        assert "warning" in out.lower(), out  # anyone who reaches the port drives the town
 
 
 class Terminal:

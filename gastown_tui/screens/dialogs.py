@@ -362,9 +362,12 @@ class HelpDialog(Dialog):
                 text.append(f"{key:>12}  ", style="bold cyan")
                 text.append(f"{what}\n")
             text.append("\nActions (the id in [ ] is what [keys] remaps)\n", style="bold underline")
+            # the label column as wide as the longest label: "Ack escalation" must not run
+            # into its sentence
+            width = max((len(label) for _, label, _ in self.rows), default=0) + 2
             for key, label, ident in self.rows:
                 text.append(f"{key:>12}  ", style="bold cyan")
-                text.append(f"{label:<14}")
+                text.append(label.ljust(width))
                 text.append(DOES.get(ident, ""))
                 text.append(f"  [{ident}]\n", style="dim")
             with VerticalScroll():
