@@ -172,7 +172,7 @@ def problem_keys(table: Any) -> list[str]:
 
 
 async def make(out: Path, root: str) -> list[Path]:
-    from textual.widgets import OptionList
+    from textual.widgets import Footer, OptionList
 
     from engine.demo import ensure_demo_town
     from gastown_tui.app import GasTownApp
@@ -217,6 +217,9 @@ async def make(out: Path, root: str) -> list[Path]:
         table.focus()
         await shot("main")
         await pilot.resize_terminal(*SMALL)
+        # the footer goes compact at 80 columns (Help and Quit shown): let it redraw first
+        await until(pilot, "the compact footer", lambda: app.query_one(Footer).compact)
+        await pilot.pause(0.3)
         await shot("main-80x24")
         await pilot.resize_terminal(*SIZE)
         await pilot.pause(0.3)

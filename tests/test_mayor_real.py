@@ -13,6 +13,7 @@ witness starts it again with a fresh context and its briefing, and records it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -32,6 +33,7 @@ from engine.mayor import session
 from engine.polecats import proctree
 from engine.town import init_town
 from tests.agent_clis import agent_cli, pinned_version
+from tests.app_support import run_async_tests
 from tests.cli_support import gastown_argv
 from tests.conftest import gt, make_source_repo
 from tests.model_servers import AnthropicServer, Script, Turn
@@ -149,58 +151,45 @@ def at(iso_text: str) -> float:
     return datetime.fromisoformat(iso_text.replace("Z", "+00:00")).timestamp()
 
 
-def test_the_mayor_files_slings_answers_reports_and_survives_kill_9(tmp_path: Path) -> None:
-    agent_cli("claude")  # installed (or skipped: no npm)
-    env = engine_env(tmp_path / "home")
-    town = init_town(str(tmp_path / "town"))
-    server = MayorServer().start()
-    engine: subprocess.Popen[bytes] | None = None
-    engine_log = tmp_path / "engine.log"
-    ledger = Ledger(town.ledger_path)
-    tmux = Tmux(socket_name(town.root))
+class MayorTown:
+    """A town with two rigs of `script` polecats, its engine running headless, and a mayor
+    on the real Claude Code CLI against the scripted server, started and idle at its
+    prompt after its briefing."""
 
-    def state() -> str:
-        beads = [(b["id"], b["rig"], b["type"], b["status"]) for b in ledger.beads.list()]
-        served = [(r.kind, r.turn, r.status) for r in server.requests]
-        last = [json.dumps(r.body["messages"][-1])[:1500] for r in server.main_requests()[-3:]]
-        return (
-            f"beads {beads}\nphases {server.phases}\nserved {served}\nlast {last}\n"
-            f"engine:\n{engine_log.read_text(errors='replace')[-3000:]}\n"
-            f"mayor log:\n{log()[-3000:]}"
-        )
-
-    def log() -> str:
-        try:
-            return Path(session.paths(town).log).read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def events(kind: str) -> list[Any]:
-        return [e for e in ledger.state.recent(limit=500) if e["kind"] == kind]
-
-    try:
+    def __init__(self, tmp_path: Path) -> None:
+        agent_cli("claude")  # installed (or skipped: no npm)
+        self.env = engine_env(tmp_path / "home")
+        self.town = town = init_town(str(tmp_path / "town"))
+        self.server = MayorServer().start()
+        self.engine: subprocess.Popen[bytes] | None = None
+        self.engine_log = tmp_path / "engine.log"
+        self.ledger = Ledger(town.ledger_path)
+        self.tmux = Tmux(socket_name(town.root))
         text = Path(town.config_path).read_text()
-        values = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_AUTH_TOKEN": "scripted-token"}
+        values = {"ANTHROPIC_BASE_URL": self.server.url, "ANTHROPIC_AUTH_TOKEN": "scripted-token"}
         text = re.sub(r"^tick_seconds = .*$", "tick_seconds = 1", text, flags=re.MULTILINE)
         text += f'\n[mayor]\nruntime = "claude"\n[runtime.claude]\nset_env = {toml_table(values)}\n'
         text += "\n[witness]\nfinish_grace_seconds = 10\n"
         Path(town.config_path).write_text(text)
         for rig in ("api", "web"):
             src = make_source_repo(tmp_path / f"src-{rig}", {"README.md": f"{rig}\n"})
-            done = gt("rig", "add", rig, str(src), "--prefix", rig, town=town, env=env)
+            done = gt("rig", "add", rig, str(src), "--prefix", rig, town=town, env=self.env)
             assert done.returncode == 0, done.stderr
-        with engine_log.open("ab") as fh:
-            engine = subprocess.Popen(
+        with self.engine_log.open("ab") as fh:
+            self.engine = subprocess.Popen(
                 [*gastown_argv(), "--engine-only", "--town", town.root],
                 stdout=fh,
                 stderr=fh,
-                env=env,
+                env=self.env,
             )
-        started = gt("mayor", "start", "--json", town=town, env=env)
+
+    def start_mayor(self) -> None:
+        started = gt("mayor", "start", "--json", town=self.town, env=self.env)
         assert started.returncode == 0, started.stderr
         assert json.loads(started.stdout)["runtime"] == "claude"
-        assert events("mayor_started")
+        assert self.events("mayor_started")
         # its briefing is its first prompt; it answers and sits at its prompt
+        server = self.server
         wait_until(
             lambda: (
                 server.phases[:1] == [("You are the mayor", server.phases[0][1])]
@@ -208,15 +197,38 @@ def test_the_mayor_files_slings_answers_reports_and_survives_kill_9(tmp_path: Pa
                 else False
             ),
             90,
-            state,
+            self.state,
         )
-        wait_until(lambda: session.status(town, town.config()).screen == "idle", 60, state)
-        first_pid = next(p.pane_pid for p in tmux.panes() if p.session == "mayor")
+        wait_until(
+            lambda: session.status(self.town, self.town.config()).screen == "idle",
+            60,
+            self.state,
+        )
 
-        # the person's request, typed into its session
-        told = gt("mayor", "tell", REQUEST, town=town, env=env)
-        assert told.returncode == 0, told.stderr
-        wait_until(lambda: ledger.convoys.list() != [], 90, state)
+    def state(self) -> str:
+        beads = [(b["id"], b["rig"], b["type"], b["status"]) for b in self.ledger.beads.list()]
+        served = [(r.kind, r.turn, r.status) for r in self.server.requests]
+        last = [json.dumps(r.body["messages"][-1])[:1500] for r in self.server.main_requests()[-3:]]
+        return (
+            f"beads {beads}\nphases {self.server.phases}\nserved {served}\nlast {last}\n"
+            f"engine:\n{self.engine_log.read_text(errors='replace')[-3000:]}\n"
+            f"mayor log:\n{self.log()[-3000:]}"
+        )
+
+    def log(self) -> str:
+        try:
+            return Path(session.paths(self.town).log).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def events(self, kind: str) -> list[Any]:
+        return [e for e in self.ledger.state.recent(limit=500) if e["kind"] == kind]
+
+    def filed_and_landed(self) -> tuple[str, str]:
+        """The request's convoy: two beads, badge needs health, filed by the mayor in its
+        own folder; then worked, landed and reported on. Returns (health, badge)."""
+        ledger, town = self.ledger, self.town
+        wait_until(lambda: ledger.convoys.list() != [], 90, self.state)
         convoy = ledger.convoys.list()[0]
         beads = {ledger.beads.require(b)["rig"]: b for b in convoy["beads"]}
         assert set(beads) == {"api", "web"}
@@ -226,50 +238,114 @@ def test_the_mayor_files_slings_answers_reports_and_survives_kill_9(tmp_path: Pa
         assert [(e["id"], e["type"]) for e in edges["depends_on"]] == [(health, "blocks")]
         # the plan is in its own folder, not in a rig
         assert (Path(session.paths(town).desk) / "plan.toml").is_file()
-
         # the polecats work them; the convoy lands; its mail reaches the mayor, who reports
-        wait_until(lambda: "MAYOR REPORT" in log(), 240, state)
+        wait_until(lambda: "MAYOR REPORT" in self.log(), 240, self.state)
         landed = ledger.convoys.get(convoy["id"])
         assert landed is not None and landed["landed_at"]
+        return health, badge
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.send_signal(signal.SIGTERM)
+            try:
+                self.engine.wait(30)
+            except subprocess.TimeoutExpired:
+                self.engine.kill()
+                self.engine.wait(5)
+        self.tmux.kill_server()
+        proctree.terminate(proctree.with_env({"GT_TOWN": self.town.root}))
+        self.server.stop()
+        self.ledger.close()
+        assert town_processes(self.town) == {}
+
+
+def test_the_mayor_files_slings_answers_reports_and_survives_kill_9(tmp_path: Path) -> None:
+    mt = MayorTown(tmp_path)
+    try:
+        mt.start_mayor()
+        town, ledger, server = mt.town, mt.ledger, mt.server
+        first_pid = next(p.pane_pid for p in mt.tmux.panes() if p.session == "mayor")
+
+        # the person's request, typed into its session
+        told = gt("mayor", "tell", REQUEST, town=town, env=mt.env)
+        assert told.returncode == 0, told.stderr
+        mt.filed_and_landed()
 
         # the polecat's question waited until the mayor was idle again, and was answered
         question = next(m for m in ledger.mail.inbox(["mayor"]) if m["subject"] == QUESTION)
         delivered = [
-            e for e in events("mayor_mail_delivered") if e["data"]["mail"] == question["id"]
+            e for e in mt.events("mayor_mail_delivered") if e["data"]["mail"] == question["id"]
         ]
-        assert delivered, state()
+        assert delivered, mt.state()
         assert at(question["created_at"]) < server.served[3] <= at(delivered[0]["at"]), (
             "the mayor was typed into while busy"
         )
         polecat = str(question["from"])
         wait_until(
-            lambda: any(m["subject"] == ANSWER for m in ledger.mail.inbox([polecat])), 60, state
+            lambda: any(m["subject"] == ANSWER for m in ledger.mail.inbox([polecat])),
+            60,
+            mt.state,
         )
         answer = next(m for m in ledger.mail.inbox([polecat]) if m["subject"] == ANSWER)
         assert answer["from"] == "mayor"
 
         # kill -9 of its CLI: restarted by the witness, fresh, re-primed, recorded
         os.kill(first_pid, signal.SIGKILL)
-        wait_until(lambda: bool(events("mayor_restarted")), 60, state)
-        wait_until(lambda: [m for m, _ in server.phases].count("You are the mayor") == 2, 90, state)
-        new_pid = next(p.pane_pid for p in tmux.panes() if p.session == "mayor")
+        wait_until(lambda: bool(mt.events("mayor_restarted")), 60, mt.state)
+        wait_until(
+            lambda: [m for m, _ in server.phases].count("You are the mayor") == 2, 90, mt.state
+        )
+        new_pid = next(p.pane_pid for p in mt.tmux.panes() if p.session == "mayor")
         assert new_pid != first_pid
         assert session.status(town, town.config()).restarts == 1
         print(f"claude {pinned_version('claude')}: phases {server.phases}")
 
-        stopped = gt("mayor", "stop", town=town, env=env)
+        stopped = gt("mayor", "stop", town=town, env=mt.env)
         assert stopped.returncode == 0, stopped.stderr
         assert not proctree.with_env({"GT_TOWN": town.root, "GT_SESSION": "mayor"})
     finally:
-        if engine is not None:
-            engine.send_signal(signal.SIGTERM)
-            try:
-                engine.wait(30)
-            except subprocess.TimeoutExpired:
-                engine.kill()
-                engine.wait(5)
-        tmux.kill_server()
-        proctree.terminate(proctree.with_env({"GT_TOWN": town.root}))
-        server.stop()
-        ledger.close()
-    assert town_processes(town) == {}
+        mt.close()
+
+
+async def test_a_request_typed_into_the_apps_mayor_input_lands_and_the_pane_shows_the_report(
+    tmp_path: Path,
+) -> None:
+    """The issue's first "must be shown", through the app: the person types the request
+    into the Mayor input (M), the real Claude Code mayor files and slings it, the script
+    polecats land it, and the Mayor pane shows the mayor's report."""
+    from textual.widgets import Input
+
+    from gastown_tui.app import GasTownApp
+    from gastown_tui.widgets.mayor_pane import MayorPane
+    from tests.app_support import until
+
+    mt = MayorTown(tmp_path)
+    try:
+        mt.start_mayor()
+        app = GasTownApp(mt.town)  # attaches to the headless engine
+        async with app.run_test(size=(200, 50)) as pilot:
+            await pilot.press("M")
+            await until(pilot, lambda: isinstance(app.focused, Input), timeout=30)
+            pane = app.query_one("#mayor", MayorPane)
+            await until(
+                pilot, lambda: str(pane.border_title).startswith("Mayor · idle"), timeout=30
+            )
+            await pilot.press(*REQUEST, "enter")
+            # typed into its session literally: the scripted model saw the person's words
+            await until(
+                pilot,
+                lambda: any(REQUEST in json.dumps(r.body) for r in mt.server.main_requests()),
+                timeout=60,
+            )
+            await asyncio.to_thread(mt.filed_and_landed)
+            await until(
+                pilot,
+                lambda: any("MAYOR REPORT" in line for line in pane.lines_shown()),
+                timeout=60,
+            )
+            await pilot.press("q")
+    finally:
+        mt.close()
+
+
+run_async_tests(globals())
