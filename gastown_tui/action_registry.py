@@ -249,6 +249,9 @@ REGISTRY: tuple[AppAction, ...] = (
         "anywhere",
         "mayor",
     ),
+    AppAction(
+        "mayor_stop", "K", "Stop mayor", "Stop the mayor's session", "anywhere", "mayor_stop"
+    ),
     AppAction("zoom", "z", "Zoom", "Zoom the focused pane", "the focused pane", "zoom"),
     AppAction(
         "needs_you",
@@ -301,6 +304,7 @@ DOES: dict[str, str] = {
     "pane_bottom": "Focus the Mail / Merge queue / Problems tabs (whole screen when small)",
     "pane_mayor": "The mayor's live screen on the whole screen; again: the other panes back",
     "mayor": "A line typed into the mayor's session (Enter sends it); starts it if not running",
+    "mayor_stop": "End the mayor's session and everything it started (asks first; M starts it)",
     "zoom": "Give the focused pane the whole screen, or bring the other panes back (or Esc)",
     "needs_you": "Problems, filtered to the header's first count; again: the next count, then all",
     "help": "This screen: every key, and how to move around",

@@ -23,8 +23,17 @@ from engine.adapters.tmux import Tmux
 from engine.mayor import session
 from engine.polecats import proctree
 from gastown_tui.app import GasTownApp
+from gastown_tui.screens.dialogs import ConfirmDialog
 from gastown_tui.widgets.mayor_pane import MayorPane
-from tests.app_support import AppTown, ObservedApp, build_town, run_async_tests, settle, until
+from tests.app_support import (
+    AppTown,
+    ObservedApp,
+    build_town,
+    open_screen,
+    run_async_tests,
+    settle,
+    until,
+)
 
 WIDE = (200, 50)
 SMALL = (80, 24)
@@ -203,6 +212,27 @@ async def test_the_header_chip_follows_the_mayors_state(mtown: AppTown) -> None:
         await until(pilot, lambda: chip(app) == "mayor: restarting")
 
 
+async def test_K_stops_the_mayor_after_a_yes_as_gt_mayor_stop_does(mtown: AppTown) -> None:
+    app = mtown.app()
+    async with running(app) as pilot:
+        await pilot.press("K")  # nothing to stop: said so, nothing asked
+        await until(pilot, lambda: isinstance(app, ObservedApp) and app.noticed("not running"))
+        await start_mayor(pilot)
+        app.query_one("#mayor-log").focus()
+        await open_screen(pilot, "K", ConfirmDialog)
+        await pilot.press("escape")  # changed my mind: it keeps running
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        assert session.status(mtown.town, mtown.config).running
+        await open_screen(pilot, "K", ConfirmDialog)
+        await pilot.click("#ok")
+        await until(pilot, lambda: not session.status(mtown.town, mtown.config).running)
+        status = session.status(mtown.town, mtown.config)
+        assert not status.wanted  # a person's stop: the witness does not bring it back
+        with mtown.ledger() as led:
+            kinds = [e["kind"] for e in led.state.events_after(0)]
+        assert "mayor_stopped" in kinds
+
+
 # ---- what it looks like ------------------------------------------------------------------
 
 
@@ -211,11 +241,12 @@ def test_snapshot_mayor_pane(snap_compare: Any, quiet_town: AppTown, size: tuple
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         app = pilot.app
+        assert isinstance(app, GasTownApp)
         await pilot.press("M")
-        await until(pilot, lambda: heard(app, "session mayor (standin)"))  # type: ignore[arg-type]
+        await until(pilot, lambda: heard(app, "session mayor (standin)"))
         await until(pilot, lambda: isinstance(app.focused, Input))
         await pilot.press(*"hello", "enter")
-        await until(pilot, lambda: heard(app, "heard: hello"))  # type: ignore[arg-type]
+        await until(pilot, lambda: heard(app, "heard: hello"))
         app.query_one("#mayor-log").focus()  # the footer shows the app's keys again
         # the state is polled once a second: wait for it to say running, in title and header
         await until(pilot, lambda: str(pane(app).border_title).startswith("Mayor · running"))

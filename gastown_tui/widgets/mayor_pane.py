@@ -17,23 +17,23 @@ import os
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input
 
-from engine.commands.mayor_actions import MayorChange, record_mayor
 from engine.errors import GtError
 from engine.mayor import session
 from engine.views.logtail import LogTail
 from gastown_tui.actions import TownActions
+from gastown_tui.screens.dialogs import ConfirmDialog
 from gastown_tui.theme import ansi
 from gastown_tui.widgets.logs import MAX_LINES, LiveLog
 from gastown_tui.widgets.town_header import TownHeader
 
 if TYPE_CHECKING:
     from engine.config import TownConfig
-    from engine.ledger import Ledger
     from engine.town import Town
 
 POLL_SECONDS = 1.0  # the mayor's state: one tmux look a second, off the event loop
@@ -66,17 +66,6 @@ def read_status(town: Town, config: TownConfig) -> session.MayorStatus | None:
     if not os.path.exists(session.paths(town).state):
         return None
     return session.status(town, config)
-
-
-def start_and_record(town: Town, config: TownConfig, ledger: Ledger) -> session.MayorStatus:
-    """`gt mayor start`, from the app (on the ledger thread): the session, then its event."""
-    status = session.start(town, config, ledger)
-    record_mayor(
-        ledger,
-        MayorChange("mayor_started", {"runtime": status.runtime, "session": status.session}),
-        actor="mayor",
-    )
-    return status
 
 
 class MayorPane(Vertical):
@@ -218,18 +207,33 @@ class MayorActions(TownActions):
             pane.query_one("#mayor-input", Input).focus()
             return
         pane.query_one("#mayor-log").focus()
-        ledger, config = self.engine.ledger, self.engine.config
-        if ledger is None or config is None:
+        if self.engine.ledger is None or self.engine.config is None:
             return
         self.notify("Starting the mayor…")
-        status = await self.run_engine(
-            self.engine.call(start_and_record, self.town, config, ledger)
-        )
+        # `gt mayor start`'s own path (engine/mayor/control.py): the session, then its event
+        status = await self.run_engine(self.engine.mayor("start"))
         if status is not None:
             self.notify(f"runtime {status.runtime}; M talks to it", title="The mayor is running")
             await pane.poll()
             if pane.status is not None and pane.status.running:
                 pane.query_one("#mayor-input", Input).focus()
+
+    @work(exclusive=True, group="dialog")
+    async def action_mayor_stop(self) -> None:
+        """`gt mayor stop` from the app, after a yes: its session and every process it
+        started end; the person's stop is never undone by the witness."""
+        pane = self.mayor_pane()
+        await pane.poll()
+        if pane.status is None or not pane.status.running:
+            self.notify("The mayor is not running (M starts it).", severity="warning")
+            return
+        if not await self.push_screen_wait(
+            ConfirmDialog("Stop the mayor? Its session ends; M starts a fresh one.")
+        ):
+            return
+        if await self.run_engine(self.engine.mayor("stop")) is not None:
+            self.notify("The mayor is stopped", title="Mayor")
+            await pane.poll()
 
     async def on_mayor_pane_said(self, message: MayorPane.Said) -> None:
         config = self.engine.config
