@@ -7,6 +7,7 @@ notification; a refusal from the engine is a notification too, never a crash.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -207,12 +208,17 @@ class TownActions(TownView):
         if not agent:
             self.notify("Select a polecat (in Rigs) to attach to.", severity="warning")
             return
+        await self.attach_with(lambda: self.engine.attach(agent["id"]), f"{agent['name']}'s")
+
+    async def attach_with(self, attach: Callable[[], int], whose: str) -> None:
+        """Hand the terminal to `tmux attach` (a polecat's pane, the mayor's) until the
+        person detaches, then come back where the app was."""
         try:
             # `tmux attach` blocks until the person detaches: it runs in a thread so the
             # event loop (and the embedded engine on it) keeps the town running meanwhile;
             # nothing is drawn while the terminal belongs to tmux.
             with self.suspend(), self.batch_update():
-                code = await asyncio.to_thread(self.engine.attach, agent["id"])
+                code = await asyncio.to_thread(attach)
         except GtError as exc:
             self.notify(exc.message, severity="error")
             return
@@ -220,7 +226,7 @@ class TownActions(TownView):
             self.notify(f"cannot attach here: {exc}", severity="error")
             return
         self.refresh(layout=True)
-        self.notify(f"back from {agent['name']}'s pane" + (f" (tmux {code})" if code else ""))
+        self.notify(f"back from {whose} pane" + (f" (tmux {code})" if code else ""))
 
     @work(exclusive=True, group="dialog")
     async def action_peek(self) -> None:

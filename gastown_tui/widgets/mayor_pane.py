@@ -257,13 +257,8 @@ class MayorActions(TownActions):
         try:
             # refused in one line when it is not running (a tmux look: off the loop)
             await asyncio.to_thread(session.attach_argv, self.town)
-            with self.suspend(), self.batch_update():
-                code = await asyncio.to_thread(session.tmux_of(self.town).attach, session.SESSION)
         except GtError as exc:
             self.notify(exc.message, severity="error")
             return
-        except Exception as exc:  # e.g. no terminal to hand over (tests, pipes)
-            self.notify(f"cannot attach here: {exc}", severity="error")
-            return
-        self.refresh(layout=True)
-        self.notify("back from the mayor's pane" + (f" (tmux {code})" if code else ""))
+        tmux = session.tmux_of(self.town)
+        await self.attach_with(lambda: tmux.attach(session.SESSION), "the mayor's")
