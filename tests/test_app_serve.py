@@ -239,14 +239,14 @@ async def drive(served: Served) -> None:
         bead = ledger_bead(served.demo, title)
         assert bead is not None, "the bead slung in the browser is not in the ledger"
         assert bead["slung"], bead  # put in motion, not only filed
+
         # its row, by id (the title column may be narrower than the title at this width)
-        await page.wait_screen(
-            "the new bead's row",
-            lambda s: (
-                any(ln.lstrip("│┃ ").startswith(bead["id"]) for ln in s.splitlines())
-                and "Sling work" not in s
-            ),
-        )
+        bead_id = str(bead["id"])
+
+        def has_row(screen: str) -> bool:
+            return any(ln.lstrip("│┃ ").startswith(bead_id) for ln in screen.splitlines())
+
+        await page.wait_screen("the new bead's row", lambda s: has_row(s) and "Sling work" not in s)
         SCREENSHOT.parent.mkdir(exist_ok=True)
         await page.screenshot(SCREENSHOT)
 
@@ -254,7 +254,7 @@ async def drive(served: Served) -> None:
         second: Page = await browser.new_page(url)
         await second.wait_screen(
             "the second tab",
-            lambda s: f"attached to the engine (pid {pid})" in s and title in s,
+            lambda s: f"attached to the engine (pid {pid})" in s and has_row(s),
         )
         assert len(served.processes()) >= 3  # the server and one app per tab
         # Ctrl-C with both tabs still open: their apps are told to quit, the engine stops
