@@ -10,17 +10,19 @@ otherwise change between runs: the view clock (ages), the bead id source, cursor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent, TextArea
 
@@ -375,3 +377,11 @@ def shown_beads(app: GasTownApp) -> list[str]:
 async def type_text(pilot: Pilot[Any], text: str) -> None:
     """Type into the focused widget, one key at a time, as a person would."""
     await pilot.press(*text)
+
+
+@contextlib.asynccontextmanager
+async def running(app: App[Any], size: tuple[int, int] = (200, 50)) -> AsyncIterator[Pilot[Any]]:
+    """The app at `size`, settled (its first snapshot drawn), for a pilot test."""
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        yield pilot

@@ -7,7 +7,6 @@ say how.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import pytest
@@ -18,7 +17,6 @@ from engine.ledger import Ledger
 from engine.polecats import seance
 from engine.timeutil import iso
 from gastown_tui.action_registry import DOES, MOVING_AROUND, REGISTRY
-from gastown_tui.app import GasTownApp
 from gastown_tui.palette import GasTownCommands
 from gastown_tui.screens.detail import DetailScreen
 from gastown_tui.screens.dialogs import (
@@ -40,10 +38,10 @@ from tests.app_support import (
     open_screen,
     read_ledger,
     run_async_tests,
+    running,
     select_bead,
     select_in_tree,
     select_row,
-    settle,
     shown_beads,
     type_text,
     until,
@@ -55,13 +53,6 @@ SIZE = (200, 50)
 @pytest.fixture
 def gtown(tmp_path, monkeypatch) -> AppTown:
     return build_town(tmp_path, monkeypatch)
-
-
-@contextlib.asynccontextmanager
-async def running(app: GasTownApp, size: tuple[int, int] = SIZE):
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        yield pilot
 
 
 def rows_of(table: MailTable | MergeQueueTable) -> list[str]:

@@ -8,8 +8,7 @@ waits for a person. Every test here failed before the change (the docstrings say
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ from gastown_tui.widgets.bead_table import BeadTable
 from gastown_tui.widgets.panels import ProblemsTable
 from gastown_tui.widgets.rigs_tree import RigsTree
 from gastown_tui.widgets.town_header import NeedChip
-from tests.app_support import AppTown, build_town, run_async_tests, settle, until
+from tests.app_support import AppTown, build_town, run_async_tests, running, settle, until
 
 WIDE = (200, 50)
 SMALL = (80, 24)
@@ -72,13 +71,6 @@ def needy(gtown: AppTown, monkeypatch: pytest.MonkeyPatch) -> AppTown:
         a["id"]: waiting for a in agents if a["id"] == gtown.ids["agent:mul"]
     }
     return gtown
-
-
-@contextlib.asynccontextmanager
-async def running(app: GasTownApp, size: tuple[int, int]) -> AsyncIterator[Pilot[Any]]:
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        yield pilot
 
 
 def chips(app: GasTownApp) -> list[str]:

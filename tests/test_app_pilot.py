@@ -47,10 +47,10 @@ from tests.app_support import (
     open_screen,
     read_ledger,
     run_async_tests,
+    running,
     select_bead,
     select_in_tree,
     select_row,
-    settle,
     shown_beads,
     type_text,
     until,
@@ -64,13 +64,6 @@ SIZE = (200, 50)
 @pytest.fixture
 def gtown(tmp_path, monkeypatch) -> AppTown:
     return build_town(tmp_path, monkeypatch)
-
-
-@contextlib.asynccontextmanager
-async def running(app: GasTownApp, size: tuple[int, int] = SIZE):
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        yield pilot
 
 
 # ---- sling ------------------------------------------------------------------------------------
