@@ -84,7 +84,6 @@ def ensure_demo_town(
     """Create the demo town (or reuse it) and make sure a demo convoy is on its way; its
     scripts and this process's gates go at `speed` (an open convoy keeps its own pace)."""
     pace_gates(speed)
-    from engine.ledger import Ledger
     from engine.plans import validate_plan
     from engine.rig_setup import add_rig
     from engine.town import TOWN_FILE, Town, init_town
@@ -114,7 +113,7 @@ def ensure_demo_town(
             WEB_FILES,
             [("index.html", "<p>made by polecats</p>\n", "web: tagline")],
         )
-        ledger = Ledger(town.ledger_path)
+        ledger = town.open_ledger()
         try:
             add_rig(
                 town,
@@ -136,7 +135,7 @@ def ensure_demo_town(
             )
         finally:
             ledger.close()
-    ledger = Ledger(town.ledger_path)
+    ledger = town.open_ledger()
     try:
         if not any(c["status"] in ("open", "staged") for c in ledger.convoys.list()):
             n = len(ledger.convoys.list()) + 1

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from engine.commands.sling import SlingRequest
     from engine.config import TownConfig
+    from engine.host_membership import HostMembership
     from engine.ledger import Ledger
     from engine.ledger.reader import LedgerReader
     from engine.mayor.session import MayorStatus
@@ -53,8 +54,12 @@ class Engine:
         clock: Callable[[], float] = time.time,
         poll_seconds: float = POLL_SECONDS,
         refinery: bool = True,
+        host: str | None = None,
     ) -> None:
         self.town = town
+        # one host of several sharing the ledger (engine/host_membership.py); None: alone
+        self.host = host
+        self.membership: HostMembership | None = None
         self.clock = clock
         self.poll_seconds = poll_seconds
         self._dispatcher = dispatcher
@@ -72,6 +77,7 @@ class Engine:
         self._hint = asyncio.Event()  # the wake pipe: another writer committed
         self.stream = EventStream()
         self._data_version = -1
+        self._unreachable = False  # the ledger's server did not answer the last look
         self.ledger: Ledger | None = None
         self.scheduler: Scheduler | None = None
         self.dispatcher: Dispatcher | None = None
@@ -210,7 +216,7 @@ class Engine:
                 from engine.ledger.reader import LedgerReader
 
                 assert self._executor is not None, "engine not started"
-                reader = LedgerReader(self.town.ledger_path, clock=self.clock)
+                reader = LedgerReader(self.town.ledger_target, clock=self.clock)
                 await reader.open()
                 self._reader = reader
             return self._reader

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 from engine.deacon import rounds as deacon_rounds
+from engine.errors import LedgerError
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -36,6 +37,9 @@ async def run(engine: Engine, stop: asyncio.Event) -> None:
     """Reconcile until `stop` is set: on wake, on ledger change, and every tick."""
     assert engine.config is not None
     tick = engine.config.scheduler.tick_seconds
+    if engine.town.shared_ledger:
+        await run_shared(engine, stop, tick)
+        return
     listener = listen(engine)
     poll = engine.poll_seconds if listener else UNNOTIFIED_POLL_SECONDS
     try:
@@ -46,6 +50,24 @@ async def run(engine: Engine, stop: asyncio.Event) -> None:
             listener.close()
             assert engine.ledger is not None
             engine.ledger.notify_commits = True
+
+
+async def run_shared(engine: Engine, stop: asyncio.Event, tick: float) -> None:
+    """A ledger on PostgreSQL: wake on its notifications (every engine sharing it listens,
+    attached ones too: LISTEN needs no lock), with `data_version` as the slow safety net."""
+    from engine.ledger.pg_wake import PgWakeListener
+
+    def own_pids() -> set[int]:
+        # the engine's own connection: it knows what it wrote
+        db = engine.ledger.db if engine.ledger is not None else None
+        return {db.backend_pid} if db is not None and hasattr(db, "backend_pid") else set()
+
+    listener = PgWakeListener(engine.town.ledger_target, engine._hint.set, own_pids)
+    listener.start()
+    try:
+        await loop(engine, stop, tick, engine.poll_seconds)
+    finally:
+        await listener.close()
 
 
 def listen(engine: Engine) -> WakeListener | None:
@@ -74,6 +96,17 @@ def listen(engine: Engine) -> WakeListener | None:
     return listener
 
 
+# how long the loop waits between looks while the ledger's server does not answer
+UNREACHABLE_RETRY = 1.0
+
+
+def unreachable(engine: Engine, exc: LedgerError) -> None:
+    """Say it once per outage, not once per look."""
+    if not engine._unreachable:
+        log.warning("cannot read the ledger: %s; retrying every %gs", exc, UNREACHABLE_RETRY)
+        engine._unreachable = True
+
+
 async def loop(engine: Engine, stop: asyncio.Event, tick: float, poll: float) -> None:
     next_tick = 0.0
     while not stop.is_set():
@@ -82,7 +115,17 @@ async def loop(engine: Engine, stop: asyncio.Event, tick: float, poll: float) ->
         # cleared before looking: a commit after the look sends a hint that wakes us again
         engine._hint.clear()
         # through the method, not inlined: a subclass may count or time the looks
-        changed = await engine.call(engine._ledger_changed)
+        try:
+            changed = await engine.call(engine._ledger_changed)
+        except LedgerError as exc:
+            # the ledger's server is away (a restart, the network): wait and look again;
+            # its connection is opened afresh on the next statement (engine/ledger/pg_db.py)
+            unreachable(engine, exc)
+            await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=UNREACHABLE_RETRY)
+            continue
+        if engine._unreachable:
+            log.warning("the ledger answers again")
+            engine._unreachable = False
         if engine.mode == "attached":
             pass  # views only: the holding engine reconciles
         elif woke or changed or time.monotonic() >= next_tick:
@@ -92,7 +135,10 @@ async def loop(engine: Engine, stop: asyncio.Event, tick: float, poll: float) ->
                 log.exception("reconcile failed; retrying on the next tick")
             await deacon_rounds.run_due(engine)  # the patrols that are due (engine/deacon/)
             next_tick = time.monotonic() + tick
-        await engine._publish()
+        try:
+            await engine._publish()
+        except LedgerError as exc:
+            unreachable(engine, exc)
         # a hint only makes us look at data_version (it may be our own, already seen)
         waits = [asyncio.ensure_future(e.wait()) for e in (engine._wake, engine._hint, stop)]
         timeout = poll

@@ -32,10 +32,28 @@ class Town:
     def name(self) -> str:
         return os.path.basename(self.root)
 
-    def open_ledger(self):  # type: ignore[no-untyped-def]
+    @property
+    def ledger_target(self) -> str:
+        """What to open: `[ledger] url` (a shared PostgreSQL ledger), else the ledger file.
+
+        Read on every `gt` command, so without a `[ledger]` table it costs one small
+        file read and no TOML parse (pydantic's full config check is not on this path).
+        """
+        cached = self.__dict__.get("_ledger_target")
+        if cached is None:
+            cached = ledger_url_of(self.config_path) or self.ledger_path
+            self.__dict__["_ledger_target"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    @property
+    def shared_ledger(self) -> bool:
+        """The ledger is a server other towns (hosts) may share, not this town's file."""
+        return self.ledger_target != self.ledger_path
+
+    def open_ledger(self, **kwargs):  # type: ignore[no-untyped-def]
         from engine.ledger import Ledger
 
-        return Ledger(self.ledger_path)
+        return Ledger(self.ledger_target, town_root=self.root, **kwargs)
 
     def config(self):  # type: ignore[no-untyped-def]
         from engine.config import load_config
@@ -64,8 +82,9 @@ def find_town(explicit: str | None = None, cwd: str | None = None) -> Town:
             return Town(path)
     here = os.path.abspath(cwd or os.getcwd())
     while True:
-        if os.path.isfile(os.path.join(here, TOWN_FILE)) and os.path.exists(
-            os.path.join(here, LEDGER_FILE)
+        if os.path.isfile(os.path.join(here, TOWN_FILE)) and (
+            os.path.exists(os.path.join(here, LEDGER_FILE))
+            or os.path.isdir(os.path.join(here, STATE_DIR))  # a town on a shared ledger
         ):
             return Town(here)
         parent = os.path.dirname(here)
@@ -75,6 +94,18 @@ def find_town(explicit: str | None = None, cwd: str | None = None) -> Town:
                 "create one with `gt init PATH`, or pass --town PATH"
             )
         here = parent
+
+
+LEDGER_TABLE = """
+# The town's ledger lives on a PostgreSQL server that other hosts may share
+# (README: "A town across machines"). A password is better kept in ~/.pgpass.
+[ledger]
+url = {url}
+"""
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 DEFAULT_TOWN_TOML = """\
@@ -136,8 +167,33 @@ default = "script"            # claude, codex, gemini, ... (`gt runtime list`)
 """
 
 
-def init_town(path: str) -> Town:
-    """Create a town: town.toml, the ledger, logs/ and rigs/. Refuses to clobber one."""
+def ledger_url_of(config_path: str) -> str | None:
+    """The `[ledger] url` of a town.toml, or None (then the town's own ledger.db)."""
+    try:
+        with open(config_path, "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    if b"[ledger]" not in raw:
+        return None
+    import tomllib
+
+    try:
+        section = tomllib.loads(raw.decode("utf-8")).get("ledger")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None  # the full config check reports it with its line
+    url = section.get("url") if isinstance(section, dict) else None
+    if isinstance(url, str) and url.strip():
+        return os.path.expandvars(url.strip())
+    return None
+
+
+def init_town(path: str, *, ledger_url: str | None = None) -> Town:
+    """Create a town: town.toml, the ledger, logs/ and rigs/. Refuses to clobber one.
+
+    With `ledger_url` (postgresql://…) the town keeps its ledger on that server: an empty
+    database gets the schema; one that already holds a town's ledger is joined (this town
+    directory becomes one more host of it)."""
     root = os.path.abspath(os.path.expanduser(path))
     if os.path.exists(os.path.join(root, TOWN_FILE)):
         raise GtError(f"{root} is already a town")
@@ -153,13 +209,26 @@ def init_town(path: str) -> Town:
         os.makedirs(d, exist_ok=True)
     from engine.ledger import Ledger
 
-    if os.path.exists(town.ledger_path):
-        raise UsageError(f"{town.ledger_path} already exists; refusing to overwrite it")
-    Ledger(town.ledger_path, create=True).close()
+    if ledger_url:
+        from engine.ledger.pg_db import is_url
+
+        if not is_url(ledger_url):
+            raise UsageError(
+                f"--ledger-url must be a postgresql:// URL, not {ledger_url.split('@')[-1]!r}"
+            )
+        Ledger(ledger_url, create=True).close()
+    else:
+        if os.path.exists(town.ledger_path):
+            raise UsageError(f"{town.ledger_path} already exists; refusing to overwrite it")
+        Ledger(town.ledger_path, create=True).close()
     # town.toml last: its presence is what marks a finished town.
     tmp = town.config_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # created private: with a URL it may hold the ledger's password
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(DEFAULT_TOWN_TOML.format(name=name))
+        if ledger_url:
+            fh.write(LEDGER_TABLE.format(url=_toml_string(ledger_url)))
     os.replace(tmp, town.config_path)
     # private whatever the caller's umask (the app's demo and tests create towns in-process)
     tighten_permissions(town)

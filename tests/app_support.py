@@ -115,7 +115,7 @@ class AppTown:
 
     def ledger(self) -> Ledger:
         """A second connection, as another process would have (close it when done)."""
-        return Ledger(self.town.ledger_path, clock=self.clock)
+        return Ledger(self.town.ledger_target, clock=self.clock)
 
 
 class ObservedApp(GasTownApp):
@@ -157,7 +157,7 @@ def build_town(root: Path, monkeypatch: pytest.MonkeyPatch) -> AppTown:
     config = engine_config()
     dispatcher = AppDispatcher()
     ids: dict[str, str] = {}
-    ledger = Ledger(town.ledger_path, clock=clock)
+    ledger = Ledger(town.ledger_target, clock=clock)
     try:
         _populate(town, ledger, clock, dispatcher, ids)
         # settle: the engine's first reconcile must find nothing to do

@@ -99,8 +99,31 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *ne
     return line
 
 
+def _pg_tables(conn: Any) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() ORDER BY table_name"
+        )
+    ]
+
+
 def ledger_dump(path: str | os.PathLike[str]) -> list[str]:
-    """The whole ledger as SQL text, read through a read-only connection (nothing excluded)."""
+    """The whole ledger as SQL text, read through a read-only connection (nothing excluded).
+
+    For a PostgreSQL ledger (a URL): every row of every table, in a stable order, and the
+    commit counter left out (it counts reads' neighbours too: a refused command's own
+    connection may still have counted nothing, but other tests' writers do)."""
+    if str(path).startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(str(path), autocommit=True) as pg:
+            out: list[str] = []
+            for table in _pg_tables(pg):
+                rows = pg.execute(f'SELECT * FROM "{table}"').fetchall()
+                out.extend(f"{table}: {row!r}" for row in sorted(rows, key=repr))
+            return out
     conn = sqlite3.connect(f"file:{os.fspath(path)}?mode=ro", uri=True)
     try:
         return list(conn.iterdump())
@@ -109,6 +132,11 @@ def ledger_dump(path: str | os.PathLike[str]) -> list[str]:
 
 
 def table_count(path: str | os.PathLike[str], table: str) -> int:
+    if str(path).startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(str(path), autocommit=True) as pg:
+            return int(pg.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
     conn = sqlite3.connect(f"file:{os.fspath(path)}?mode=ro", uri=True)
     try:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])

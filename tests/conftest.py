@@ -15,6 +15,9 @@ from engine.scheduler.reconciler import Scheduler
 from engine.town import Town, init_town
 from tests.recording import RecordingDispatcher
 
+# the private PostgreSQL server and its per-test databases (pg_server, pg_url)
+pytest_plugins = ["tests.pg_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 if not DATA.exists():  # CI clones the repo with shared/ beside it
@@ -39,14 +42,43 @@ def clock() -> Clock:
     return Clock()
 
 
+# The ledger's backends. Every test that uses the `ledger` fixture (directly or through
+# `scheduler`) runs on both: its town's ledger is SQLite in one run and a fresh PostgreSQL
+# database in the other. A test that reads the SQLite file itself says so with
+# @pytest.mark.sqlite_only.
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "ledger_backend" not in metafunc.fixturenames:
+        return
+    both = "ledger" in metafunc.fixturenames or metafunc.definition.get_closest_marker(
+        "both_backends"
+    )
+    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only")
+    backends = ["sqlite"] if only_sqlite or not both else list(BACKENDS)
+    if backends == ["sqlite"]:
+        return  # no parameter (and no "[sqlite]" in the test's id): the default fixture
+    metafunc.parametrize("ledger_backend", backends, indirect=True)
+
+
 @pytest.fixture
-def town(tmp_path: Path) -> Town:
-    return init_town(str(tmp_path / "town"))
+def ledger_backend(request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite (the town's own file), else a fresh PostgreSQL database's URL."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        return None
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def town(tmp_path: Path, ledger_backend: str | None) -> Town:
+    return init_town(str(tmp_path / "town"), ledger_url=ledger_backend)
 
 
 @pytest.fixture
 def ledger(town: Town, clock: Clock):
-    led = Ledger(town.ledger_path, clock=clock)
+    led = town.open_ledger(clock=clock)
     yield led
     led.close()
 
@@ -138,7 +170,7 @@ class RealTown:
 
         root.mkdir(parents=True, exist_ok=True)
         self.town = init_town(str(root / "town"))
-        self.ledger = Ledger(self.town.ledger_path)
+        self.ledger = self.town.open_ledger()
         self.source = make_source_repo(root / "src", files)
         clone_rig(
             self.town, self.ledger, "web", str(self.source), prefix="gt", capabilities=[], gates=[]

@@ -49,7 +49,7 @@ def two(town, ledger):
 def test_inside_a_session_agent_naming_another_agent_is_refused(town, ledger, two):
     (toast, _tb, ta), (maple, mb, ma) = two
     env = session_env(town, toast, _tb, ta)
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     for args in (
         ["done", "--agent", maple, "--bead", mb, "--attempt", str(ma)],
         ["done", "--agent", "Maple", "--bead", mb, "--attempt", str(ma), "--status", "deferred"],
@@ -60,7 +60,7 @@ def test_inside_a_session_agent_naming_another_agent_is_refused(town, ledger, tw
     ):
         res = gt(*args, env=env)
         assert_one_line_error(res, 2, "another agent")
-    assert ledger_dump(town.ledger_path) == before  # nothing changed
+    assert ledger_dump(town.ledger_target) == before  # nothing changed
     # naming itself is fine, by id or by name
     assert gt("heartbeat", "--agent", toast, env=env).returncode == 0
     assert gt("checkpoint", "x", "--agent", "Toast", env=env).returncode == 0
@@ -69,7 +69,7 @@ def test_inside_a_session_agent_naming_another_agent_is_refused(town, ledger, tw
 def test_a_wrong_or_missing_token_is_refused_and_the_right_one_accepted(town, ledger, two):
     (toast, tb, ta), _maple = two
     token = ledger.agents.issue_token(toast, ta)
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     for bad in ("not-the-token", None, ""):
         env = session_env(town, toast, tb, ta, bad)
         for args in (
@@ -86,7 +86,7 @@ def test_a_wrong_or_missing_token_is_refused_and_the_right_one_accepted(town, le
         ):
             res = gt(*args, env=env)
             assert_one_line_error(res, 1, "token")
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
     good = session_env(town, toast, tb, ta, token)
     for args in (["heartbeat"], ["checkpoint", "x"], ["mail", "send", "mayor", "hi"]):
         res = gt(*args, env=good)
@@ -98,7 +98,7 @@ def test_a_wrong_or_missing_token_is_refused_and_the_right_one_accepted(town, le
 def test_the_ledger_keeps_only_a_hash_and_a_new_dispatch_replaces_it(town, ledger, two):
     (toast, tb, ta), _ = two
     first = ledger.agents.issue_token(toast, ta)
-    text = "\n".join(ledger_dump(town.ledger_path))
+    text = "\n".join(ledger_dump(town.ledger_target))
     assert first not in text
     assert hashlib.sha256(first.encode()).hexdigest() in text
     second = ledger.agents.issue_token(toast, ta)
@@ -114,7 +114,7 @@ def test_a_person_at_a_terminal_is_the_mayor_and_cannot_borrow_an_agent(town, le
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["from"] == "mayor"
     assert gt("escalate", "look at this", town=town).returncode == 0
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     res = gt(
         "done",
         "--agent",
@@ -128,7 +128,7 @@ def test_a_person_at_a_terminal_is_the_mayor_and_cannot_borrow_an_agent(town, le
         town=town,
     )
     assert_one_line_error(res, 1, "token")
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 # ---- for real: two tmux sessions ---------------------------------------------------------

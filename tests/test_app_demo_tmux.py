@@ -187,7 +187,7 @@ def test_a_new_user_drives_the_demo_town_by_keys(terminal) -> None:
     assert "Gas Town" in screen and "engine: embedded" in screen
     assert " s Sling" in screen and " q Quit" in screen
 
-    led = Ledger(Town(str(demo)).ledger_path)
+    led = Ledger(Town(str(demo)).ledger_target)
     sock = socket_name(str(demo))
     try:
         # 2. attach to a working polecat. So that it is still at work while we watch it,

@@ -78,7 +78,7 @@ async def test_enter_on_a_problems_row_opens_that_rows_escalation(gtown):
 
 
 def deliver_system_mail(gtown: AppTown) -> str:
-    ledger = Ledger(gtown.town.ledger_path, clock=gtown.clock)
+    ledger = Ledger(gtown.town.ledger_target, clock=gtown.clock)
     try:
         with ledger.transaction():
             return ledger.mail.deliver(

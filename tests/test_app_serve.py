@@ -202,7 +202,7 @@ def served(tmp_path: Path, env: dict[str, str]) -> Iterator[Served]:
 
 
 def ledger_bead(demo: Path, title: str) -> dict[str, object] | None:
-    ledger = Ledger(Town(str(demo)).ledger_path)
+    ledger = Ledger(Town(str(demo)).ledger_target)
     try:
         found = [b for b in ledger.beads.list() if b["title"] == title]
     finally:

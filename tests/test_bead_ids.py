@@ -95,21 +95,21 @@ def issue(ident: str, deps: Sequence[str] = ()) -> dict:
 @pytest.mark.parametrize("ident", ["../../etc", "s-a..b", "gt-a/b", "gt-a\x1b]0;x\x07"])
 def test_import_refuses_a_hostile_id_naming_its_line(town, ledger, tmp_path, ident):
     add_rig(ledger, "web", "gt")
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     src = jsonl(tmp_path / "in.jsonl", [issue("gt-good1"), issue(ident)])
     proc = run_gt("import", str(src), town=town)
     line = assert_one_line_error(proc, 1, "line 2", "not a valid bead id", "nothing was imported")
     assert "\x1b" not in line
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 def test_import_refuses_a_hostile_dependency_id(town, ledger, tmp_path):
     add_rig(ledger, "web", "gt")
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     src = jsonl(tmp_path / "in.jsonl", [issue("gt-good1"), issue("gt-good2", ["../../etc"])])
     proc = run_gt("import", str(src), town=town)
     assert_one_line_error(proc, 1, "line 2", "not a valid bead id")
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 def test_import_skip_bad_imports_the_good_lines_and_reports_the_bad(town, ledger, tmp_path):
@@ -129,30 +129,30 @@ def test_import_skip_bad_imports_the_good_lines_and_reports_the_bad(town, ledger
 
 def test_create_refuses_a_hostile_dependency(town, ledger):
     add_rig(ledger, "web", "gt")
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     for dep in ("external:../../etc", "../../etc:blocks", "external:x:s-a..b"):
         proc = run_gt("bead", "create", "T", "--rig", "web", "--dep", dep, town=town)
         assert_one_line_error(proc, 2, "not a valid")
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 def test_dep_add_refuses_a_hostile_target(town, ledger):
     add_rig(ledger, "web", "gt")
     bead = ledger.beads.create("a", rig="web")["id"]
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     proc = run_gt("dep", "add", bead, "external:../../etc", town=town)
     assert_one_line_error(proc, 2, "not a valid")
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 def test_a_plan_file_needing_a_hostile_id_creates_nothing(town, ledger, tmp_path):
     add_rig(ledger, "web", "gt")
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     plan = tmp_path / "plan.toml"
     plan.write_text('[[bead]]\nkey = "a"\ntitle = "A"\nrig = "web"\nneeds = ["../../etc"]\n')
     proc = run_gt("convoy", "create", "C", "--plan", str(plan), town=town)
     assert_one_line_error(proc, 1, "not a valid bead id", "nothing was created")
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 def legacy_bead(ledger, ident: str) -> str:
@@ -170,7 +170,7 @@ def test_sling_refuses_an_id_that_can_never_be_dispatched(town, ledger, ident):
     add_rig(ledger, "web", "gt")
     legacy_bead(ledger, ident)
     good = ledger.beads.create("fine", rig="web")["id"]
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     proc = run_gt("sling", good, ident, town=town)  # all or nothing: the good one waits too
     assert_one_line_error(proc, 2, "not a valid bead id")
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before

@@ -148,7 +148,7 @@ def web_town(tmp_path: Path) -> Town:
     town = init_town(str(tmp_path / "town"))
     with open(town.config_path, "a", encoding="utf-8") as fh:
         fh.write('\n[runtime.mine]\nargv = ["my-agent", "{prompt_file}"]\n')
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "web", "web")
     return town
 
@@ -185,13 +185,13 @@ def test_gt_bead_create_and_update_name_a_runtime_shown_by_bead_show(web_town: T
 def test_an_unknown_runtime_is_refused_in_one_line_and_nothing_is_written(
     web_town: Town, argv: list[str]
 ) -> None:
-    with Ledger(web_town.ledger_path) as led:
+    with Ledger(web_town.ledger_target) as led:
         bead = led.beads.create("existing", rig="web")["id"]
-    before = ledger_dump(web_town.ledger_path)
+    before = ledger_dump(web_town.ledger_target)
     proc = run_gt(*(a.format(bead=bead) for a in argv), town=web_town)
     err = assert_one_line_error(proc, 2, "unknown runtime 'nope'", "codex", "mine")
     assert "Traceback" not in err
-    assert ledger_dump(web_town.ledger_path) == before
+    assert ledger_dump(web_town.ledger_target) == before
 
 
 def test_gt_sling_runtime_names_the_runtime_of_a_new_or_existing_bead(web_town: Town) -> None:
@@ -200,12 +200,12 @@ def test_gt_sling_runtime_names_the_runtime_of_a_new_or_existing_bead(web_town: 
     )
     adapter(OUTPUTS["sling"].shape).validate_python(placed, strict=True)
     assert placed[0]["runtime"] == "codex" and placed[0]["agent"]
-    with Ledger(web_town.ledger_path) as led:
+    with Ledger(web_town.ledger_target) as led:
         assert led.beads.require(placed[0]["id"])["runtime"] == "codex"
         bead = led.beads.create("existing", rig="web")["id"]
     out = run_gt("sling", bead, "--runtime", "mine", town=web_town).stdout
     assert f"({bead} in rig web, attempt 1, runtime mine)" in out
-    with Ledger(web_town.ledger_path) as led:
+    with Ledger(web_town.ledger_target) as led:
         b = led.beads.require(bead)
         assert b["runtime"] == "mine"
         assert led.agents.require(str(b["assignee"]))["runtime"] == "mine"
@@ -224,11 +224,11 @@ def test_a_plan_names_runtimes_per_bead_and_an_unknown_one_is_refused_with_its_l
     made = run_json(
         "convoy", "create", "T", "--plan", str(plan), "--staged", "--json", town=web_town
     )
-    with Ledger(web_town.ledger_path) as led:
+    with Ledger(web_town.ledger_target) as led:
         assert [led.beads.require(b)["runtime"] for b in made["beads"]] == ["codex", "mine", None]
     bad = tmp_path / "bad.toml"
     bad.write_text('[[bead]]\nkey = "a"\ntitle = "first"\nruntime = "nope"\n', encoding="utf-8")
-    before = ledger_dump(web_town.ledger_path)
+    before = ledger_dump(web_town.ledger_target)
     proc = run_gt("convoy", "create", "T", "--plan", str(bad), town=web_town)
     err = assert_one_line_error(
         proc, 1, "bad.toml:4:", "unknown runtime 'nope'", "nothing was created"
@@ -238,7 +238,7 @@ def test_a_plan_names_runtimes_per_bead_and_an_unknown_one_is_refused_with_its_l
     wrong_type.write_text('[[bead]]\ntitle = "x"\nruntime = 5\n', encoding="utf-8")
     proc = run_gt("convoy", "create", "T", "--plan", str(wrong_type), town=web_town)
     assert_one_line_error(proc, 1, "type.toml:3:", "runtime must be a string")
-    assert ledger_dump(web_town.ledger_path) == before
+    assert ledger_dump(web_town.ledger_target) == before
 
 
 # ---- the schema --------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def make_git_repo(path: Path) -> Path:
 @pytest.fixture
 def setup(tmp_path: Path) -> Setup:
     town = init_town(str(tmp_path / "town"))
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "backend", "be")
         c = led.beads.create("c")["id"]
         b = led.beads.create("b", deps=[(c, "blocks")])["id"]
@@ -77,11 +77,11 @@ def refused(
     env: dict[str, str] | None = None,
 ) -> str:
     """Run `gt --town T ARGS`; assert the one-line refusal and an unchanged ledger."""
-    before = ledger_dump(s.town.ledger_path)
+    before = ledger_dump(s.town.ledger_target)
     rigs_before = sorted(os.listdir(s.town.rigs_dir))
     proc = run_gt(*args, town=s.town, env=env)
     line = assert_one_line_error(proc, code, *needles)
-    assert ledger_dump(s.town.ledger_path) == before, f"{args} changed the ledger"
+    assert ledger_dump(s.town.ledger_target) == before, f"{args} changed the ledger"
     assert sorted(os.listdir(s.town.rigs_dir)) == rigs_before, f"{args} left files in rigs/"
     return line
 
@@ -221,7 +221,7 @@ def test_other_refusals_change_nothing(
 
 
 def test_a_record_cannot_be_slung(setup: Setup) -> None:
-    with Ledger(setup.town.ledger_path) as led:
+    with Ledger(setup.town.ledger_target) as led:
         epic = led.beads.create("an epic", bead_type="epic")["id"]
     refused(setup, "sling", epic, code=1, needles=(epic, "epic"))
 
@@ -320,10 +320,10 @@ def test_malformed_convoy_plan_creates_nothing(setup: Setup, tmp_path: Path, cas
     text, needles = PLANS[case]
     plan = tmp_path / f"{case}.toml"
     plan.write_text(text, encoding="utf-8")
-    beads_before = table_count(setup.town.ledger_path, "beads")
+    beads_before = table_count(setup.town.ledger_target, "beads")
     line = refused(setup, "convoy", "create", "T", "--plan", str(plan), code=1, needles=needles)
     assert "nothing was created" in line
-    assert table_count(setup.town.ledger_path, "beads") == beads_before
+    assert table_count(setup.town.ledger_target, "beads") == beads_before
 
 
 def test_plan_cycle_is_named_with_arrows(setup: Setup, tmp_path: Path) -> None:
@@ -377,17 +377,17 @@ def test_import_with_bad_json_names_the_line_and_imports_nothing(
 def test_import_skip_bad_imports_good_lines_and_reports_the_bad_one(
     setup: Setup, tmp_path: Path
 ) -> None:
-    events_before = table_count(setup.town.ledger_path, "events")
+    events_before = table_count(setup.town.ledger_target, "events")
     proc = run_gt("import", "--skip-bad", str(_bad_jsonl(tmp_path)), town=setup.town)
     assert proc.returncode == 0, proc.stderr
     lines = stderr_lines(proc)
     assert len(lines) == 1 and "line 3" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
-    with Ledger(setup.town.ledger_path) as led:
+    with Ledger(setup.town.ledger_target) as led:
         assert led.beads.get("hq-good1") and led.beads.get("hq-good2")
         assert led.beads.get("hq-good4")
         assert led.beads.get("hq-bad3") is None
-    assert table_count(setup.town.ledger_path, "events") == events_before + 3
+    assert table_count(setup.town.ledger_target, "events") == events_before + 3
 
 
 @pytest.mark.parametrize(
@@ -513,7 +513,7 @@ def test_locked_ledger_refuses_a_write_and_changes_nothing(setup: Setup) -> None
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    with Ledger(setup.town.ledger_path) as led:
+    with Ledger(setup.town.ledger_target) as led:
         assert [b for b in led.beads.list() if b["title"] == "written-while-locked"] == []
 
 
@@ -561,15 +561,15 @@ def test_import_of_a_lone_surrogate_is_a_clean_refusal_naming_the_line(
         '{"id": "hq-ok1", "title": "fine"}\n{"id": "hq-sur2", "title": "bad \\ud800 title"}\n',
         encoding="utf-8",
     )
-    before = ledger_dump(setup.town.ledger_path)
+    before = ledger_dump(setup.town.ledger_target)
     proc = run_gt("import", str(path), town=setup.town)
     if proc.returncode:
         assert_one_line_error(proc, 1, "line 2")
         assert "internal error" not in proc.stderr
-        assert ledger_dump(setup.town.ledger_path) == before
+        assert ledger_dump(setup.town.ledger_target) == before
     proc = run_gt("import", "--skip-bad", str(path), town=setup.town)
     assert proc.returncode == 0, proc.stderr
-    with Ledger(setup.town.ledger_path) as led:
+    with Ledger(setup.town.ledger_target) as led:
         assert led.beads.get("hq-ok1") is not None
 
 

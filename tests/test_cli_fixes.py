@@ -63,7 +63,7 @@ def bare_refinery(ledger: Ledger, rig: str) -> Refinery:
 
 def test_batch_ids_are_short_and_counted_per_rig(town: Town) -> None:
     """Before: `calc-1795987986965` (epoch milliseconds)."""
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     try:
         add_rig(ledger, "calc", "calc")
         refinery = bare_refinery(ledger, "calc")
@@ -76,7 +76,7 @@ def test_batch_ids_are_short_and_counted_per_rig(town: Town) -> None:
 
 def test_gt_breaker_says_when_in_words(town: Town) -> None:
     """Before: `Breaker: open (until 1795987913.981396)`."""
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     try:
         now = time.time()
         with ledger.transaction():

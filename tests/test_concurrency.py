@@ -82,11 +82,12 @@ def start_engine(engines: list[EngineProc], town: Town) -> EngineProc:
     return e
 
 
+@pytest.mark.both_backends
 def test_twenty_concurrent_gt_writers_with_a_running_engine_all_succeed(
-    tmp_path: Path, engines: list[EngineProc]
+    tmp_path: Path, engines: list[EngineProc], ledger_backend: str | None
 ) -> None:
-    town = init_town(str(tmp_path / "town"))
-    with Ledger(town.ledger_path) as led:
+    town = init_town(str(tmp_path / "town"), ledger_url=ledger_backend)
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "backend", "be")
         to_close = [led.beads.create(f"close me {i}")["id"] for i in range(5)]
         dep_pairs = [
@@ -145,7 +146,7 @@ def test_twenty_concurrent_gt_writers_with_a_running_engine_all_succeed(
         for (kind, key, _), (out, _) in zip(jobs, results, strict=True)
         if kind == "create"
     }
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         for title, bead_id in created.items():
             bead = led.beads.get(bead_id)
             assert bead is not None and bead["title"] == title, (title, bead_id)
@@ -249,9 +250,12 @@ def _spawn(town: Town, argvs: list[list[str]]) -> list[tuple[int, str, str]]:
     return out
 
 
-def test_racing_dep_adds_never_make_a_cycle(tmp_path: Path, engines: list[EngineProc]) -> None:
-    town = init_town(str(tmp_path / "town"))
-    with Ledger(town.ledger_path) as led:
+@pytest.mark.both_backends
+def test_racing_dep_adds_never_make_a_cycle(
+    tmp_path: Path, engines: list[EngineProc], ledger_backend: str | None
+) -> None:
+    town = init_town(str(tmp_path / "town"), ledger_url=ledger_backend)
+    with Ledger(town.ledger_target) as led:
         pairs = [
             (led.beads.create(f"x{i}")["id"], led.beads.create(f"y{i}")["id"]) for i in range(5)
         ]
@@ -269,7 +273,7 @@ def test_racing_dep_adds_never_make_a_cycle(tmp_path: Path, engines: list[Engine
     for i in range(5):  # each 2-cycle race: exactly one side wins
         assert sorted((results[i][0], results[i + 5][0])) == [0, 1]
     assert sorted(code for code, _, _ in results[10:]) == [0, 0, 1]
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         for a, b in pairs:
             assert (led.graph.find_path(a, b) is None) or (led.graph.find_path(b, a) is None)
         assert (
@@ -283,11 +287,12 @@ def test_racing_dep_adds_never_make_a_cycle(tmp_path: Path, engines: list[Engine
     assert engine.terminate()[0] == 0
 
 
+@pytest.mark.both_backends
 def test_racing_slings_with_a_running_engine_respect_capacity_and_one_agent_per_bead(
-    tmp_path: Path, engines: list[EngineProc]
+    tmp_path: Path, engines: list[EngineProc], ledger_backend: str | None
 ) -> None:
-    town = init_town(str(tmp_path / "town"))
-    with Ledger(town.ledger_path) as led:
+    town = init_town(str(tmp_path / "town"), ledger_url=ledger_backend)
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "north", "no")
         add_rig(led, "south", "so")
         beads = [
@@ -301,7 +306,7 @@ def test_racing_slings_with_a_running_engine_respect_capacity_and_one_agent_per_
     for code, _, err in results:
         assert code == 0 and "locked" not in err.lower(), err
     deadline = time.monotonic() + 10
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         while time.monotonic() < deadline:  # the engine starts every hooked agent
             agents = led.agents.list()
             if agents and all(a["status"] == "working" for a in agents):

@@ -64,7 +64,7 @@ def run_demo_until_landed(demo: Path, env: dict[str, str], timeout: float = 240)
             assert proc.poll() is None, proc.communicate()[1]
             time.sleep(1.0)
             if (demo / "ledger.db").exists():
-                led = Ledger(Town(str(demo)).ledger_path)
+                led = Ledger(Town(str(demo)).ledger_target)
                 try:
                     landed = any(c["landed_at"] for c in led.convoys.list())
                 finally:
@@ -98,7 +98,7 @@ def test_the_demo_bisects_a_failure_mails_the_mayor_nudges_a_stuck_polecat_and_l
             ["tmux", "-L", socket_name(str(demo)), "kill-server"], capture_output=True, timeout=20
         )
     town = Town(str(demo))
-    led = Ledger(town.ledger_path)
+    led = Ledger(town.ledger_target)
     try:
         titles = _titles(led)
         by_title = {t: i for i, t in titles.items()}

@@ -25,7 +25,7 @@ def run(coro):
 
 
 def test_engine_is_woken_by_a_gt_write_from_another_process(town):
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     add_rig(ledger, "web", "gt")
     a = ledger.beads.create("a", rig="web")["id"]
     b = ledger.beads.create("b", rig="web", deps=[(a, "blocks")])["id"]
@@ -138,16 +138,19 @@ def test_headless_engine_stops_cleanly_on_sigterm_and_sigint(tmp_path):
         (tmp_path / "engine.log").write_text("")
 
 
-def test_kill_9_of_the_engine_mid_dispatch_loses_nothing_and_starts_nothing_twice(tmp_path):
+@pytest.mark.both_backends
+def test_kill_9_of_the_engine_mid_dispatch_loses_nothing_and_starts_nothing_twice(
+    tmp_path, ledger_backend
+):
     from engine.adapters.tmux import Tmux, socket_name
     from engine.rig_setup import add_rig as clone_rig
     from engine.town import init_town
 
-    town = init_town(str(tmp_path / "town"))
+    town = init_town(str(tmp_path / "town"), ledger_url=ledger_backend)
     with open(town.config_path, "a") as fh:
         fh.write("\n[witness]\nstall_seconds = 60\ngupp_seconds = 120\n")
     src = make_source_repo(tmp_path / "src")
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     clone_rig(town, ledger, "web", str(src), prefix="gt", capabilities=[], gates=[])
     ids = [
         ledger.beads.create(

@@ -47,7 +47,7 @@ class SlowLaunches(RecordingDispatcher):
 
 
 def slung_town(town, n: int = 1) -> list[str]:
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     add_rig(ledger, "web", "gt")
     ids = [ledger.beads.create(f"work {i}", rig="web", slung=True)["id"] for i in range(n)]
     ledger.close()
@@ -112,7 +112,7 @@ def test_stopping_during_a_launch_records_the_started_session(town):
         assert reconcile.done() and reconcile.exception() is None
 
     asyncio.run(scenario())
-    with Ledger(town.ledger_path) as ledger:
+    with Ledger(town.ledger_target) as ledger:
         assert ledger.beads.get(bead)["status"] == vocab.IN_PROGRESS
         (agent,) = ledger.agents.list()
         assert agent["status"] == vocab.AGENT_WORKING and agent["session"]

@@ -38,7 +38,7 @@ def test_the_shipped_feature_formula_pours_and_lands_one_wave_at_a_time(tmp_path
     assert res.returncode == 0, res.stderr
     cooked = json.loads(res.stdout)
     bead = {s["id"]: s["bead"] for s in cooked["steps"]}
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     mol = ledger.convoys.require(cooked["molecule"])
     assert mol["type"] == "molecule" and sorted(mol["beads"]) == sorted(bead.values())
     titles = {s: ledger.beads.require(b)["title"] for s, b in bead.items()}

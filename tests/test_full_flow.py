@@ -76,7 +76,7 @@ def test_a_convoy_of_six_across_two_rigs_is_worked_gated_and_landed(tmp_path):
     import json
 
     convoy = json.loads(res.stdout)
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     proc = start_engine(town.root, str(tmp_path / "engine.log"))
     try:
         wait_for(

@@ -44,7 +44,7 @@ async def stopped(engine: Engine, stop: asyncio.Event, task: asyncio.Task[None])
 
 
 def test_a_gt_write_from_another_process_wakes_the_engine_without_waiting_for_the_poll(town):
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     add_rig(ledger, "web", "gt")
     bead = ledger.beads.create("a", rig="web")["id"]
     ledger.close()
@@ -72,7 +72,7 @@ def test_a_gt_write_from_another_process_wakes_the_engine_without_waiting_for_th
 
 
 def test_a_write_that_does_not_notify_is_picked_up_by_the_safety_poll(town):
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     add_rig(ledger, "web", "gt")
     bead = ledger.beads.create("a", rig="web")["id"]  # not slung: the engine leaves it
     ledger.close()
@@ -97,7 +97,7 @@ def test_a_write_that_does_not_notify_is_picked_up_by_the_safety_poll(town):
 
 
 def test_an_idle_engine_sleeps_and_its_own_commits_do_not_wake_it(town):
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     add_rig(ledger, "web", "gt")
     ledger.beads.create("a", rig="web", slung=True)  # the first reconcile writes
     ledger.close()
@@ -180,7 +180,7 @@ def test_many_commits_make_one_readable_wake_up_that_drains(tmp_path):
 def test_a_ledger_commit_notifies_the_towns_listener(town):
     listener = WakeListener(wake_path(town.ledger_path))
     assert listener.open()
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     try:
         import select
 

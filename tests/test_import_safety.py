@@ -37,7 +37,7 @@ def town(tmp_path: Path) -> Town:
 
 @pytest.fixture
 def led(town: Town):
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     add_rig(ledger, "web", "gt")
     yield ledger
     ledger.close()
@@ -184,7 +184,7 @@ def test_real_data_an_older_copy_changes_nothing_and_live_beads_are_skipped(
     if not EMBEDDED.exists():
         pytest.skip("shared data set not present")
     run_json("import", str(EMBEDDED), "--json", town=town)
-    dump = ledger_dump(town.ledger_path)
+    dump = ledger_dump(town.ledger_target)
     rows = jsonl_rows(EMBEDDED)
     live = {r["id"] for r in rows if r.get("status") in ("hooked", "in_progress")}
     assert live, "the real data holds hooked and in-progress beads"
@@ -200,13 +200,13 @@ def test_real_data_an_older_copy_changes_nothing_and_live_beads_are_skipped(
     out = run_json("import", str(write_rows(tmp_path / "older.jsonl", older)), "--json", town=town)
     assert (out["created"], out["updated"]) == (0, 0)
     assert len(out["skipped_beads"]) == len(older)
-    assert ledger_dump(town.ledger_path) == dump
+    assert ledger_dump(town.ledger_target) == dump
 
     out = run_json(
         "import", str(write_rows(tmp_path / "live.jsonl", newer_live)), "--json", town=town
     )
     assert out["updated"] == 0 and set(skipped_ids(out)) == live
-    assert ledger_dump(town.ledger_path) == dump
+    assert ledger_dump(town.ledger_target) == dump
 
 
 # ---- dependencies follow the file ----------------------------------------------------------

@@ -163,7 +163,7 @@ def test_backup_export_reproduces_the_four_backup_files(tmp_path: Path) -> None:
 
 def test_beads_made_in_the_town_survive_export_and_reimport(tmp_path: Path) -> None:
     town = fresh_town(tmp_path)
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         c = led.beads.create("blocker", priority=0, labels=["x", "y"], body="line 1\nline 2")
         led.beads.close(c["id"], reason="done")
         b = led.beads.create("child", bead_type="bug", deps=[(c["id"], "blocks")])
@@ -187,12 +187,12 @@ def test_reimporting_the_same_data_changes_nothing(tmp_path: Path, source: Path)
     town = fresh_town(tmp_path)
     gt_import(town, source)
     events = event_count(town)
-    dump = ledger_dump(town.ledger_path)
+    dump = ledger_dump(town.ledger_target)
     again = gt_import(town, source)
     assert (again["created"], again["updated"], again["deps_added"]) == (0, 0, 0)
     assert again["unchanged"] > 600
     assert event_count(town) == events
-    assert ledger_dump(town.ledger_path) == dump
+    assert ledger_dump(town.ledger_target) == dump
 
 
 def test_reimporting_issues_without_timestamps_changes_nothing(tmp_path: Path) -> None:
@@ -466,11 +466,11 @@ def test_a_bead_with_many_parents_is_unblocked_when_the_last_parent_is(tmp_path:
 
 def test_import_with_rig_puts_every_bead_in_that_rig(tmp_path: Path) -> None:
     town = fresh_town(tmp_path)
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "beads", "bx")
     gt_import(town, EMBEDDED, "--rig", "beads")
     issues, deps = load_embedded(EMBEDDED)
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         rigs = Counter(b["rig"] for b in led.beads.list())
         assert rigs == {"beads": len(issues)}
         assert led.rigs.counts("beads") == dict(Counter(i["status"] for i in issues))
@@ -484,10 +484,10 @@ def test_import_with_rig_puts_every_bead_in_that_rig(tmp_path: Path) -> None:
 
 def test_import_without_rig_routes_beads_by_id_prefix(tmp_path: Path) -> None:
     town = fresh_town(tmp_path)
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "beads", "bd")
     gt_import(town, EMBEDDED)
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         rigs = {b["id"]: b["rig"] for b in led.beads.list()}
     assert len(rigs) == 704
     # bd-… beads go to the rig owning the prefix; the others (hq-, cr-, …) stay town-level
@@ -497,12 +497,12 @@ def test_import_without_rig_routes_beads_by_id_prefix(tmp_path: Path) -> None:
 
 def test_import_rig_does_not_touch_other_rigs_beads(tmp_path: Path) -> None:
     town = fresh_town(tmp_path)
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "beads", "bx")
         add_rig(led, "other", "ot")
         mine = led.beads.create("already here", rig="other")["id"]
     gt_import(town, BACKUP, "--rig", "beads")
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         assert led.beads.require(mine)["rig"] == "other"
         assert Counter(b["rig"] for b in led.beads.list()) == {"beads": 677, "other": 1}
 
@@ -559,7 +559,7 @@ def test_incremental_blocked_flags_match_the_oracle_after_random_changes(
     dep_set = set(deps)
     ids = sorted(status)
     upstream = [f"hq-r{i}" for i in range(60)]
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
 
         def check(step: str) -> None:
             got = {r[0] for r in led.db.conn.execute("SELECT id FROM beads WHERE blocked=1")}

@@ -83,7 +83,7 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     town = init_town(str(tmp_path / "town"))
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "backend", "be", capabilities=["python"])
         blocker = led.beads.create("blocker", priority=1, labels=["python"])["id"]
         dependent = led.beads.create("dependent", deps=[(blocker, "blocks")])["id"]

@@ -100,14 +100,14 @@ MAYOR_ENV = {"GT_ROLE": "mayor", "GT_SESSION": "mayor"}
 
 def test_the_mayors_calls_are_recorded_as_the_mayor(town: Town) -> None:
     # Failed before: GT_ROLE set without GT_AGENT_ID was refused ("no $GT_AGENT_ID").
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "api", "api", ["python"])
     proc = run_gt("bead", "create", "Add /health", "--rig", "api", town=town, env=MAYOR_ENV)
     assert proc.returncode == 0, proc.stderr
     bead = proc.stdout.split()[-1] if proc.stdout.split() else ""
     proc = run_gt("mail", "send", "api/witness", "hello", town=town, env=MAYOR_ENV)
     assert proc.returncode == 0, proc.stderr
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         created = [b for b in led.beads.list() if b["title"] == "Add /health"]
         assert created and created[0]["created_by"] == "mayor", bead
         sent = led.mail.inbox(["api/witness"])
@@ -126,7 +126,7 @@ def test_the_mayors_session_cannot_act_as_an_agent(town: Town) -> None:
 
 
 def test_prime_role_mayor_tells_the_town(town: Town) -> None:
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "api", "api", ["python", "http"])
         add_rig(led, "web", "web", ["node"])
         led.beads.create("Do a thing", rig="api")
@@ -183,7 +183,7 @@ def mayor_town(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
     Path(town.config_path).write_text(
         f'[mayor]\nruntime = "standin"\n[runtime.standin]\nargv = {argv}\nready_delay = 0.0\n'
     )
-    led = Ledger(town.ledger_path)
+    led = Ledger(town.ledger_target)
     yield town, led
     tmux = session.tmux_of(town)
     tmux.kill_server()

@@ -163,7 +163,7 @@ class MayorTown:
         self.server = MayorServer().start()
         self.engine: subprocess.Popen[bytes] | None = None
         self.engine_log = tmp_path / "engine.log"
-        self.ledger = Ledger(town.ledger_path)
+        self.ledger = Ledger(town.ledger_target)
         self.tmux = Tmux(socket_name(town.root))
         text = Path(town.config_path).read_text()
         values = {"ANTHROPIC_BASE_URL": self.server.url, "ANTHROPIC_AUTH_TOKEN": "scripted-token"}

@@ -144,7 +144,7 @@ def test_nothing_a_working_town_writes_is_readable_by_others(tmp_path):
 
         bead = json.loads(res.stdout)["id"]
         assert gt("sling", bead, town=town).returncode == 0
-        ledger = Ledger(town.ledger_path)
+        ledger = Ledger(town.ledger_target)
         tmux = Tmux(socket_name(town.root))
         proc = start_engine(town.root, str(tmp_path / "engine.log"))
         try:

@@ -148,7 +148,7 @@ def serve_argv(form: tuple[str, ...], town: str, port: int) -> list[str]:
 
 
 def _check_demo_town(root: Path) -> None:
-    led = Ledger(Town(str(root)).ledger_path)
+    led = Ledger(Town(str(root)).ledger_target)
     try:
         convoys = led.convoys.list()
         rigs = [r["name"] for r in led.rigs.list()]

@@ -159,7 +159,7 @@ def new_town(
         agent_cli(cli)  # installed (or the test skips: no npm)
     env = engine_env(root / "home")
     town = init_town(str(root / "town"))
-    rt = RealTown(root, town, env, Ledger(town.ledger_path), root / "engine.log")
+    rt = RealTown(root, town, env, Ledger(town.ledger_target), root / "engine.log")
     text = Path(town.config_path).read_text()
     first = next(iter(rigs.values()))
     text = text.replace('default = "script"', f'default = "{first}"', 1)

@@ -166,7 +166,7 @@ def run_bead(tmp_path: Path) -> Iterator[Callable[[CliName], Run]]:
                 stderr=fh,
                 env=env,
             )
-        ledger = Ledger(town.ledger_path)
+        ledger = Ledger(town.ledger_target)
 
         def stop() -> None:
             engine.send_signal(signal.SIGTERM)

@@ -10,7 +10,7 @@ import pytest
 
 from engine import vocab
 from engine.config import SchedulerSettings, TownConfig
-from engine.errors import Conflict
+from engine.errors import Conflict, LedgerError
 from engine.ledger import Ledger
 from engine.records import Agent
 from engine.scheduler.reconciler import Scheduler
@@ -269,7 +269,7 @@ def test_circuit_breaker_trips_pauses_dispatch_and_escalates(ledger, clock):
 
 
 def test_two_rigs_slung_at_once_do_not_both_get_toast(town, clock):
-    setup = Ledger(town.ledger_path, clock=clock)
+    setup = Ledger(town.ledger_target, clock=clock)
     add_rig(setup, "web", "gt")
     add_rig(setup, "api", "ap")
     beads = [setup.beads.create("w", rig="web")["id"], setup.beads.create("a", rig="api")["id"]]
@@ -278,7 +278,7 @@ def test_two_rigs_slung_at_once_do_not_both_get_toast(town, clock):
     barrier = threading.Barrier(2)
 
     def sling(bead_id: str) -> None:
-        led = Ledger(town.ledger_path, clock=clock)  # a separate connection, like a process
+        led = Ledger(town.ledger_target, clock=clock)  # a separate connection, like a process
         barrier.wait()
         names.append(Scheduler(led, TownConfig()).sling(bead_id)["agent"])
         led.close()
@@ -312,7 +312,7 @@ def test_a_bead_is_never_hooked_to_two_agents(ledger, scheduler, dispatcher):
         other = ledger.agents.allocate("web", "Maple", "script")
     with pytest.raises(Conflict), ledger.transaction():
         ledger.agents.assign(other, bead, rig="web")
-    with pytest.raises(sqlite3.IntegrityError), ledger.db.write() as conn:
+    with pytest.raises((sqlite3.IntegrityError, LedgerError)), ledger.db.write() as conn:
         conn.execute("UPDATE agents SET hook=? WHERE name='Maple'", (bead,))
     assert scheduler.check_invariants() == []
 

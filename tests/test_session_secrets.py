@@ -146,7 +146,7 @@ def test_session_files_a_launcher_never_read_are_swept(tmp_path: Path):
     from engine.town import init_town
 
     town = init_town(str(tmp_path / "town"))
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     try:
         fleet = TmuxFleet(town, TownConfig(), ledger)
         old = launch.write_env_file(fleet.sessions_dir, "web+Toast", {"KEY": "secret"})

@@ -48,7 +48,7 @@ needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux
 def world(tmp_path: Path):
     """A town with two rigs (rows only: scheduling needs no repository)."""
     town = init_town(str(tmp_path / "town"))
-    led = Ledger(town.ledger_path)
+    led = Ledger(town.ledger_target)
     add_rig(led, "calc", "calc")
     add_rig(led, "web", "web")
     yield town, led
@@ -122,7 +122,7 @@ def test_gastown_refuses_two_different_paths(argv: list[str]) -> None:
 
 
 def _demo_convoys(path: Path) -> list[ListedConvoy]:
-    led = Ledger(Town(str(path)).ledger_path)
+    led = Ledger(Town(str(path)).ledger_target)
     try:
         return led.convoys.list()
     finally:
@@ -183,7 +183,7 @@ def test_the_demo_lands_again_and_again_on_the_same_town(tmp_path: Path) -> None
     assert len({c["id"] for c in landed}) == 3
     for c in landed:
         assert c["progress"] == {"total": 9, "closed": 9, "by_status": {"closed": 9}}
-    led = Ledger(Town(str(demo)).ledger_path)
+    led = Ledger(Town(str(demo)).ledger_target)
     try:
         # work beads only: each run's batch with the bug fails once by design (its merge
         # request stays failed), and the bead it came from is fixed and lands
@@ -265,10 +265,10 @@ def test_a_refused_sling_changes_nothing(world, shape: str) -> None:
     else:
         staged = led.convoys.create("S", [good], staged=True)["id"]
         argv = ["sling", staged, done]
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     proc = run_gt(*argv, town=town)
     assert_one_line_error(proc, 1, done)
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 def test_convoy_add_and_create_with_repeated_ids_track_each_once(world) -> None:
@@ -281,10 +281,10 @@ def test_convoy_add_and_create_with_repeated_ids_track_each_once(world) -> None:
     assert made["beads"] == [a]
     added = run_json("convoy", "add", made["id"], b, b, "--json", town=town)
     assert added["beads"] == [a, b]
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     proc = run_gt("convoy", "add", made["id"], "calc-zzzz", town=town)
     assert_one_line_error(proc, 1, "calc-zzzz")
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 # --- 5. plan files have a schema ----------------------------------------------------------------
@@ -322,11 +322,11 @@ def test_plan_fields_of_the_wrong_shape_are_refused_naming_field_and_line(
     text, field, line = BAD_PLANS[case]
     plan = tmp_path / "plan.toml"
     plan.write_text(text, encoding="utf-8")
-    before = ledger_dump(town.ledger_path)
+    before = ledger_dump(town.ledger_target)
     proc = run_gt("convoy", "create", "T", "--plan", str(plan), town=town)
     err = assert_one_line_error(proc, 1, field, "nothing was created")
     assert f"plan.toml:{line}:" in err, err
-    assert ledger_dump(town.ledger_path) == before
+    assert ledger_dump(town.ledger_target) == before
 
 
 def test_a_good_plan_still_creates_its_convoy(world, tmp_path: Path) -> None:
@@ -433,10 +433,10 @@ def test_a_closed_stdout_is_not_an_internal_error(world, argv: list[str]) -> Non
 
 def test_a_command_with_stdout_closed_still_does_its_work(world) -> None:
     town, _led = world
-    before = table_count(town.ledger_path, "beads")
+    before = table_count(town.ledger_target, "beads")
     proc = _gt_with_stdout_closed("bead", "create", "made blind", town=town)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    assert table_count(town.ledger_path, "beads") == before + 1
+    assert table_count(town.ledger_target, "beads") == before + 1
 
 
 def test_json_errors_do_not_stutter(world, tmp_path: Path) -> None:

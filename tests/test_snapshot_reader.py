@@ -40,7 +40,7 @@ def run(coro):
 
 
 def test_snapshot_returns_while_a_reconcile_waits_on_a_slow_dispatch(town):
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     add_rig(ledger, "web", "gt")
     ledger.beads.create("slow to start", rig="web", slung=True)
     ledger.close()
@@ -109,7 +109,7 @@ FILTERS = [
 
 
 def test_the_readers_snapshot_equals_the_one_read_on_the_engines_connection(town):
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     seed(ledger)
     ledger.close()
     config = TownConfig(scheduler=SchedulerSettings(max_polecats=2))

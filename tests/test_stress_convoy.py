@@ -63,10 +63,11 @@ def processes_touching(root: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.both_backends
 def test_a_40_bead_convoy_under_concurrent_writers_and_two_engine_kills_lands_everything(
-    tmp_path,
+    tmp_path, ledger_backend
 ):
-    town = init_town(str(tmp_path / "town"))
+    town = init_town(str(tmp_path / "town"), ledger_url=ledger_backend)
     text = Path(town.config_path).read_text()
     text = text.replace("backoff_base_seconds = 5 ", "backoff_base_seconds = 0.2 ")
     text += '\n[rigs.web]\ngates = { test = "sleep 0.3 && test -f README.md" }\n'
@@ -80,7 +81,7 @@ def test_a_40_bead_convoy_under_concurrent_writers_and_two_engine_kills_lands_ev
     res = gt("convoy", "create", "Load", "--plan", str(tmp_path / "plan.toml"), "--json", town=town)
     assert res.returncode == 0, res.stderr
     convoy = json.loads(res.stdout)
-    ledger = Ledger(town.ledger_path)
+    ledger = Ledger(town.ledger_target)
     log = str(tmp_path / "engine.log")
     stop = tmp_path / "stop-writers"
     writers = start_writers(town.root, stop)

@@ -221,7 +221,7 @@ def test_a_dollar_budget_without_prices_is_refused(tmp_path: Path) -> None:
 
 def test_gt_costs_prints_the_sums_and_its_json_matches_the_schema(tmp_path: Path) -> None:
     town = init_town(str(tmp_path / "town"))
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "web", "gt")
         bead = led.beads.create("work", rig="web", slung=True)["id"]
         sched, disp = Scheduler(led, TownConfig()), UsageDispatcher()

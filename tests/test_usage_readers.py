@@ -28,7 +28,7 @@ def claude_line(message_id: str, i: int, o: int, at: str = "2026-11-30T04:25:29.
 
 def test_the_fleet_reads_usage_from_the_agents_own_home(tmp_path: Path) -> None:
     town = init_town(str(tmp_path / "town"))
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "web", "gt")
         with led.transaction():
             agent = led.agents.allocate("web", "Toast", "claude")

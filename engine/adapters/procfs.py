@@ -72,3 +72,12 @@ def env_value(pid: int, name: str) -> str | None:
         if item.startswith(prefix):
             return item[len(prefix) :].decode("utf-8", "replace")
     return None
+
+
+def cmdline(pid: int) -> str | None:
+    """The process's command line, its arguments joined by spaces (None when gone)."""
+    try:
+        with open(f"{PROC}/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return None

@@ -33,9 +33,7 @@ class Context:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            from engine.ledger import Ledger
-
-            self._ledger = Ledger(self.town.ledger_path)
+            self._ledger = self.town.open_ledger()
         return self._ledger
 
     @property

@@ -17,6 +17,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Create a town: town.toml, the ledger, logs/ and rigs/.",
     )
     p.add_argument("path", nargs="?", default=".", help="where (default: the current directory)")
+    p.add_argument(
+        "--ledger-url",
+        metavar="URL",
+        help="keep the ledger on PostgreSQL (postgresql://user@host/db); an empty database "
+        "gets a new town, one holding a town's ledger is joined as one more host "
+        "(or set GASTOWN_LEDGER_URL; keep a password in ~/.pgpass)",
+    )
     p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("status", help="the town at a glance", parents=[common])
@@ -41,8 +48,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def cmd_init(args: argparse.Namespace, ctx: Any) -> int:
     from engine.commands.town_actions import init
 
-    town = init(args.path)
+    url = args.ledger_url or os.environ.get("GASTOWN_LEDGER_URL") or None
+    town = init(args.path, ledger_url=url)
     say(f"Created town {town.name} at {town.root}")
+    if town.ledger != "ledger.db":
+        say(f"Its ledger: {town.ledger}")
     say("Next: gt rig add NAME SOURCE   (a git repository to work on)")
     return 0
 

@@ -12,15 +12,21 @@ if TYPE_CHECKING:
 class TownCreated(NamedTuple):
     root: str  # absolute path
     name: str
+    ledger: str  # "ledger.db", or the PostgreSQL URL without its password
 
 
-def init(path: str) -> TownCreated:
+def init(path: str, *, ledger_url: str | None = None) -> TownCreated:
     """Create a town at PATH: town.toml, the ledger, logs/ and rigs/. Refuses to clobber a
-    town or a ledger already there (engine/town.py holds the layout)."""
+    town or a ledger already there (engine/town.py holds the layout). With `ledger_url`
+    the ledger is on PostgreSQL: created in an empty database, joined in a town's one."""
     from engine.town import init_town
 
-    town = init_town(path)
-    return TownCreated(town.root, town.name())
+    town = init_town(path, ledger_url=ledger_url)
+    if ledger_url:
+        from engine.ledger.pg_db import redact
+
+        return TownCreated(town.root, town.name(), redact(ledger_url))
+    return TownCreated(town.root, town.name(), "ledger.db")
 
 
 def reset_breaker(ledger: Ledger, config: TownConfig, *, actor: str) -> None:

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 
 def town_root_of(ledger: Ledger) -> str:
-    """The town a ledger belongs to (the ledger file lives at the town's root)."""
-    return os.path.dirname(os.path.abspath(ledger.path))
+    """The town a ledger was opened for (a SQLite ledger lives at the town's root)."""
+    return ledger.town_root or os.path.dirname(os.path.abspath(ledger.path))
 
 
 def formulas_for(ledger: Ledger, rig: str | None = None) -> FormulaSet:

@@ -12,6 +12,7 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from engine.errors import LedgerError
 from engine.ledger.db import Db
 
 if TYPE_CHECKING:
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
     from engine.ledger.beads import BeadStore
     from engine.ledger.convoys import ConvoyStore
     from engine.ledger.graph import GraphStore
+    from engine.ledger.hosts import HostStore
     from engine.ledger.inbox import InboxStore
     from engine.ledger.interop import InteropStore
     from engine.ledger.mail import MailStore
     from engine.ledger.merge_queue import MergeQueueStore
+    from engine.ledger.pg_db import PgDb
     from engine.ledger.rigs import RigStore
     from engine.ledger.state import StateStore
     from engine.ledger.usage import UsageStore
@@ -39,20 +42,50 @@ class Ledger:
         *,
         create: bool = False,
         clock: Callable[[], float] = time.time,
+        town_root: str | None = None,
     ) -> None:
-        self.path = os.fspath(path)
-        self.db = Db(self.path, create=create)
+        target = os.fspath(path)
+        self.db: Db | PgDb
+        if target.startswith(("postgresql://", "postgres://")):
+            from engine.ledger.pg_db import PgDb
+
+            # What messages name the ledger by: the URL without its password.
+            self.db = PgDb(target, create=create)
+            self.path = self.db.path
+        else:
+            self.path = target
+            self.db = Db(self.path, create=create)
+        # the town directory this ledger is opened for (its formulas, its rigs' clones);
+        # a SQLite ledger lives at its town's root, a shared one is told
+        self.town_root = town_root or (
+            os.path.dirname(os.path.abspath(target)) if self.db.backend == "sqlite" else None
+        )
         self.clock = clock
         from engine.ledger import schema
 
-        if create:
-            schema.create(self.db.conn)
-        else:
-            schema.check(self.db.conn, self.path)
+        try:
+            if create and schema.is_empty(self.db):
+                schema.create(self.db)
+            elif create and self.db.backend == "sqlite":
+                raise LedgerError(f"{self.path} is not empty; refusing to create a ledger in it")
+            else:  # an existing ledger (or, for PostgreSQL, a town joining a shared one)
+                schema.check(self.db)
+        except BaseException:
+            self.db.close()
+            raise
         self._stores: dict[str, object] = {}
 
     def close(self) -> None:
         self.db.close()
+
+    @property
+    def backend(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self.db.backend
+
+    def skip_locked(self) -> str:
+        """The clause a claim adds to its SELECT: SKIP LOCKED where the backend has it."""
+        return self.db.skip_locked()
 
     def __enter__(self) -> Ledger:
         return self
@@ -149,3 +182,7 @@ class Ledger:
     @property
     def usage(self) -> UsageStore:
         return self._store("usage", "engine.ledger.usage", "UsageStore")  # type: ignore[return-value]
+
+    @property
+    def hosts(self) -> HostStore:
+        return self._store("hosts", "engine.ledger.hosts", "HostStore")  # type: ignore[return-value]

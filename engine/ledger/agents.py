@@ -12,7 +12,6 @@ previous session) is refused without effect.
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
@@ -24,6 +23,7 @@ from engine.timeutil import iso
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.ledger.db import Row
     from engine.records import Agent
 
 
@@ -40,8 +40,11 @@ class AgentStore(AgentQueries):
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    def allocate(self, rig: str, name: str, runtime: str | None) -> Agent:
-        """A new polecat (or a retired identity of the same rig and name, revived)."""
+    def allocate(
+        self, rig: str, name: str, runtime: str | None, *, host: str | None = None
+    ) -> Agent:
+        """A new polecat (or a retired identity of the same rig and name, revived), run by
+        `host`'s engine (None: a single-host town)."""
         conn = self.db.conn
         now_e = self.ledger.now()
         now = iso(now_e)
@@ -49,15 +52,27 @@ class AgentStore(AgentQueries):
         if conn.execute("SELECT 1 FROM agents WHERE id=?", (aid,)).fetchone():
             conn.execute(
                 "UPDATE agents SET status='idle', hook=NULL, runtime=?, session=NULL,"
-                " updated_at=?, idle_since=?, last_activity=? WHERE id=?",
-                (runtime, now, now_e, now_e, aid),
+                " updated_at=?, idle_since=?, last_activity=?, host=? WHERE id=?",
+                (runtime, now, now_e, now_e, host, aid),
             )
         else:
             conn.execute(
                 "INSERT INTO agents(id, name, rig, role, status, runtime, created_at,"
-                " updated_at, idle_since, last_activity) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (aid, name, rig, "polecat", vocab.AGENT_IDLE, runtime, now, now, now_e, now_e),
+                " updated_at, idle_since, last_activity, host) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    aid,
+                    name,
+                    rig,
+                    "polecat",
+                    vocab.AGENT_IDLE,
+                    runtime,
+                    now,
+                    now,
+                    now_e,
+                    now_e,
+                    host,
+                ),
             )
         record_event(conn, None, "agent_allocated", aid, now, {"rig": rig, "name": name})
         return rows.agent(conn.execute("SELECT * FROM agents WHERE id=?", (aid,)).fetchone())
@@ -97,9 +112,7 @@ class AgentStore(AgentQueries):
         self.ledger.graph.status_changed(conn, bead_id, vocab.OPEN, vocab.HOOKED)
         return attempt
 
-    def fence(
-        self, bead_id: str, attempt: int, *, then: str = "nothing was changed"
-    ) -> sqlite3.Row:
+    def fence(self, bead_id: str, attempt: int, *, then: str = "nothing was changed") -> Row:
         """The one attempt comparison: a call from an attempt that is not the bead's
         current one is refused (Conflict, ending with `then`: what the caller should do)."""
         conn = self.db.conn

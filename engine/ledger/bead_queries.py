@@ -7,7 +7,6 @@ store's method names, so callers read and write through one object.
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from engine import vocab
@@ -16,7 +15,7 @@ from engine.ledger import rows
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
-    from engine.ledger.db import Db
+    from engine.ledger.db import AnyDb, Row
     from engine.records import Bead, BeadWithExtra, BlockedBead, EventRow
 
 _RECORDS_SQL = "(" + ",".join(f"'{t}'" for t in vocab.RECORD_TYPES) + ")"
@@ -25,7 +24,7 @@ _FINAL_SQL = "(" + ",".join(f"'{s}'" for s in sorted(vocab.FINAL_STATUSES)) + ")
 
 class BeadQueries:
     ledger: Ledger
-    db: Db
+    db: AnyDb
 
     # With extra=True the bead carries `extra` (a BeadWithExtra): the overloads tell mypy.
     @overload
@@ -159,7 +158,7 @@ class BeadQueries:
         after: tuple[Any, ...] | None,
         limit: int,
         only: str | None = None,
-    ) -> builtins.list[sqlite3.Row]:
+    ) -> builtins.list[Row]:
         """Slung, ready, unassigned work in priority-then-age order (keyset pages)."""
         conn = self.db.conn
         types = ",".join(f"'{t}'" for t in vocab.WORK_TYPES)
@@ -179,6 +178,10 @@ class BeadQueries:
             sql += " AND (priority, created_at, seq) > (?,?,?)"
             args.extend(after)
         sql += " ORDER BY priority, created_at, seq LIMIT ?"
+        # The claim's rows, locked (PostgreSQL; nothing on SQLite, which has one writer):
+        # under the ledger's write lock no other engine holds them, and should that lock
+        # ever narrow, a competing engine skips them instead of queueing behind them.
+        sql += self.ledger.skip_locked()
         args.append(limit)
         return conn.execute(sql, args).fetchall()
 

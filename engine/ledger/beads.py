@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from engine.ledger import Ledger
+    from engine.ledger.db import Conn
     from engine.records import Bead, StatusChange
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -78,7 +78,7 @@ class BeadStore(BeadQueries):
 
     # ---- ids -----------------------------------------------------------------------------
 
-    def new_id(self, conn: sqlite3.Connection, prefix: str) -> str:
+    def new_id(self, conn: Conn, prefix: str) -> str:
         """`<prefix>-<base36>`: four characters, longer only when collisions say so."""
         width = 4
         for tries in range(64):
@@ -89,7 +89,7 @@ class BeadStore(BeadQueries):
                 return candidate
         raise Conflict(f"could not find a free id with prefix {prefix}")  # pragma: no cover
 
-    def prefix_of_rig(self, conn: sqlite3.Connection, rig: str | None) -> str:
+    def prefix_of_rig(self, conn: Conn, rig: str | None) -> str:
         if rig is None:
             return vocab.TOWN_PREFIX
         row = conn.execute("SELECT prefix FROM rigs WHERE name=?", (rig,)).fetchone()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
@@ -16,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from engine.ledger import Ledger
+    from engine.ledger.db import Conn
     from engine.records import (
         BlockedBead,
         CancelledConvoy,
@@ -43,7 +43,7 @@ class ConvoyStore:
 
     def _create(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         title: str,
         bead_ids: list[str],
         staged: bool,
@@ -129,7 +129,7 @@ class ConvoyStore:
             graph.refresh_blocked(conn, list(ids.values()))
             return self._create(conn, title, list(ids.values()), staged, actor, bead_type, metadata)
 
-    def _sling(self, conn: sqlite3.Connection, bead_ids: Sequence[str], actor: str | None) -> None:
+    def _sling(self, conn: Conn, bead_ids: Sequence[str], actor: str | None) -> None:
         now = iso(self.ledger.now())
         for bid in bead_ids:
             cur = conn.execute(
@@ -307,7 +307,7 @@ class ConvoyStore:
             out["cancelled"] = cancelled
             return out
 
-    def bead_status_changed(self, conn: sqlite3.Connection, bead_id: str, new: str) -> None:
+    def bead_status_changed(self, conn: Conn, bead_id: str, new: str) -> None:
         for (cid,) in conn.execute(
             "SELECT d.bead_id FROM deps d JOIN convoys c ON c.bead_id=d.bead_id "
             "WHERE d.depends_on=? AND d.type='tracks'",
@@ -315,7 +315,7 @@ class ConvoyStore:
         ).fetchall():
             self._maybe_land(conn, cid)
 
-    def _maybe_land(self, conn: sqlite3.Connection, convoy_id: str) -> None:
+    def _maybe_land(self, conn: Conn, convoy_id: str) -> None:
         status = conn.execute("SELECT status FROM beads WHERE id=?", (convoy_id,)).fetchone()[0]
         if status not in (vocab.CONVOY_OPEN,):
             return

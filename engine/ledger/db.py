@@ -10,12 +10,30 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from engine.errors import LedgerError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from engine.ledger.pg_db import PgDb
+
+# Either backend's `Db` (engine/ledger/pg_db.py's PgDb mirrors this one).
+AnyDb: TypeAlias = "Db | PgDb"
+
+
+class Conn(Protocol):
+    """What the stores use of a connection, on either backend: sqlite3's own, or
+    engine/ledger/pg_db.py's `Connection`, which offers the same calls."""
+
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, seq: Any, /) -> Any: ...
+
+
+# A result row, read by position or by column name (sqlite3.Row, or pg_db.Row).
+Row = Any
 
 # Long enough that 20 concurrent `gt` writers never surface "database is locked".
 DEFAULT_BUSY_TIMEOUT_MS = 60_000
@@ -28,6 +46,8 @@ def _busy_timeout_ms() -> int:
 
 class Db:
     """One connection to the ledger, with explicit transactions."""
+
+    backend = "sqlite"
 
     def __init__(self, path: str, *, create: bool = False) -> None:
         self.path = path
@@ -145,6 +165,10 @@ class Db:
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap cross-process wake-up."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def skip_locked(self) -> str:
+        # SQLite has one writer and no row locks: there is nothing to skip.
+        return ""
 
 
 def describe(exc: sqlite3.DatabaseError, path: str) -> str:

@@ -11,7 +11,6 @@ delegates to it).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from engine.ledger import Ledger
+    from engine.ledger.db import Conn
     from engine.records import Blocker, DepAdded, Edge, TreeNode
 
 
@@ -79,7 +79,7 @@ class GraphStore:
 
     def _insert(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         bead_id: str,
         depends_on: str,
         dep_type: str,
@@ -238,23 +238,21 @@ class GraphStore:
 
     # ---- readiness maintenance (readiness.py) ---------------------------------------------
 
-    def refresh_blocked(self, conn: sqlite3.Connection, ids: Iterable[str]) -> int:
+    def refresh_blocked(self, conn: Conn, ids: Iterable[str]) -> int:
         return readiness.refresh_blocked(conn, ids)
 
-    def status_changed(
-        self, conn: sqlite3.Connection, bead_id: str, old: str | None, new: str
-    ) -> None:
+    def status_changed(self, conn: Conn, bead_id: str, old: str | None, new: str) -> None:
         readiness.status_changed(conn, bead_id, old, new)
 
-    def refresh_defer(self, conn: sqlite3.Connection, ids: Iterable[str]) -> None:
+    def refresh_defer(self, conn: Conn, ids: Iterable[str]) -> None:
         readiness.refresh_defer(conn, ids)
 
-    def recompute_all(self, conn: sqlite3.Connection) -> None:
+    def recompute_all(self, conn: Conn) -> None:
         readiness.recompute_all(conn)
 
 
 def record_event(
-    conn: sqlite3.Connection,
+    conn: Conn,
     bead_id: str | None,
     kind: str,
     actor: str | None,

@@ -32,11 +32,12 @@ class InboxStore:
         attempt: int | None = None,
     ) -> int:
         with self.db.write(durable=True) as conn:
-            cur = conn.execute(
-                "INSERT INTO inbox(at, kind, actor, attempt, payload) VALUES (?,?,?,?,?)",
+            row = conn.execute(
+                "INSERT INTO inbox(at, kind, actor, attempt, payload) VALUES (?,?,?,?,?) "
+                "RETURNING id",
                 (iso(self.ledger.now()), kind, actor, attempt, json.dumps(payload)),
-            )
-            return int(cur.lastrowid or 0)
+            ).fetchone()
+            return int(row[0])
 
     def pending(self, limit: int = 200) -> list[InboxItem]:
         out: list[Any] = []  # InboxItems, built from the rows' columns

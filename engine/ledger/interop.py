@@ -150,7 +150,7 @@ class InteropStore:
                 held_by_file.append(bead["id"])
                 conn.execute("DELETE FROM labels WHERE bead_id=?", (bead["id"],))
                 conn.executemany(
-                    "INSERT OR IGNORE INTO labels(bead_id, label) VALUES (?,?)",
+                    "INSERT INTO labels(bead_id, label) VALUES (?,?) ON CONFLICT DO NOTHING",
                     ((bead["id"], lbl) for lbl in set(bead["labels"])),
                 )
                 record_event(conn, bead["id"], kind, actor, now, {"status": bead["status"]})
@@ -163,8 +163,8 @@ class InteropStore:
                     continue  # the ledger's copy of that bead is newer or live: so are its edges
                 dseq += 1
                 cur = conn.execute(
-                    "INSERT OR IGNORE INTO deps(bead_id, depends_on, type, created_at, "
-                    "created_by, extra, seq) VALUES (?,?,?,?,?,?,?)",
+                    "INSERT INTO deps(bead_id, depends_on, type, created_at, "
+                    "created_by, extra, seq) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                     (
                         dep["bead_id"],
                         dep["depends_on"],

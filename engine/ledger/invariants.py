@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.ledger.db import Conn
 
 
-def invariant_violations(conn: sqlite3.Connection) -> list[str]:
+def invariant_violations(conn: Conn) -> list[str]:
     """Rules that must hold after every tick; each broken one as a sentence."""
     out = []
     for r in conn.execute(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from engine.ledger import Ledger
+    from engine.ledger.db import Conn, Row
     from engine.records import MergeRequest, QueuedMergeRequest
 
 OPEN_STATES = ("queued", "testing", "landing", "awaiting_approval")
@@ -30,7 +30,7 @@ FINAL_STATES = ("landed", "failed", "conflict", "rejected", "dropped")
 
 
 # Any: a MergeRequest, or a QueuedMergeRequest when the row comes from `list`'s join.
-def _mr(row: sqlite3.Row) -> Any:
+def _mr(row: Row) -> Any:
     d = dict(row)
     d["id"] = d["bead_id"]
     d["commit"] = d.pop("commit_sha")
@@ -157,7 +157,7 @@ class MergeQueueStore:
                         closed.append(source)
         return closed
 
-    def _sources(self, conn: sqlite3.Connection, bead_id: str) -> builtins.list[str]:
+    def _sources(self, conn: Conn, bead_id: str) -> builtins.list[str]:
         """The bead, and the bead it reworks (a rework's landing lands the original too)."""
         out = [bead_id]
         row = conn.execute("SELECT metadata FROM beads WHERE id=?", (bead_id,)).fetchone()

@@ -10,7 +10,6 @@ caller (engine/policy.py), and the rework bead's words are written by the refine
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
@@ -19,6 +18,7 @@ from engine.ledger.graph import record_event
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
+    from engine.ledger.db import Conn
     from engine.ledger.merge_queue import MergeQueueStore
     from engine.records import MergeRequest
 
@@ -69,7 +69,7 @@ def fail(
 
 def send_back(
     queue: MergeQueueStore,
-    conn: sqlite3.Connection,
+    conn: Conn,
     mr: MergeRequest,
     *,
     reason: str,

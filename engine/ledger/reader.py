@@ -68,8 +68,12 @@ class LedgerReader:
         self.clock = clock
         self._conn: aiosqlite.Connection | None = None
         self._ledger: ReadOnlyLedger | None = None
+        self._pg: tuple[Any, Any] | None = None  # PostgreSQL: (its thread, its PgDb)
 
     async def open(self) -> None:
+        if self.path.startswith(("postgresql://", "postgres://")):
+            await self._open_postgresql()
+            return
         import aiosqlite  # imported here: `gt` commands never load it
 
         try:
@@ -90,13 +94,49 @@ class LedgerReader:
         # own thread only, through `read`), so they run unchanged rather than copied here.
         self._ledger = ReadOnlyLedger(conn._conn, self.path, self.clock)
 
+    async def _open_postgresql(self) -> None:
+        # PostgreSQL: the same stores over a read-only psycopg connection on a thread of
+        # its own (MVCC: a reader never waits for a writer, as in WAL mode).
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        from engine.ledger.pg_db import PgDb
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="ledger-views")
+        loop = asyncio.get_running_loop()
+        try:
+            db = await loop.run_in_executor(pool, lambda: PgDb(self.path, read_only=True))
+        except BaseException:
+            pool.shutdown(wait=False)
+            raise
+        ledger = ReadOnlyLedger.__new__(ReadOnlyLedger)
+        ledger.path, ledger.db, ledger.clock, ledger._stores = db.path, db, self.clock, {}
+        self._pg = (pool, db)
+        self._ledger = ledger
+
     async def close(self) -> None:
+        pg = self._pg
+        if pg is not None:
+            import asyncio
+
+            pool, db = pg
+            self._pg, self._ledger = None, None
+            await asyncio.get_running_loop().run_in_executor(pool, db.close)
+            pool.shutdown(wait=False)
         if self._conn is not None:
             conn, self._conn, self._ledger = self._conn, None, None
             await conn.close()
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(ledger, *args, **kwargs)` on the reader's thread and connection."""
+        pg = self._pg
+        if pg is not None:
+            import asyncio
+            import functools
+
+            assert self._ledger is not None
+            call = functools.partial(fn, self._ledger, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(pg[0], call)
         assert self._conn is not None and self._ledger is not None, "reader not open"
         # aiosqlite 0.22.1 (pinned) has no public call that runs a function on its
         # connection thread; `_execute` is the one its own methods use.

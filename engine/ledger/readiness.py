@@ -10,7 +10,6 @@ walks on only where the answer changed. GraphStore (``ledger.graph``) delegates 
 
 from __future__ import annotations
 
-import sqlite3
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,8 @@ from engine.timeutil import parse_iso
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from engine.ledger.db import Conn
 
 UNBLOCKING_SQL = "('closed','pinned','tombstone')"
 # Beads follows blocked parents up to this many levels.
@@ -35,7 +36,7 @@ def is_unblocking(status: str) -> bool:
     return status in vocab.UNBLOCKING_STATUSES
 
 
-def refresh_blocked(conn: sqlite3.Connection, ids: Iterable[str]) -> int:
+def refresh_blocked(conn: Conn, ids: Iterable[str]) -> int:
     """Re-evaluate `blocked` for these beads and their parent-child descendants.
 
     Each bead is evaluated from the ground truth (its own blockers and those of its
@@ -70,7 +71,7 @@ def refresh_blocked(conn: sqlite3.Connection, ids: Iterable[str]) -> int:
     return changed
 
 
-def _blocked_by_rule(conn: sqlite3.Connection, bead_id: str, direct: dict[str, bool]) -> bool:
+def _blocked_by_rule(conn: Conn, bead_id: str, direct: dict[str, bool]) -> bool:
     """Blocked itself, or an ancestor within MAX_PARENT_DEPTH levels is (Beads' rule)."""
     seen = {bead_id}
     frontier = [bead_id]
@@ -95,7 +96,7 @@ def _blocked_by_rule(conn: sqlite3.Connection, bead_id: str, direct: dict[str, b
     return False
 
 
-def status_changed(conn: sqlite3.Connection, bead_id: str, old: str | None, new: str) -> None:
+def status_changed(conn: Conn, bead_id: str, old: str | None, new: str) -> None:
     """A bead's status moved: its `blocks` dependents may have (un)blocked."""
     if old is not None and is_unblocking(old) == is_unblocking(new):
         return
@@ -109,7 +110,7 @@ def status_changed(conn: sqlite3.Connection, bead_id: str, old: str | None, new:
         refresh_blocked(conn, dependents)
 
 
-def refresh_defer(conn: sqlite3.Connection, ids: Iterable[str]) -> None:
+def refresh_defer(conn: Conn, ids: Iterable[str]) -> None:
     """defer_chain = the latest defer_until of a bead and all its parent-child ancestors."""
     queue = deque(ids)
     visits: dict[str, int] = {}
@@ -142,7 +143,7 @@ def refresh_defer(conn: sqlite3.Connection, ids: Iterable[str]) -> None:
             )
 
 
-def recompute_all(conn: sqlite3.Connection) -> None:
+def recompute_all(conn: Conn) -> None:
     """Readiness for the whole ledger at once (after a bulk import), depth-limited as Beads."""
     direct = {
         r[0]

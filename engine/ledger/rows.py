@@ -6,9 +6,9 @@ import json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import sqlite3
     from typing import Any
 
+    from engine.ledger.db import Row
     from engine.records import Agent, Bead, EventRow
 
 BEAD_FIELDS = (
@@ -47,7 +47,7 @@ def _loads(text: str) -> Any:
     return json.loads(text)
 
 
-def bead(row: sqlite3.Row, *, extra: bool = False) -> Bead:
+def bead(row: Row, *, extra: bool = False) -> Bead:
     # Built key by key from the row (Any): tests/test_records.py checks the result is a Bead
     # (a BeadWithExtra with `extra`).
     d: Any = dict(zip(BEAD_FIELDS, (row[k] for k in BEAD_FIELDS), strict=True))
@@ -61,19 +61,19 @@ def bead(row: sqlite3.Row, *, extra: bool = False) -> Bead:
     return d
 
 
-def agent(row: sqlite3.Row) -> Agent:
+def agent(row: Row) -> Agent:
     d: Any = dict(row)  # the row's columns: tests/test_records.py checks it is an Agent
     d["info"] = json.loads(d["info"])
     return d
 
 
-def event(row: sqlite3.Row) -> EventRow:
+def event(row: Row) -> EventRow:
     d: Any = dict(row)  # the row's columns: tests/test_records.py checks it is an EventRow
     d["data"] = json.loads(d["data"])
     return d
 
 
-def check_decided_on(bead: sqlite3.Row, failures: int) -> None:
+def check_decided_on(bead: Row, failures: int) -> None:
     """A retry decision names the failure count it was made for; one made on a stale read
     (outside the writing transaction) would skip or repeat a rung, so it is refused."""
     if failures != int(bead["failures"]) + 1:

@@ -1,16 +1,22 @@
 """The ledger's schema and its versioned migrations.
 
 Portable by intent: plain tables, TEXT timestamps, JSON in TEXT columns, no SQLite-only
-tricks the planned PostgreSQL backend could not express.
+tricks PostgreSQL could not express. Written once, in SQLite's words; `for_backend` gives
+PostgreSQL the same tables in its types, and the same versions migrate both.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from typing import TYPE_CHECKING
 
 from engine.errors import LedgerError
 
-SCHEMA_VERSION = 4
+if TYPE_CHECKING:
+    from engine.ledger.db import AnyDb
+
+SCHEMA_VERSION = 6
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -218,50 +224,124 @@ CREATE TABLE checklist_steps (
 );
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+# Version 5: hosts — one engine per machine sharing this ledger (`gastown --engine-only
+# --host NAME`). `epoch` grows at each (re)join, so a host declared lost that comes back
+# under its old epoch is fenced out; `rigs` is a JSON list (empty: every rig). An agent's
+# `host` is the host whose engine runs its session (NULL: a single-host town).
+_V5 = """
+CREATE TABLE hosts (
+    name TEXT PRIMARY KEY,
+    capacity INTEGER NOT NULL DEFAULT 0,
+    rigs TEXT NOT NULL DEFAULT '[]',
+    address TEXT NOT NULL DEFAULT '',
+    town_root TEXT NOT NULL DEFAULT '',
+    epoch INTEGER NOT NULL DEFAULT 0,
+    heartbeat_at REAL NOT NULL DEFAULT 0,
+    lease_seconds REAL NOT NULL DEFAULT 15,
+    state TEXT NOT NULL DEFAULT 'live',
+    joined_at REAL NOT NULL DEFAULT 0
+);
+ALTER TABLE agents ADD COLUMN host TEXT;
+CREATE INDEX agents_host ON agents(host, status) WHERE host IS NOT NULL;
+"""
+
+# Version 6: one refinery per rig, town-wide (engine/ledger/refinery_leases.py): the engine
+# holding a rig's lease runs its merge queue; `token` changes at every take-over and a
+# landing is recorded only while its token still holds; `epoch` counts the takes.
+_V6 = """
+CREATE TABLE refinery_leases (
+    rig TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    token TEXT NOT NULL,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    expires_at REAL NOT NULL DEFAULT 0
+);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}
 
 
-def create(conn: sqlite3.Connection) -> None:
+def create(db: AnyDb) -> None:
     """Create the newest schema in an empty database."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db.write(durable=True) as conn:
         for version in sorted(MIGRATIONS):
-            for statement in _statements(MIGRATIONS[version]):
+            for statement in statements(MIGRATIONS[version], db.backend):
                 conn.execute(statement)
+        if db.backend == "postgresql":
+            from engine.ledger.pg_db import COMMITS_SEQUENCE
+
+            conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {COMMITS_SEQUENCE}")
         conn.execute(
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
-def check(conn: sqlite3.Connection, path: str) -> None:
-    """Refuse a ledger we cannot read; migrate an older one forward."""
+def is_empty(db: AnyDb) -> bool:
+    """No tables at all: a fresh database a town may be created in."""
+    if db.backend == "postgresql":
+        row = db.conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchone()
+    else:
+        row = db.conn.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()
+    return int(row[0]) == 0
+
+
+def version_of(db: AnyDb) -> int:
+    """The schema version the ledger says it has; refuses a database that is not one."""
     try:
-        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    except sqlite3.DatabaseError:
-        raise LedgerError(f"{path} is not a Gas Town ledger (no schema version)") from None
-    version = int(row[0]) if row else 0
+        row = db.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    except (sqlite3.DatabaseError, LedgerError):
+        raise LedgerError(f"{db.path} is not a Gas Town ledger (no schema version)") from None
+    return int(row[0]) if row else 0
+
+
+def check(db: AnyDb) -> None:
+    """Refuse a ledger we cannot read; migrate an older one forward."""
+    version = version_of(db)
     if version > SCHEMA_VERSION:
         raise LedgerError(
-            f"the ledger {path} was written by a newer Gas Town "
+            f"the ledger {db.path} was written by a newer Gas Town "
             f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade gastown"
         )
     if version < SCHEMA_VERSION:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for v in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _statements(MIGRATIONS[v]):
+        with db.write(durable=True) as conn:
+            # read again under the write lock: another process may have migrated meanwhile
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            for v in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
+                for statement in statements(MIGRATIONS[v], db.backend):
                     conn.execute(statement)
             conn.execute(
                 "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),)
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+
+
+# One schema description, two dialects: the DDL above is written in SQLite's words, and
+# PostgreSQL gets the same tables with its own types. TEXT compares byte by byte in
+# SQLite; COLLATE "C" gives PostgreSQL the same order whatever the server's locale.
+_PG_TYPES = (
+    (
+        re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b"),
+        "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    ),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'),
+)
+
+
+def for_backend(statement: str, backend: str) -> str:
+    if backend != "postgresql":
+        return statement
+    if not statement.lstrip().upper().startswith(("CREATE TABLE", "ALTER TABLE")):
+        return statement
+    for pattern, replacement in _PG_TYPES:
+        statement = pattern.sub(replacement, statement)
+    return statement
+
+
+def statements(script: str, backend: str = "sqlite") -> list[str]:
+    return [for_backend(s, backend) for s in _statements(script)]
 
 
 def _statements(script: str) -> list[str]:

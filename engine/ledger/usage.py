@@ -25,6 +25,8 @@ GROUPS: tuple[UsageGroup, ...] = ("bead", "agent", "convoy", "rig", "runtime", "
 
 _FIGURES = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 _SUMS = ", ".join(f"sum(u.{f}) AS {f}" for f in _FIGURES)
+_TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
 _KEY = {
     "bead": "u.bead_id",
     "agent": "u.agent",
@@ -58,27 +60,27 @@ class UsageStore:
         changed = 0
         with self.db.write() as conn:
             for s in sessions:
-                # SQLite evaluates every SET expression against the row as it was.
+                # Both backends evaluate every SET expression against the row as it was.
+                # Written for both: no two-argument max() (PostgreSQL's is GREATEST), no
+                # numbered parameters, and NULL-safe comparison by COALESCE (bead ids are
+                # never empty).
+                grow = "{c}=CASE WHEN excluded.{c} > usage.{c} THEN excluded.{c} ELSE usage.{c} END"
+                sets = ", ".join(grow.format(c=c) for c in _TOKEN_COLUMNS)
+                replace = "(? = 1 OR usage.bead_id IS NULL)"
                 cur = conn.execute(
                     "INSERT INTO usage(agent, session, model, runtime, rig, bead_id, attempt, "
                     "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
                     "first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                    "ON CONFLICT(agent, session, model) DO UPDATE SET "
-                    "input_tokens=max(input_tokens, excluded.input_tokens), "
-                    "output_tokens=max(output_tokens, excluded.output_tokens), "
-                    "cache_read_tokens=max(cache_read_tokens, excluded.cache_read_tokens), "
-                    "cache_write_tokens=max(cache_write_tokens, excluded.cache_write_tokens), "
-                    "bead_id=CASE WHEN ?14 OR bead_id IS NULL "
-                    "THEN excluded.bead_id ELSE bead_id END, "
-                    "attempt=CASE WHEN ?14 OR bead_id IS NULL "
-                    "THEN excluded.attempt ELSE attempt END, "
+                    f"ON CONFLICT(agent, session, model) DO UPDATE SET {sets}, "
+                    f"bead_id=CASE WHEN {replace} THEN excluded.bead_id ELSE usage.bead_id END, "
+                    f"attempt=CASE WHEN {replace} THEN excluded.attempt ELSE usage.attempt END, "
                     "updated_at=excluded.updated_at "
-                    "WHERE excluded.input_tokens > input_tokens "
-                    "OR excluded.output_tokens > output_tokens "
-                    "OR excluded.cache_read_tokens > cache_read_tokens "
-                    "OR excluded.cache_write_tokens > cache_write_tokens "
-                    "OR ((?14 OR bead_id IS NULL) AND (bead_id IS NOT excluded.bead_id "
-                    "OR attempt != excluded.attempt))",
+                    "WHERE excluded.input_tokens > usage.input_tokens "
+                    "OR excluded.output_tokens > usage.output_tokens "
+                    "OR excluded.cache_read_tokens > usage.cache_read_tokens "
+                    "OR excluded.cache_write_tokens > usage.cache_write_tokens "
+                    f"OR ({replace} AND (COALESCE(usage.bead_id, '') "
+                    "<> COALESCE(excluded.bead_id, '') OR usage.attempt != excluded.attempt))",
                     (
                         agent,
                         s.session,
@@ -93,7 +95,9 @@ class UsageStore:
                         s.cache_write_tokens,
                         now,
                         now,
-                        exact,
+                        int(exact),
+                        int(exact),
+                        int(exact),
                     ),
                 )
                 changed += cur.rowcount
@@ -130,9 +134,11 @@ class UsageStore:
         where, args = "", []
         if key is not None and by != "town":
             where, args = f" WHERE {column}=?", [key]
+        # the town is one key (NULL): PostgreSQL refuses a constant in GROUP BY
+        keys = "u.model" if column == "NULL" else f"{column}, u.model"
         sql = (
             f"SELECT {column} AS key, u.model AS model, count(*) AS sessions, {_SUMS} "
-            f"FROM usage u{join}{where} GROUP BY {column}, u.model ORDER BY {column}, u.model"
+            f"FROM usage u{join}{where} GROUP BY {keys} ORDER BY {keys}"
         )
         out: list[Any] = [dict(r) for r in self.db.conn.execute(sql, args)]
         return out
