@@ -208,8 +208,12 @@ def test_no_two_modules_share_a_file_name():
     assert unexpected == {}
 
 
-def test_no_engine_module_is_over_450_lines():
-    lengths = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in sources("engine")}
+def test_no_module_of_the_engine_or_the_app_is_over_450_lines():
+    # The aim is ~400 (a room a reader can hold); 450 is where a module must be split.
+    lengths = {
+        str(p.relative_to(ROOT)): len(p.read_text().splitlines())
+        for p in sources("engine") + sources("gastown_tui")
+    }
     too_long = {path: n for path, n in lengths.items() if n > 450}
     assert too_long == {}
 

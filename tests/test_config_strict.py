@@ -5,11 +5,14 @@ error naming the key and its line, from `gt` and from the engine alike, before a
 from __future__ import annotations
 
 import subprocess
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from engine.config import load_config
+from engine.config import TownConfig, load_config
 from engine.errors import GtError
 from engine.town import Town, init_town
 from tests.cli_support import assert_one_line_error, gastown_argv, gt_env, run_gt
@@ -107,6 +110,68 @@ def test_custom_runtimes_and_key_remaps_are_still_read(tmp_path: Path) -> None:
     assert cfg.runtime.custom["mine"].argv == ["echo"]
     assert (cfg.model_extra or {})["keys"] == {"sling": "S"}
     assert cfg.rig("web").max_polecats == 2
+
+
+def every_table(model: type[BaseModel], path: tuple[str, ...] = ()) -> Iterator[TableCase]:
+    """Each table town.toml may hold, found by walking TownConfig's models (a section added
+    later is covered without editing this test): its dotted path and a minimal body."""
+    yield TableCase(path, [f"{name} = {toml_sample(f.annotation)}" for name, f in required(model)])
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from every_table(ann, (*path, name))
+        elif typing.get_origin(ann) is dict and is_model(value := typing.get_args(ann)[1]):
+            yield from every_table(value, (*path, name, "x"))
+    # a table of named tables kept as typed extras ([runtime.NAME])
+    extra = typing.get_type_hints(model).get("__pydantic_extra__")
+    if extra is not None and is_model(value := typing.get_args(extra)[1]):
+        yield from every_table(value, (*path, "x"))
+
+
+class TableCase(typing.NamedTuple):
+    path: tuple[str, ...]
+    body: list[str]  # the keys the table cannot do without
+
+
+def is_model(tp: object) -> typing.TypeGuard[type[BaseModel]]:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def required(model: type[BaseModel]) -> list[tuple[str, typing.Any]]:
+    return [(name, f) for name, f in model.model_fields.items() if f.is_required()]
+
+
+def toml_sample(ann: typing.Any) -> str:
+    """A valid TOML value for a required key: a number, a word, a list of one."""
+    if typing.get_origin(ann) is list:
+        return f"[{toml_sample(typing.get_args(ann)[0])}]"
+    if typing.get_origin(ann) is typing.Literal:
+        return repr(typing.get_args(ann)[0])
+    return {float: "1.0", int: "1", str: "'x'"}[ann]
+
+
+TABLES = {".".join(case.path) or "(top level)": case for case in every_table(TownConfig)}
+
+
+def test_the_walk_finds_every_kind_of_table() -> None:
+    assert {
+        "(top level)",
+        "scheduler",
+        "runtime",
+        "runtime.x",
+        "rigs.x",
+        "budget.convoys.x",
+        "escalation.high",
+        "deacon",
+        "prices.x",
+    } <= set(TABLES)
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_every_table_refuses_an_unknown_key(tmp_path: Path, table: str) -> None:
+    path, body = TABLES[table]
+    lines = ([f"[{'.'.join(path)}]"] if path else []) + body + ["bogus_key = 1"]
+    assert_refused_at(tmp_path, "\n".join(lines) + "\n", len(lines), "bogus_key")
 
 
 def test_an_empty_or_missing_town_toml_gives_the_defaults(tmp_path: Path) -> None:

@@ -9,8 +9,11 @@
 - puts `gt` first on PATH through a one-command folder (a shim that execs this very
   interpreter), because the person's PATH may not hold the venv gastown was installed into,
   and tmux 3.3a replaces a PATH given with `-e` by the client's own;
-- waits until the session's log pipe is attached (so no first line is lost), reads the
-  prompt from its file, puts it into the argv template element-wise, and execs the runtime.
+- waits, at most 2 s, for the session's log file ($GT_LOG) to exist: the fleet's
+  `pipe-pane` creates it when the pipe attaches, so the first lines are not lost (after
+  2 s it goes on regardless; a late pipe loses only what came before it);
+- reads the prompt from its file, puts it into the argv template element-wise, and execs
+  the runtime.
 
 Bead text never meets a shell. This module stays small: it runs once per session start.
 """
