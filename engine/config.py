@@ -308,6 +308,22 @@ class EngineSettings(_Section):
     dispatcher: str = "tmux"
 
 
+class LedgerSettings(_Section):
+    # postgresql://user@host:port/db: a ledger shared by several hosts (engine/ledger/pg_db.py);
+    # unset: the town's own SQLite file. Read early by engine/town.py (`ledger_target`).
+    url: str | None = None
+
+
+class HostSettings(_Section):
+    """[host]: this machine as one host of a town shared across machines (`gastown
+    --engine-only --host NAME`); its capacity is [scheduler] max_polecats."""
+
+    rigs: list[str] = Field(default_factory=list, description="rigs served; empty: all")
+    address: str = Field("", description="how other hosts reach this one; empty: hostname")
+    # its engine renews the lease five times within it (engine/policy.py heartbeat_every)
+    lease_seconds: float = Field(15.0, ge=1, description="silence before it is declared lost")
+
+
 class MayorSettings(_Section):
     # the mayor's runtime (any preset or [runtime.NAME]); None: the town's default runtime
     runtime: str | None = None
@@ -320,7 +336,9 @@ class TownConfig(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     engine: EngineSettings = EngineSettings()
+    ledger: LedgerSettings = LedgerSettings()
     mayor: MayorSettings = MayorSettings()  # engine/mayor/
+    host: HostSettings = HostSettings()  # engine/host_membership.py
     witness: WitnessSettings = WitnessSettings()
     rigs: dict[str, RigSettings] = {}
     budget: BudgetSettings = BudgetSettings()

@@ -23,10 +23,10 @@ def setup_logging(verbose: bool = False) -> None:
     )
 
 
-async def serve(town: Town) -> None:
+async def serve(town: Town, host: str | None = None) -> None:
     from engine.engine import Engine
 
-    engine = Engine(town)
+    engine = Engine(town, host=host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # SIGHUP too (the terminal closed): a stop, so the running gates die with the engine.
@@ -40,14 +40,15 @@ async def serve(town: Town) -> None:
         await engine.stop()
 
 
-def run_engine(town: Town, *, verbose: bool = False) -> int:
+def run_engine(town: Town, *, verbose: bool = False, host: str | None = None) -> int:
+    """`host`: this machine's name as one host of a town shared across machines."""
     import os
 
     os.umask(0o077)  # the town's files are its owner's alone (the ledger, logs, prompts)
     setup_logging(verbose)
     log = logging.getLogger("gastown")
     try:
-        asyncio.run(serve(town))
+        asyncio.run(serve(town, host))
     except GtError as exc:
         sys.stderr.write(f"gastown: error: {exc.message}\n")
         return exc.exit_code

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.engine import Engine
+    from engine.ledger import Ledger
 
 log = logging.getLogger("gastown.engine")
 
@@ -40,6 +41,9 @@ async def start(engine: Engine, *, attach_if_running: bool = False) -> None:
     try:
         await engine.call(open_town, engine)
     except BaseException:
+        if engine.membership is not None:  # joined, then failed: stop renewing the lease
+            engine.membership.leave(None)
+            engine.membership = None
         for pool in (engine._executor, engine._adapters):
             pool.shutdown(wait=False)
         engine._executor = engine._adapters = None
@@ -51,15 +55,23 @@ async def start(engine: Engine, *, attach_if_running: bool = False) -> None:
 
 def open_town(engine: Engine) -> None:
     """On the ledger thread: everything the engine works with."""
-    from engine.ledger import Ledger
     from engine.polecats.registry import make_dispatcher
     from engine.scheduler.reconciler import Scheduler
 
     town = engine.town
     config = engine.config = engine._config or town.config()
-    ledger = engine.ledger = Ledger(town.ledger_path, clock=engine.clock)
+    ledger = engine.ledger = town.open_ledger(clock=engine.clock)
+    if engine.mode == "embedded":
+        try:
+            join_hosts(engine, ledger)
+        except BaseException:
+            ledger.close()
+            raise
     dispatcher = engine.dispatcher = engine._dispatcher or make_dispatcher(town, config, ledger)
-    engine.scheduler = Scheduler(ledger, config)
+    engine.scheduler = Scheduler(ledger, config, host=engine.host)
+    if engine.membership is not None:
+        engine.scheduler.membership = engine.membership
+        engine.scheduler.host_epoch = engine.membership.epoch
     engine.stream.last_event = ledger.state.last_event_id()
     engine._data_version = ledger.data_version()
     if engine.mode == "embedded":  # we hold the town: what an earlier engine left is ours
@@ -69,6 +81,41 @@ def open_town(engine: Engine) -> None:
         from engine.refinery.pool import RefineryPool
 
         engine.refineries = RefineryPool(town, config)
+
+
+def join_hosts(engine: Engine, ledger: Ledger) -> None:
+    """With --host: join the town's hosts and start renewing the lease; without: refuse
+    while hosts serve the ledger (engine/host_membership.py)."""
+    from engine.host_membership import HostMembership, refuse_hostless
+
+    if engine.host is None:
+        refuse_hostless(ledger)
+        return
+    assert engine.config is not None
+    membership = HostMembership(engine.host, engine.config, engine.town.root)
+    membership.join(ledger)
+    # the target, not ledger.path: a PostgreSQL URL's password is kept out of that one
+    membership.start_heartbeat(engine.town.ledger_target, ledger.clock)
+    engine.membership = membership
+    clone_served_rigs(engine, ledger)
+
+
+def clone_served_rigs(engine: Engine, ledger: Ledger) -> None:
+    """A joining host clones the rigs it serves (their upstream) that it has no clone of,
+    and makes every clone share that upstream (engine/upstream.py): branches and landings
+    then travel through it, so any host's refinery can land any host's work."""
+    from engine.errors import GtError
+    from engine.upstream import ensure_local_clone
+
+    assert engine.config is not None
+    served = set(engine.config.host.rigs)
+    for rig in ledger.rigs.list():
+        if served and rig["name"] not in served:
+            continue
+        try:
+            ensure_local_clone(engine.town, rig)
+        except GtError as exc:  # one unreachable upstream must not keep the host out
+            log.warning("host %s cannot clone rig %s: %s", engine.host, rig["name"], exc)
 
 
 def take_over(engine: Engine) -> None:
@@ -109,6 +156,8 @@ def close(engine: Engine) -> None:
     """On the ledger thread: the refineries, the fleet (ours only), then the ledger."""
     if engine.refineries is not None:
         engine.refineries.stop()
+    if engine.membership is not None:  # before the ledger closes: it says we stopped
+        engine.membership.leave(engine.ledger)
     # attached to a headless engine, the fleet is that engine's to close, not ours
     if engine.dispatcher is not None and engine.mode == "embedded":
         engine.dispatcher.close()

@@ -94,6 +94,37 @@ def rig_has_room(rig_busy: int, capacity: int) -> bool:
     return rig_busy < capacity
 
 
+def host_expired(heartbeat_at: float, lease_seconds: float, now: float) -> bool:
+    """Whether a host that last renewed its lease at `heartbeat_at` is to be declared lost."""
+    return now - heartbeat_at > lease_seconds
+
+
+def host_serves(served: list[str], rig: str) -> bool:
+    """Whether a host serving `served` (empty: every rig) takes work of `rig`."""
+    return not served or rig in served
+
+
+def best_host(free: dict[str, int]) -> str | None:
+    """Where a ready bead goes among the hosts that may take it (name -> free capacity):
+    the most free capacity, ties to the first name; None when none has room."""
+    open_hosts = [(-room, name) for name, room in free.items() if room > 0]
+    return min(open_hosts)[1] if open_hosts else None
+
+
+def heartbeat_every(lease_seconds: float) -> float:
+    """How often a host renews its lease: five times within it, so one slow write or a
+    busy ledger never costs it the lease."""
+    return lease_seconds / 5
+
+
+def handoff_wait(lease_seconds: float) -> float:
+    """How long a bead waits for the host placement prefers (whose lease is
+    `lease_seconds`) before another host takes it: one of that host's heartbeat periods
+    (a host that is live but not reconciling, e.g. paused by its breaker or stuck in a
+    long git call, must not hold work back)."""
+    return heartbeat_every(lease_seconds)
+
+
 def budget_spent(
     tokens: int, dollars: float, budget_tokens: int | None, budget_dollars: float | None
 ) -> str | None:

@@ -113,6 +113,30 @@ class Agent(TypedDict):
     last_activity: float | None
     last_heartbeat: float | None
     info: dict[str, Any]
+    host: str | None  # the host whose engine runs it (None: a single-host town)
+
+
+class Host(TypedDict):
+    """A host sharing the ledger (engine/ledger/hosts.py): one engine on one machine."""
+
+    name: str
+    capacity: int
+    rigs: list[str]  # the rigs it serves; empty: all
+    address: str
+    town_root: str
+    epoch: int
+    heartbeat_at: float
+    lease_seconds: float
+    state: str  # live, lost or stopped
+    joined_at: float
+
+
+class HostRelease(TypedDict):
+    """A bead a lost host's agent held, put back to open for another host."""
+
+    bead_id: str
+    attempt: int
+    agent: str
 
 
 class MergeRequest(TypedDict):
@@ -337,3 +361,13 @@ class ImportedDep(TypedDict):
     created_at: str | None
     created_by: str | None
     extra: dict[str, Any]
+
+
+class RefineryLease(TypedDict):
+    """Who runs a rig's merge queue town-wide (engine/ledger/refinery_leases.py)."""
+
+    rig: str
+    holder: str  # the engine's machine and town directory
+    token: str  # changes at every take; a landing is recorded only under the current one
+    epoch: int  # how many times the lease has been taken
+    expires_at: float  # ledger clock seconds

@@ -59,14 +59,7 @@ def add_rig(
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
-        git.clone(source, os.path.join(tmp, "repo"), progress=progress)
-        clone = os.path.join(tmp, "repo")
-        # The target branch is recorded, and the clone's HEAD detached, so the refinery
-        # can move the branch without a checkout of it going stale.
-        main = git.default_branch(clone)
-        with git.opened(clone) as r:
-            r.set_config("gastown.main", main)
-            r.checkout_detached()
+        _clone(source, os.path.join(tmp, "repo"), progress=progress)
         os.replace(tmp, rig_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -78,3 +71,33 @@ def add_rig(
     except BaseException:
         shutil.rmtree(rig_dir, ignore_errors=True)
         raise
+
+
+def _clone(source: str, repo: str, *, progress: bool = False) -> None:
+    from engine.adapters import git
+
+    git.clone(source, repo, progress=progress)
+    # The target branch is recorded, and the clone's HEAD detached, so the refinery
+    # can move the branch without a checkout of it going stale.
+    main = git.default_branch(repo)
+    with git.opened(repo) as r:
+        r.set_config("gastown.main", main)
+        r.checkout_detached()
+
+
+def clone_into(source: str, rig_dir: str) -> str:
+    """Another host's copy of an existing rig: SOURCE cloned as `rig_dir/repo`, made
+    beside it and renamed into place, so a crash never leaves a half-made clone there."""
+    repo = os.path.join(rig_dir, "repo")
+    tmp = repo + ".adding"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(rig_dir, exist_ok=True)
+    try:
+        _clone(source, tmp)
+        if os.path.exists(repo):  # not a clone (no .git): set aside, never deleted
+            os.replace(repo, f"{repo}.orphan-{os.getpid()}")
+        os.replace(tmp, repo)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return repo

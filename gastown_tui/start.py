@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Run a town of coding agents.",
         usage=(
             "gastown [PATH] [--town PATH] [--demo [PATH] [--speed X]]"
-            " [--engine-only | --serve [--host H] [--port N]] [-v]"
+            " [--engine-only [--host NAME] | --serve [--host H] [--port N]] [-v]"
         ),
     )
     # The path may come before or after the options (`gastown --demo --engine-only PATH`,
@@ -93,14 +93,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--host",
         metavar="HOST",
-        help="with --serve: the address to bind (default 127.0.0.1; others warn: no login)",
+        help=(
+            "with --serve: the address to bind (default 127.0.0.1; others warn: no login); "
+            "with --engine-only: this machine's name as one host of a town shared across "
+            "machines (its town.toml's [ledger] url names the shared ledger)"
+        ),
     )
     p.add_argument("--port", metavar="N", type=int, help="with --serve: the port (default 8000)")
     args = p.parse_args(argv)
     if args.serve and args.engine_only:
         p.error("--serve and --engine-only: choose one (--serve runs the engine too)")
-    if not args.serve and (args.host is not None or args.port is not None):
-        p.error("--host and --port go with --serve")
+    if args.port is not None and not args.serve:
+        p.error("--host and --port go with --serve (--host NAME also with --engine-only)")
+    if args.host is not None and not (args.serve or args.engine_only):
+        p.error("--host goes with --serve (an address) or --engine-only (a host's name)")
+    if args.host is not None and args.engine_only:
+        from engine.host_membership import host_name_problem
+
+        problem = host_name_problem(args.host)
+        if problem:
+            p.error(problem)
     if args.speed is not None and args.demo is None:
         p.error("--speed paces the demo: use it with --demo")
     given = [x for x in (args.demo, args.path, args.town) if x]
@@ -143,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if launch.engine_only:
         from engine.headless import run_engine
 
-        return run_engine(town, verbose=launch.verbose)
+        return run_engine(town, verbose=launch.verbose, host=args.host)
     if args.serve:
         from gastown_tui.serve import run_server
 

@@ -29,7 +29,7 @@ class World(NamedTuple):
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     town = init_town(str(tmp_path / "town"))
-    with Ledger(town.ledger_path) as led:
+    with Ledger(town.ledger_target) as led:
         add_rig(led, "web", "gt", capabilities=["python"])
         blocker = led.beads.create("blocker", priority=1, labels=["python"])["id"]
         dependent = led.beads.create("dependent", deps=[(blocker, "blocks")])["id"]
@@ -57,6 +57,11 @@ def world(tmp_path: Path) -> World:
         from engine.commands.formula_actions import Cook, cook
 
         molecule = cook(led, Cook("bugfix", ("bug=b",), "web", staged=True), actor="x").molecule
+        # a host that joined and stopped (a live one would place the work `gt sling` places)
+        box = led.hosts.join(
+            "box", capacity=2, rigs=["web"], address="box.lan", town_root="/t", lease_seconds=15
+        )
+        led.hosts.stop("box", box)
     ids = {
         "blocker": blocker,
         "dependent": dependent,
@@ -94,6 +99,7 @@ CASES = [
     Case("beads", lambda i: ("ready",)),
     Case("blocked", lambda i: ("blocked",)),
     Case("agents", lambda i: ("agents", "--all")),
+    Case("hosts", lambda i: ("hosts",)),
     Case("convoy", lambda i: ("convoy", "create", "c", "--bead", i["dependent"], "--staged")),
     Case("convoy", lambda i: ("convoy", "launch", i["convoy"])),
     Case("convoy", lambda i: ("convoy", "add", i["convoy"], i["work"])),

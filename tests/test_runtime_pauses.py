@@ -15,7 +15,8 @@ import pytest
 
 from engine import vocab
 from engine.config import TownConfig
-from engine.json_schemas import OUTPUTS, RuntimePause, adapter
+from engine.json_schemas import OUTPUTS, adapter
+from engine.json_shapes import RuntimePause
 from engine.ledger import Ledger
 from engine.polecats.witness import RateLimited
 from engine.policy import limit_seen, pause_backoff

@@ -252,7 +252,14 @@ def session_for(ctx: Any, ident: str) -> tuple[Agent, str, Any]:
     from engine.polecats.fleet import session_of_agent
 
     agent = ctx.ledger.agents.require(ident)
-    return agent, session_of_agent(agent["id"]), Tmux(socket_name(ctx.town.root))
+    session = session_of_agent(agent["id"])
+    if agent.get("host"):  # a town shared across machines: its session may be elsewhere
+        from engine.cli.host_cmds import elsewhere
+
+        where = elsewhere(ctx, agent, session)
+        if where:
+            raise GtError(where)
+    return agent, session, Tmux(socket_name(ctx.town.root))
 
 
 def cmd_peek(args: argparse.Namespace, ctx: Any) -> int:

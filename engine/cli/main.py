@@ -41,12 +41,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "handoff": ("engine.cli.agent_cmds", "(agents) restart my session, hook intact"),
     "peek": ("engine.cli.agent_cmds", "an agent's recent output"),
     "attach": ("engine.cli.agent_cmds", "attach the terminal to an agent's session"),
+    "hosts": ("engine.cli.host_cmds", "the hosts sharing this town's ledger: state, load"),
     "runtime": ("engine.cli.agent_cmds", "agent runtimes"),
     "seance": ("engine.cli.agent_cmds", "what earlier sessions on a bead or agent said"),
     "mq": ("engine.cli.mq_cmds", "the merge queue: list, show, retry, reject, approve"),
     "schema": ("engine.cli.schema_cmds", "the JSON Schema of each --json output"),
     "costs": ("engine.cli.costs_cmds", "token usage and cost per bead, agent, convoy; budgets"),
     "patrol": ("engine.cli.patrol_cmds", "the deacon's patrols: last run, findings, next run"),
+    "ledger": ("engine.cli.ledger_cmds", "move the town's ledger to PostgreSQL (or back)"),
 }
 
 

@@ -111,6 +111,7 @@ def cmd_agents(args: argparse.Namespace, ctx: Any) -> int:
             "worktree": a["worktree"],
             "branch": a["branch"],
             "created_at": a["created_at"],
+            "host": a["host"],
         }
         for a in agents
     ]

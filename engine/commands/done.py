@@ -64,6 +64,18 @@ def done(
                 f"{branch} has no commits beyond main: commit your work first "
                 f"(or `gt done --status deferred` to hand the bead back)"
             )
+        from engine import upstream
+
+        # a rig shared across hosts: the refinery may run on another host, which fetches
+        # the branch from the upstream; pushed before the request exists, so a request
+        # never names a branch the refinery cannot find (a failed push records nothing)
+        if upstream.is_shared(where):
+            try:
+                upstream.push_branch(where, branch)
+            except GtError as exc:
+                raise GtError(
+                    f"cannot push {branch} to the rig's upstream: {exc.message}"
+                ) from None
     # git is read before the transaction: the ledger is never held waiting on git
     return record(ledger, request, branch=branch, commit=commit, routes=routes)
 

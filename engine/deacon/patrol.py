@@ -41,6 +41,7 @@ class PatrolContext:
     town: Town
     now: float  # the ledger's clock, read once per round
     dispatcher: Dispatcher | None = None  # None when no engine runs (gt patrol run)
+    host: str | None = None  # the engine's host, of several sharing the ledger (None: alone)
 
     @property
     def settings(self) -> DeaconSettings:

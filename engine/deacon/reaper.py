@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from engine import vocab
 from engine.deacon.patrol import Finding, Patrol, PatrolContext
+from engine.upstream import local_clone
 
 if TYPE_CHECKING:
     from engine.deacon.settings import DeaconSettings
@@ -47,13 +48,14 @@ class ReaperPatrol(Patrol):
     def look(self, ctx: PatrolContext) -> list[IdlePolecat]:
         window = ctx.config.scheduler.idle_retire_seconds
         out = []
-        for a in ctx.ledger.agents.list():
+        for a in ctx.ledger.agents.list(host=ctx.host):  # a host reaps its own polecats
             if a["status"] != vocab.AGENT_IDLE or a["hook"]:
                 continue
             if ctx.now - (a["idle_since"] or ctx.now) < window:
                 continue
             rig = ctx.ledger.rigs.get(a["rig"])
-            out.append(IdlePolecat(a, rig["path"] if rig else ""))
+            # this host's clone (engine/upstream.py), not the path the adding town recorded
+            out.append(IdlePolecat(a, local_clone(ctx.town, a["rig"]) if rig else ""))
         return out
 
     def work(self, ctx: PatrolContext, looked: list[IdlePolecat]) -> list[IdlePolecat]:

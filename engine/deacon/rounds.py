@@ -68,7 +68,12 @@ def patrols() -> list[Patrol]:
 def context(engine: Engine) -> PatrolContext:
     assert engine.ledger is not None and engine.config is not None
     return PatrolContext(
-        engine.ledger, engine.config, engine.town, engine.ledger.now(), engine.dispatcher
+        engine.ledger,
+        engine.config,
+        engine.town,
+        engine.ledger.now(),
+        engine.dispatcher,
+        engine.host,
     )
 
 

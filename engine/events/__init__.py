@@ -19,5 +19,6 @@ from engine.events.base import *  # noqa: F403
 from engine.events.bead_events import *  # noqa: F403
 from engine.events.deacon_events import *  # noqa: F403
 from engine.events.escalation_events import *  # noqa: F403
+from engine.events.host_events import *  # noqa: F403
 from engine.events.mayor_events import *  # noqa: F403
 from engine.events.town_events import *  # noqa: F403

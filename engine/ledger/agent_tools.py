@@ -141,6 +141,9 @@ def record(
     """An agent's note (checkpoint, heartbeat...) with its identity and attempt, fenced."""
     with agents.db.write() as conn:
         agent = agents.require(ident)
+        if agent["status"] == vocab.AGENT_RETIRED:
+            # e.g. its host was declared lost: the session is a zombie of an ended agent
+            raise Conflict(f"{agent['name']} was retired; nothing was changed")
         bead_id = agent["hook"]
         if attempt is not None and bead_id:
             agents.fence(bead_id, attempt)
@@ -183,6 +186,8 @@ def set_health(
     """The witness's label (and ladder position) for an agent."""
     with agents.db.write() as conn:
         agent = agents.require(ident)
+        if agent["status"] == vocab.AGENT_RETIRED and status != vocab.AGENT_RETIRED:
+            return  # a late label from a look taken before it was retired (host lost)
         now = iso(agents.ledger.now())
         merged = {**agent["info"], **(info or {})}
         conn.execute(

@@ -34,13 +34,14 @@ from engine.polecats.dispatcher import (
     Started,
 )
 from engine.timeutil import iso
+from engine.upstream import local_clone
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from engine.config import TownConfig
     from engine.ledger import Ledger
-    from engine.records import Agent, Bead
+    from engine.records import Agent, Bead, Rig
     from engine.town import Town
     from engine.usage import SessionUsage, UsageReader
 
@@ -73,6 +74,7 @@ class _Details(NamedTuple):
     rig_path: str
     bead: Bead
     token: str
+    rig: Rig
 
 
 class TmuxFleet(DispatcherHooks):
@@ -109,7 +111,9 @@ class TmuxFleet(DispatcherHooks):
             token = self.ledger.agents.issue_token(a.agent_id, a.attempt)
         except GtError as exc:
             raise DispatchError(exc.message) from None
-        return Launch(a, _Details(rig_path=rig["path"], bead=bead, token=token))
+        # this host's clone (engine/upstream.py), not the path the adding town recorded
+        rig_path = local_clone(self.town, rig["name"])
+        return Launch(a, _Details(rig_path=rig_path, bead=bead, token=token, rig=rig))
 
     def launch(self, plan: Launch) -> Started:
         """The git and tmux side, on the adapters' thread: nothing here touches the ledger."""
@@ -120,6 +124,11 @@ class TmuxFleet(DispatcherHooks):
 
     def _launch(self, a: Assignment, details: _Details) -> Started:
         bead = details.bead
+        if self.town.shared_ledger and not os.path.isdir(os.path.join(details.rig_path, ".git")):
+            # a rig added on another host since this one joined: clone it here first
+            from engine.upstream import ensure_local_clone
+
+            ensure_local_clone(self.town, details.rig)
         runtime_name = a.runtime or self.config.runtime.default
         runtime = runtimes.resolve(runtime_name, self.custom_runtimes)
         session = session_name(a.rig, a.agent_name)
@@ -265,9 +274,10 @@ class TmuxFleet(DispatcherHooks):
     def on_engine_start(self) -> None:
         self._sweep_env_files()
         for rig in self.ledger.rigs.list():
-            if os.path.isdir(rig["path"]):
+            repo = local_clone(self.town, rig["name"])
+            if os.path.isdir(repo):
                 try:
-                    worktrees.prune(rig["path"])
+                    worktrees.prune(repo)
                 except GtError as exc:
                     log.warning("git worktree prune in %s failed: %s", rig["name"], exc)
 
@@ -370,7 +380,7 @@ class TmuxFleet(DispatcherHooks):
             return
         try:
             worktrees.preserve_uncommitted(path, reason="polecat retired")
-            worktrees.remove_if_safe(rig["path"], path)
+            worktrees.remove_if_safe(local_clone(self.town, rig["name"]), path)
         except GtError as exc:
             log.warning("kept the worktree of %s: %s", agent["name"], exc)
 

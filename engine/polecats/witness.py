@@ -66,10 +66,17 @@ IDLE_NUDGE_TEXT = (
 
 
 class Witness:
-    def __init__(self, ledger: Ledger, settings: WitnessSettings, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        settings: WitnessSettings,
+        dispatcher: Dispatcher,
+        host: str | None = None,
+    ) -> None:
         self.ledger = ledger
         self.settings = settings
         self.dispatcher = dispatcher
+        self.host = host  # one host of several: it watches the agents it runs
 
     def progress_at(self, agent: Agent) -> float:
         marks = [
@@ -112,7 +119,7 @@ class Witness:
 
         Writes nothing: the verdicts, in order, are for the scheduler to act on."""
         now = self.ledger.now()
-        agents = self.ledger.agents.list()
+        agents = self.ledger.agents.list(host=self.host)
         watched = [
             agent
             for agent in agents

@@ -95,9 +95,12 @@ def base_ref(branch: str) -> str:
 
 
 def recorded_bases(repo: str) -> dict[str, str]:
-    """Every recorded starting commit, by branch, in one read (the refinery's batch)."""
+    """Every recorded starting commit, by branch, in one read (the refinery's batch): this
+    clone's own, over those fetched from a shared upstream (polecats of other hosts)."""
+    from engine import upstream
+
     with git.opened(repo) as r:
-        return r.refs(base_ref(""))
+        return {**r.refs(upstream.UPSTREAM_BASES), **r.refs(base_ref(""))}
 
 
 def record_base(repo: str, branch: str, commit: str) -> None:
@@ -144,6 +147,7 @@ def ensure(
     branch = branch_name(polecat, bead_id)
     path = inside(polecats_dir, os.path.join(polecats_dir, check_name("polecat", polecat)))
     prepare_repo(repo)
+    follow_upstream(repo)
     with repo_lock(repo), git.opened(repo) as r:
         # Resolved once, inside the lock; every git step below uses the id (see
         # resolve_commit). A rework starts from its earlier commit, but its own work is
@@ -175,6 +179,26 @@ def ensure(
                 _record_base(r, branch, own_base)
                 r.worktree_add(path, base, new_branch=branch)
     return path, branch
+
+
+def follow_upstream(repo: str) -> None:
+    """A clone sharing its upstream (engine/upstream.py) fetches upstream main first, so
+    new work starts from what landed on any host. An unreachable upstream is logged and
+    the work starts from this clone's main: a slightly old start only means a rebase or a
+    conflict later, never lost work (every landing is a fast-forward of upstream main)."""
+    from engine import upstream
+
+    if not upstream.is_shared(repo):
+        return
+    main = main_ref(repo)
+    try:
+        upstream.follow(repo, main, upstream.fetch(repo, main))
+    except GtError as exc:
+        import logging
+
+        logging.getLogger("gastown.polecats").warning(
+            "starting from this clone's %s: %s", main, exc.message
+        )
 
 
 def delete_if_merged(r: git.Repository, wt: git.Repository, branch: str) -> None:

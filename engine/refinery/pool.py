@@ -1,4 +1,9 @@
-"""One refinery thread per rig, each with its own ledger connection, started by the engine."""
+"""One refinery thread per rig, each with its own ledger connection, started by the engine.
+
+Town-wide, one engine at a time works a rig's queue: each thread works only while it
+holds the rig's lease (engine/refinery/lease.py), renewed by one keeper thread, and
+released when the engine stops so another host need not wait for it to expire.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import logging
 import os
 import threading
 from typing import TYPE_CHECKING
+
+from engine import upstream
 
 if TYPE_CHECKING:
     from engine.config import TownConfig
@@ -20,8 +27,14 @@ IDLE_WAIT = 5.0
 
 
 class RefineryPool:
-    def __init__(self, town: Town, config: TownConfig) -> None:
+    def __init__(self, town: Town, config: TownConfig, lease_seconds: float | None = None) -> None:
+        from engine.refinery.lease import LEASE_SECONDS, Keeper
+
         self.town = town
+        # On a shared ledger a rig's refinery moves to another host after twice the host
+        # lease ([host] lease_seconds): a dead host's queue waits about as long as its beads.
+        shared = 2 * config.host.lease_seconds if town.shared_ledger else None
+        self.lease_seconds = lease_seconds or shared or LEASE_SECONDS
         self.config = config
         self._stop = threading.Event()
         # one per rig: a shared event cleared by one thread could swallow another's wake-up
@@ -31,13 +44,14 @@ class RefineryPool:
         from engine.refinery.gates import GateRunner
 
         self.gates = GateRunner(town.state_dir)
+        self.keeper = Keeper(town, self._stop, self.lease_seconds)
 
     def sync(self, rigs: list[Rig]) -> None:
         """Make sure every rig has a running refinery (rigs may be added at any time)."""
         with self._lock:
             for row in rigs:
                 rig = row["name"]
-                if not os.path.isdir(row["path"]):
+                if not os.path.isdir(upstream.local_clone(self.town, rig)):
                     continue  # no clone on disk (yet): nothing to merge into
                 t = self._threads.get(rig)
                 if t is None or not t.is_alive():
@@ -53,14 +67,17 @@ class RefineryPool:
             event.set()
 
     def _run(self, rig: str) -> None:
-        from engine.ledger import Ledger
+        from engine.refinery.lease import RefineryLease, holder_name
         from engine.refinery.refinery import Refinery
 
-        ledger = Ledger(self.town.ledger_path)
+        ledger = self.town.open_ledger()
+        lease = None
         try:
             if ledger.rigs.get(rig) is None:
                 return
-            refinery = Refinery(self.town, ledger, rig, self.config, self.gates)
+            lease = RefineryLease(ledger, rig, holder_name(self.town), self.lease_seconds)
+            self.keeper.add(lease)
+            refinery = Refinery(self.town, ledger, rig, self.config, self.gates, lease)
             while not self._stop.is_set():
                 if ledger.rigs.get(rig) is None:
                     return  # the rig was removed
@@ -75,6 +92,11 @@ class RefineryPool:
                     wake.wait(IDLE_WAIT)
                     wake.clear()
         finally:
+            if lease is not None:
+                try:
+                    lease.release()  # a clean stop: another host takes over at once
+                except Exception:
+                    log.exception("refinery %s: releasing its lease failed", rig)
             ledger.close()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -83,3 +105,4 @@ class RefineryPool:
         self.gates.stop()  # a gate may run for minutes: it must not outlive the engine
         for t in list(self._threads.values()):
             t.join(timeout)
+        self.keeper.join(timeout)

@@ -12,7 +12,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from engine import vocab
+from engine import upstream, vocab
 from engine.deacon import forecast
 from engine.errors import GtError
 from engine.polecats import worktrees
@@ -20,6 +20,7 @@ from engine.policy import RetryPolicy, rejection
 from engine.refinery import bisect, send_back
 from engine.refinery import stats as refinery_stats
 from engine.refinery.gates import GateRunner, GatesStopped, gate_list
+from engine.refinery.lease import LeaseLost, RefineryLease, holder_name
 from engine.refinery.workspace import Candidate, Workspace
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Refinery:
         rig: str,
         config: TownConfig,
         gate_runner: GateRunner | None = None,
+        lease: RefineryLease | None = None,
     ) -> None:
         self.town = town
         self.ledger = ledger
@@ -54,8 +56,12 @@ class Refinery:
         # the engine's runner (shared by its rigs) kills running gates when it stops
         self.gate_runner = gate_runner or GateRunner(town.state_dir)
         hooks = os.path.join(town.state_dir, "empty-hooks")
-        self.ws = Workspace(rig_row["path"], os.path.join(town.rig_dir(rig), "refinery"), hooks)
+        # this town's clone, wherever the town that added the rig keeps its own
+        self.repo = upstream.local_clone(town, rig)
+        self.ws = Workspace(self.repo, os.path.join(town.rig_dir(rig), "refinery"), hooks)
         self.logs = os.path.join(town.logs_dir, "refinery", rig)
+        self.lease = lease or RefineryLease(ledger, rig, holder_name(town))
+        self.shared = False  # read from the clone at each recovery (engine/upstream.py)
         self._recovered = False
         self._touched: dict[str, list[str]] = {}  # commit -> changed paths (immutable)
 
@@ -81,19 +87,52 @@ class Refinery:
     # ---- recovery ------------------------------------------------------------------------
 
     def recover(self) -> None:
-        """After a crash: a landing either happened (the branch has it) or did not."""
+        """After a crash, or on taking over another host's lease: a landing either
+        happened (the branch has it: upstream main, fetched first, for a shared rig) or
+        did not."""
         self.ws.ensure()
+        self.shared = upstream.is_shared(self.repo)
+        if self.shared:
+            self.sync()
         for mr in self.ledger.mq.in_flight(self.rig):
             if (
                 mr["state"] == "landing"
                 and mr["merged_commit"]
                 and self.ws.contains(mr["merged_commit"])
             ):
-                finish_landing(self.ledger, [mr["id"]], mr["merged_commit"])
+                with self.ledger.transaction(durable=True):
+                    self.lease.check()
+                    finish_landing(self.ledger, [mr["id"]], mr["merged_commit"])
                 log.info("%s: confirmed the landing of %s after a restart", self.rig, mr["id"])
             else:
-                self.ledger.mq.set_state([mr["id"]], "queued", data={"reason": "restart"})
+                with self.ledger.transaction(durable=True):
+                    self.lease.check()
+                    self.ledger.mq.set_state([mr["id"]], "queued", data={"reason": "restart"})
         self._recovered = True
+
+    def sync(self) -> None:
+        """A shared rig, before each batch: fetch main and the candidates from the
+        upstream and move this clone's main to upstream main. A main landed here before
+        the rig was shared is pushed first. A queued request whose commit upstream main
+        already holds was landed by an earlier holder whose record never came (it lost
+        its lease between its push and its record): it is recorded, never landed twice."""
+        main = self.ws.main
+        up = upstream.fetch(self.repo, main, candidates=True)
+        tip = upstream.follow(self.repo, main, up)
+        if tip != up:
+            self.lease.check()  # only the holder publishes
+            if not upstream.push_main(self.repo, main, tip):
+                raise _Moved()
+        for mr in self.ledger.mq.queue(self.rig):
+            if not self.ws.contains(mr["commit"]):
+                continue
+            landed_in = mr["merged_commit"]
+            if not landed_in or not self.ws.contains(landed_in):
+                landed_in = tip
+            with self.ledger.transaction(durable=True):
+                self.lease.check()
+                finish_landing(self.ledger, [mr["id"]], landed_in)
+            log.info("%s: %s is on upstream main already: recorded", self.rig, mr["id"])
 
     # ---- one batch -----------------------------------------------------------------------
 
@@ -133,8 +172,25 @@ class Refinery:
         ]
 
     def process_once(self) -> bool:
-        if not self._recovered:
-            self.recover()
+        if not self.lease.hold():
+            self._recovered = False  # another engine runs this queue; recover on taking it
+            return False
+        if self.lease.fresh:
+            self._recovered = False
+        try:
+            if not self._recovered:
+                self.recover()
+            elif self.shared:
+                self.sync()
+            return self._batch()
+        except LeaseLost:
+            log.warning("%s: lost the refinery lease; another engine runs the queue", self.rig)
+            self._recovered = False
+            return False
+        except _Moved:  # upstream main moved under a publish: fetch and start again
+            return True
+
+    def _batch(self) -> bool:
         queue = self.triage()
         if not queue:
             return False
@@ -181,10 +237,13 @@ class Refinery:
         def land(group: list[Candidate]) -> None:
             commit = self.ws.landing_commit(base[0], group)
             group_ids = [c.id for c in group]
-            self.ledger.mq.begin_landing(group_ids, commit, batch_id)
-            if not self.ws.advance(commit, base[0]):
-                raise _Moved()
-            closed = finish_landing(self.ledger, group_ids, commit)
+            with self.ledger.transaction(durable=True):
+                self.lease.check()
+                self.ledger.mq.begin_landing(group_ids, commit, batch_id)
+            self.publish(commit, base[0])
+            with self.ledger.transaction(durable=True):
+                self.lease.check()  # fenced: a holder that lost its lease records nothing
+                closed = finish_landing(self.ledger, group_ids, commit)
             base[0] = commit
             log.info(
                 "%s: landed %s in %s (closed %s)",
@@ -225,12 +284,14 @@ class Refinery:
                 verify_implied=recent_flake,
             )
         except (_Moved, GatesStopped):  # stopping: the next engine tests these again
-            undecided = [
-                m["id"]
-                for m in picked
-                if (self.ledger.mq.get(m["id"]) or {}).get("state") in ("testing", "landing")  # type: ignore[call-overload]
-            ]
-            self.ledger.mq.set_state(undecided, "queued", data={"reason": "target moved"})
+            with self.ledger.transaction(durable=True):
+                self.lease.check()
+                undecided = [
+                    m["id"]
+                    for m in picked
+                    if (self.ledger.mq.get(m["id"]) or {}).get("state") in ("testing", "landing")  # type: ignore[call-overload]
+                ]
+                self.ledger.mq.set_state(undecided, "queued", data={"reason": "target moved"})
             return True
         if outcome.requeued:
             self.ledger.mq.set_state(
@@ -258,6 +319,22 @@ class Refinery:
         }
         self._save_stats(st)
         return True
+
+    def publish(self, commit: str, base: str) -> None:
+        """Move the target to the landing commit: this clone's main by compare-and-swap;
+        for a shared rig, upstream main first (fast-forward only, and only while the
+        lease holds), then this clone's main follows. Upstream main moved meanwhile:
+        `_Moved` (nothing was overwritten; the batch is tested again on the new tip)."""
+        if not self.shared:
+            if not self.ws.advance(commit, base):
+                raise _Moved()
+            return
+        if not self.lease.valid():
+            raise LeaseLost(self.rig)
+        if not upstream.push_main(self.repo, self.ws.main, commit):
+            log.info("%s: upstream main moved; testing the batch again on its tip", self.rig)
+            raise _Moved()
+        upstream.follow(self.repo, self.ws.main, commit)
 
     def handle_conflict(self, mr: MergeRequest, files: list[str]) -> None:
         if self.settings.on_conflict == "auto_rebase":
@@ -294,6 +371,8 @@ class Refinery:
         """A landed polecat branch is deleted (its work is in the target now)."""
         for mr in landed:
             try:
+                if self.shared:  # the polecat's host may not be this one: upstream first
+                    upstream.delete_branch(self.repo, mr["branch"])
                 self.ws.delete_branch(mr["branch"])
             except GtError as exc:
                 log.info("kept %s: %s", mr["branch"], exc)

@@ -43,7 +43,7 @@ def check_agents(scheduler: Scheduler, dispatcher: Dispatcher, alive: set[str] |
     now = scheduler.ledger.now()
     live_ids = set()
     parked = scheduler.parking.all()
-    for agent in scheduler.ledger.agents.list():
+    for agent in scheduler.ledger.agents.list(host=scheduler.host):
         live_ids.add(agent["id"])
         if agent["hook"] and agent["hook"] in parked:
             continue  # a parked bead waits for a person, and so does its agent

@@ -18,7 +18,7 @@ from engine.polecats.dispatcher import Assignment
 from engine.policy import rig_has_room, town_has_room
 from engine.scheduler.names import next_name
 from engine.scheduler.parking import describe
-from engine.scheduler.placement import choose_rig
+from engine.scheduler.placement import HostPlacement, choose_rig
 from engine.scheduler.runtime_choice import IdlePolecats, runtime_of
 from engine.timeutil import iso
 
@@ -54,11 +54,16 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
     faults: list[tuple[str, str]] = []  # (bead, why): the bead's own fault
     trouble: list[tuple[str, BaseException]] = []  # (bead, error): to be parked
     with ledger.transaction(durable=True):
-        total, per_rig = agents.busy_counts()
+        hosting = host_placement(scheduler)
+        if isinstance(hosting, str):
+            return ScheduleResult([], {}, hosting)
+        # with hosts, capacities are each host's own (its town.toml): the town's and each rig's
+        total, per_rig = agents.busy_counts(scheduler.host)
         town_cap = scheduler.settings.max_polecats
         if not town_has_room(total, scheduler.settings):
+            where = f"host {scheduler.host}" if scheduler.host else "the town"
             return ScheduleResult(
-                [], {}, f"the town is at capacity ({total}/{town_cap} polecats working)"
+                [], {}, f"{where} is at capacity ({total}/{town_cap} polecats working)"
             )
         spent = budget_stops(ledger, config)  # town.toml [budget]: spent, nothing new starts
         escalate_spent_budgets(ledger, spent.reasons(), config.escalation)  # once per budget
@@ -66,9 +71,10 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
             return ScheduleResult([], {}, spent.town)
         rigs = ledger.rigs.list()
         rig_names = {r["name"] for r in rigs}
+        placeable = hosting.served(rigs) if hosting is not None else rigs
         cap = config.rig_capacity
-        live = agents.live_names()
-        idle = IdlePolecats(ledger, config)
+        live = agents.live_names()  # town-wide: names are unique across hosts
+        idle = IdlePolecats(ledger, config, scheduler.host)
         now = ledger.now()
         after: tuple[Any, ...] | None = None
         while town_has_room(total, scheduler.settings):
@@ -88,7 +94,7 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                     continue
                 rig = row["rig"]
                 if rig is None:
-                    rig, why = choose_rig(json.loads(row["labels"]), rigs, per_rig, cap)
+                    rig, why = choose_rig(json.loads(row["labels"]), placeable, per_rig, cap)
                     if rig is None:
                         reasons[bid] = why
                         continue
@@ -100,6 +106,10 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                         f"rig {rig} is at capacity ({per_rig.get(rig, 0)}/"
                         f"{cap(rig)} polecats working)"
                     )
+                    continue
+                handed = hosting.waits(bid, rig) if hosting is not None else None
+                if handed:
+                    reasons[bid] = handed
                     continue
                 # resolved afresh: a reused idle polecat runs what the bead or town.toml
                 # names now, not what was named when the polecat was made
@@ -118,10 +128,10 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                             rig, runtime
                         )
                         if agent is None:
-                            make_room(scheduler, rig, runtime, len(live))
+                            make_room(scheduler, rig, runtime, agents.live_count(scheduler.host))
                             live = agents.live_names()
                             name = next_name(live)
-                            agent = agents.allocate(rig, name, runtime)
+                            agent = agents.allocate(rig, name, runtime, host=scheduler.host)
                         attempt = agents.assign(agent, bid, rig=rig, runtime=runtime)
                 except Exception as exc:
                     trouble.append((bid, exc))
@@ -132,6 +142,8 @@ def schedule(scheduler: Scheduler, *, only: str | None = None) -> ScheduleResult
                 out.append(Assignment(agent["id"], agent["name"], rig, bid, attempt, runtime))
                 total += 1
                 per_rig[rig] = per_rig.get(rig, 0) + 1
+                if hosting is not None:
+                    hosting.claimed()
                 if probe_only or not town_has_room(total, scheduler.settings):
                     break
             if len(page) < PAGE or only or probe_only:
@@ -157,6 +169,7 @@ def preferred(scheduler: Scheduler, row: Any, rig: str, runtime: str) -> Agent |
     if (
         agent
         and agent["rig"] == rig
+        and agent.get("host") == scheduler.host
         and agent["status"] == vocab.AGENT_IDLE
         and not agent["hook"]
         and agent["runtime"] == runtime
@@ -171,9 +184,26 @@ def make_room(scheduler: Scheduler, rig: str, runtime: str, live_count: int) -> 
     if town_has_room(live_count, scheduler.settings):
         return
     agents = scheduler.ledger.agents
-    other = agents.longest_idle_outside(rig, runtime)
+    other = agents.longest_idle_outside(rig, runtime, host=scheduler.host)
     if other:
         agents.retire(other, reason="room for a polecat in " + rig)
+
+
+def host_placement(scheduler: Scheduler) -> HostPlacement | str | None:
+    """With hosts sharing the ledger: this host's placement, or why it places nothing
+    (it is not live: declared lost, it re-joins first; or this engine has no host while
+    hosts serve the town). None in a single-host town."""
+    hosts = scheduler.ledger.hosts
+    live = hosts.live()
+    if scheduler.host is None:
+        if not live:
+            return None
+        names = ", ".join(h["name"] for h in live)
+        return f"the town's hosts ({names}) place its work; a host's engine will take it"
+    me = next((h for h in live if h["name"] == scheduler.host), None)
+    if me is None or me["epoch"] != scheduler.host_epoch:
+        return f"host {scheduler.host} is not live under its epoch; it re-joins first"
+    return HostPlacement(me, live, hosts.busy_counts(), scheduler.ledger.now(), scheduler.host_seen)
 
 
 def sling(scheduler: Scheduler, bead_id: str, *, actor: str | None = None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from engine.errors import GtError
 from engine.escalation_ladder import raise_stale
 from engine.polecats.dispatcher import Assignment, NotYet
 from engine.polecats.witness import Witness
-from engine.scheduler import agent_checks, assignment, dispatching
+from engine.scheduler import agent_checks, assignment, dispatching, host_failover
 from engine.scheduler.assignment import ScheduleResult
 from engine.scheduler.breaker import Breaker
 from engine.scheduler.parking import Parking, describe
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.config import TownConfig
+    from engine.host_membership import HostMembership
     from engine.ledger import Ledger
     from engine.polecats.dispatcher import Dispatcher, Launch, Started
 
@@ -68,9 +69,15 @@ def launch_all(dispatcher: Dispatcher, launches: list[Launch]) -> list[Started |
 
 
 class Scheduler:
-    def __init__(self, ledger: Ledger, config: TownConfig) -> None:
+    def __init__(self, ledger: Ledger, config: TownConfig, host: str | None = None) -> None:
         self.ledger = ledger
         self.config = config
+        # one host of several sharing the ledger: it runs (and looks at) its own agents
+        self.host = host
+        self.host_epoch = 0  # set when its engine joins (engine/host_membership.py)
+        self.host_seen: dict[str, float] = {}  # engine/scheduler/placement.py HostPlacement
+        self.membership: HostMembership | None = None  # set by a host's engine
+        self._standing_by = False
         self.settings = config.scheduler
         self.breaker = Breaker(ledger, config.scheduler, config.escalation)
         self.parking = Parking(ledger, config.escalation)
@@ -149,6 +156,8 @@ class Scheduler:
         """Everything up to the launches: the inbox, agent checks, the witness's verdicts,
         adopting sessions that outlived a crash, assignment, and each start's ledger side.
         `alive` is the fleet's one look, taken by the caller (a tmux call)."""
+        if self.stands_by():
+            return ReconcilePlan([], [], [], [])
         try:
             self.parking.lift_changed()
         except Exception:
@@ -156,7 +165,7 @@ class Scheduler:
         self.apply_inbox(inbox_handlers or {})
         recovered = self.check_agents(dispatcher, alive)
         try:
-            witness = Witness(self.ledger, self.config.witness, dispatcher)
+            witness = Witness(self.ledger, self.config.witness, dispatcher, self.host)
             for verdict in witness.patrol(alive):
                 act_on(self, verdict, dispatcher)
         except Exception:  # the patrol is per tick; dispatch must go on without it
@@ -166,7 +175,7 @@ class Scheduler:
         except Exception:
             log.exception("the escalation ladder failed; the reconcile goes on")
         try:  # before assignment: a budget spent by now stops this tick's dispatch
-            self.usage.collect(self.ledger, dispatcher)
+            self.usage.collect(self.ledger, dispatcher, self.host)
         except Exception:
             log.exception("collecting token usage failed; the reconcile goes on")
         pending = []
@@ -230,9 +239,32 @@ class Scheduler:
             log.exception("could not stop %s after a failed dispatch", a.agent_name)
         return err
 
+    def stands_by(self) -> bool:
+        """Hosts first: a host's engine re-joins if it was declared lost and declares the
+        hosts whose lease ran out lost (engine/scheduler/host_failover.py). An engine
+        without a host stands by while hosts serve the ledger: it would take their agents'
+        sessions, which it cannot see, for dead."""
+        if self.membership is not None:
+            try:
+                host_failover.keep_membership(self, self.membership)
+                host_failover.declare_lost_hosts(self)
+            except Exception:
+                log.exception("the hosts' check failed; the reconcile goes on")
+            return False
+        live = self.ledger.hosts.live()
+        if live and not self._standing_by:
+            log.warning(
+                "hosts (%s) joined this ledger: this engine without --host stands by",
+                ", ".join(h["name"] for h in live),
+            )
+        self._standing_by = bool(live)
+        return self._standing_by
+
     def apply_inbox(self, handlers: dict[str, Callable[[dict[str, Any]], None]]) -> None:
         inbox = self.ledger.inbox
         for item in inbox.pending():
+            if not self.handles(item["payload"]):
+                continue  # another host's agent: its engine types the nudge, stops the session
             handler = handlers.get(item["kind"])
             try:
                 if handler is None:
@@ -246,6 +278,15 @@ class Scheduler:
             else:
                 inbox.done(item["id"])
 
+    def handles(self, payload: dict[str, Any]) -> bool:
+        """Whether an inbox request is this engine's: with hosts, one about an agent is
+        for the host that runs it (an agent of no host, or a gone one, for any)."""
+        ident = payload.get("agent_id") if self.host is not None else None
+        if not ident:
+            return True
+        agent = self.ledger.agents.get(str(ident))
+        return agent is None or agent.get("host") in (None, self.host)
+
     def pending_dispatches(self) -> list[Assignment]:
         """Hooked work whose session has not started (inline slings, a crash mid-dispatch)."""
         return [
@@ -257,7 +298,7 @@ class Scheduler:
                 a["attempt"],
                 a["runtime"] or self.config.runtime_for(a["rig"]),
             )
-            for a in self.ledger.agents.list()
+            for a in self.ledger.agents.list(host=self.host)
             if a["status"] in (vocab.AGENT_ASSIGNED, vocab.AGENT_HANDOFF) and a["hook"]
         ]
 

@@ -40,16 +40,17 @@ class IdlePolecats:
     """The idle polecat a bead of (rig, runtime) may take, within one scheduling pass; what
     is in use is read once, and only when some bead finds no polecat of its own runtime."""
 
-    def __init__(self, ledger: Ledger, config: TownConfig) -> None:
+    def __init__(self, ledger: Ledger, config: TownConfig, host: str | None = None) -> None:
         self.ledger = ledger
         self.config = config
+        self.host = host  # a host's engine reuses its own polecats only
         self._in_use: Collection[str] | None = None
 
     def for_bead(self, rig: str, runtime: str) -> Agent | None:
         agents = self.ledger.agents
-        same = agents.idle_in_rig(rig, runtime)
+        same = agents.idle_in_rig(rig, runtime, host=self.host)
         if same is not None:
             return same
         if self._in_use is None:
             self._in_use = runtimes_in_use(self.ledger, self.config)
-        return agents.idle_in_rig(rig, not_runtimes=self._in_use)
+        return agents.idle_in_rig(rig, not_runtimes=self._in_use, host=self.host)

@@ -26,10 +26,11 @@ class UsageCollector:
     def __init__(self) -> None:
         self._last: dict[str, list[SessionUsage]] = {}
 
-    def collect(self, ledger: Ledger, dispatcher: Dispatcher) -> int:
-        """Store what changed since the last look; returns the ledger rows that changed."""
+    def collect(self, ledger: Ledger, dispatcher: Dispatcher, host: str | None = None) -> int:
+        """Store what changed since the last look; returns the ledger rows that changed.
+        `host`: only its agents (their CLIs' transcripts are on its machine)."""
         changed = 0
-        for agent in ledger.agents.list():
+        for agent in ledger.agents.list(host=host):
             try:
                 sessions = dispatcher.usage(agent)
             except Exception:  # one unreadable home must not stop the others
