@@ -193,3 +193,32 @@ def test_a_ledger_commit_notifies_the_towns_listener(town):
     finally:
         ledger.close()
         listener.close()
+
+
+def test_an_idle_engine_with_running_refineries_does_not_wake_itself(tmp_path):
+    """The refinery asks for its rig's lease at every wake-up, and the engine wakes the
+    refineries after every reconcile: a lease write at each ask woke the engine again, and
+    the two spun (one reconcile every few ms, and a witness reading its agents' screens
+    "idle twice" within a second of their start)."""
+    from engine.rig_setup import add_rig as clone_rig
+    from engine.town import init_town
+    from tests.conftest import make_source_repo
+
+    town = init_town(str(tmp_path / "town"))
+    src = make_source_repo(tmp_path / "src")
+    with town.open_ledger() as ledger:
+        for rig, prefix in (("web", "we"), ("api", "ap")):
+            clone_rig(town, ledger, rig, str(src), prefix=prefix, capabilities=[], gates=[])
+
+    async def scenario() -> int:
+        engine = Engine(town, dispatcher=RecordingDispatcher(), config=QUIET, refinery=True)
+        stop, task = await running(engine)
+        try:
+            await asyncio.sleep(1.0)  # the refineries start and take their leases
+            before = engine.reconciles
+            await asyncio.sleep(3.0)
+            return engine.reconciles - before
+        finally:
+            await stopped(engine, stop, task)
+
+    assert asyncio.run(scenario()) <= 3

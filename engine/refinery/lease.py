@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,13 +53,24 @@ class RefineryLease:
         self.seconds = seconds
         self.token: str | None = None
         self.fresh = False  # the last `hold` drew a new token (a take)
+        self.renewed_at = 0.0  # monotonic: when this engine last took or extended it
 
     def hold(self) -> bool:
         """Take the lease, or extend it if held. Returns whether it is held now; a new
-        token (a take, not an extension) sets `fresh`, which asks for recovery first."""
+        token (a take, not an extension) sets `fresh`, which asks for recovery first.
+
+        Held and renewed within the last third of its time: nothing is written. The
+        refinery asks at every wake-up, and the engine wakes it after every reconcile; a
+        write here would wake the engine again (a commit), and the two would spin. A
+        lease lost meanwhile is still caught where it matters: `check`, in the landing's
+        own transaction."""
+        if self.token is not None and time.monotonic() < self.renewed_at + self.seconds / 3:
+            self.fresh = False
+            return True
         lease, before = self.store.acquire(self.rig, self.holder, self.seconds, token=self.token)
         previous = self.token
         self.token = lease["token"] if lease else None
+        self.renewed_at = time.monotonic()
         self.fresh = lease is not None and lease["token"] != previous
         if self.fresh and before and before["holder"] != self.holder:
             log.warning(
@@ -121,6 +133,8 @@ class Keeper:
                         if not store.renew(lease.rig, token, self.seconds):
                             log.warning("%s: the refinery lease was taken over", lease.rig)
                             lease.token = None
+                        else:
+                            lease.renewed_at = time.monotonic()
                     except Exception:  # a ledger hiccup: the next round tries again
                         log.exception("%s: renewing the refinery lease failed", lease.rig)
         finally:
