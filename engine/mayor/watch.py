@@ -35,6 +35,9 @@ log = logging.getLogger("gastown.mayor")
 
 RESTART_BACKOFF = 10.0  # seconds between two restarts of the mayor
 MAX_NUDGE = 600  # characters of a mail typed into its session
+# Two idle readings of its screen at least this far apart are "idle" (a tick can follow
+# another within milliseconds, when commits wake the engine).
+IDLE_SPACING = 1.0
 
 # Screens a nudge must not be typed into (as session_io.NOT_NOW for polecats).
 NOT_NOW = {ScreenState.WORKING, ScreenState.DIALOG, ScreenState.NEEDS_YOU}
@@ -55,7 +58,8 @@ class MayorWatch:
     def __init__(self, town: Town, config: TownConfig, ledger: Ledger) -> None:
         self.town, self.config, self.ledger = town, config, ledger
         self.tmux = session.tmux_of(town)
-        self._idle_readings = 0  # idle screens read in a row
+        self._idle_readings = 0  # idle screens read in a row, IDLE_SPACING apart
+        self._last_idle = 0.0
 
     def tick(self) -> None:
         """On the ledger thread (its tmux calls are one or two, and rare beyond a look)."""
@@ -102,7 +106,13 @@ class MayorWatch:
             self._idle_readings = 0
             return
         if reading.state == ScreenState.IDLE:
-            self._idle_readings += 1
+            # Readings count by time, not by call: ticks come as fast as the ledger's
+            # commits (a refinery's lease renewal is one), and two reads a few ms apart
+            # see the same frame — before a CLI typed into has drawn its busy marker.
+            now = time.monotonic()
+            if self._idle_readings == 0 or now - self._last_idle >= IDLE_SPACING:
+                self._idle_readings += 1
+                self._last_idle = now
         delivered = list(state.get("delivered") or [])
         pending = [
             m
