@@ -52,13 +52,6 @@ def sessions(town: Town) -> set[str]:
     return {p.session for p in Tmux(socket_name(town.root)).panes() if not p.dead}
 
 
-def foreign_tracebacks(text: str) -> list[str]:
-    """Tracebacks in an engine's log that are not the refinery's: landing a branch made on
-    another host is the per-rig refinery's business (issue 14 item 4), not this test's."""
-    chunks = text.split("Traceback (most recent call last):")[1:]
-    return [c[:300] for c in chunks if "engine/refinery/" not in c[:400]]
-
-
 def cleanup(procs: list[subprocess.Popen[bytes]], towns: list[Town]) -> None:
     from engine.adapters.tmux import Tmux, socket_name
     from engine.polecats import proctree

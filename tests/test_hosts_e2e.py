@@ -18,7 +18,6 @@ from tests.conftest import make_source_repo, script_body
 from tests.hosts_support import (
     LEASE,
     cleanup,
-    foreign_tracebacks,
     host_town,
     must,
     sessions,
@@ -32,7 +31,7 @@ pytestmark = pytest.mark.slow
 def test_a_killed_hosts_work_finishes_on_the_other_and_it_stops_its_stale_sessions(
     tmp_path: Path, pg_url: str
 ):
-    from engine.rig_setup import add_rig, clone_into
+    from engine.rig_setup import add_rig
 
     a, b = host_town(tmp_path / "a", pg_url), host_town(tmp_path / "b", pg_url)
     ledger = Ledger(a.ledger_target)
@@ -40,9 +39,8 @@ def test_a_killed_hosts_work_finishes_on_the_other_and_it_stops_its_stale_sessio
     try:
         source = make_source_repo(tmp_path / "src")
         add_rig(a, ledger, "web", str(source), prefix="gt", capabilities=[], gates=[])
-        clone_into(str(source), b.rig_dir("web"))  # b's own clone (each host has one)
         procs.append(start_host(a, "a", tmp_path / "a.log"))
-        wait_for(lambda: must(ledger.hosts.get("a")) is not None, 30, "host a to join")
+        wait_for(lambda: ledger.hosts.get("a") is not None, 30, "host a to join")
         body = script_body("write f.txt x", "commit 'work'", "sleep 12")
         ids = [
             ledger.beads.create(f"task {i}", rig="web", slung=True, body=body)["id"]
@@ -51,7 +49,7 @@ def test_a_killed_hosts_work_finishes_on_the_other_and_it_stops_its_stale_sessio
         wait_for(lambda: len(sessions(a)) == 2, 60, "host a to start both polecats")
         first = {i: ledger.beads.require(i)["attempt"] for i in ids}
         procs.append(start_host(b, "b", tmp_path / "b.log"))
-        wait_for(lambda: must(ledger.hosts.get("b")) is not None, 30, "host b to join")
+        wait_for(lambda: ledger.hosts.get("b") is not None, 30, "host b to join")
         assert ledger.agents.list(host="b") == []  # a is live: its work stays with it
         # an engine without --host on the same ledger refuses, in one line
         c = init_town(str(tmp_path / "c"), ledger_url=pg_url)
@@ -88,7 +86,7 @@ def test_a_killed_hosts_work_finishes_on_the_other_and_it_stops_its_stale_sessio
         sources = sorted(m["metadata"]["source"] for m in mrs)
         assert sources == sorted(ids)  # each bead's work was submitted once
         for log in ("a.log", "b.log", "a2.log"):
-            assert foreign_tracebacks((tmp_path / log).read_text()) == []
+            assert "Traceback" not in (tmp_path / log).read_text(), log
     finally:
         cleanup(procs, [a, b])
         ledger.close()

@@ -143,8 +143,15 @@ def test_a_second_town_joins_a_shared_ledger_and_town_toml_is_private(
     assert first.returncode == 0, first.stderr
     made = gt("bead", "create", "shared work", "--json", town=init_town_at(tmp_path / "one"))
     assert made.returncode == 0, made.stderr
+    from tests.conftest import make_source_repo
+
+    src = make_source_repo(tmp_path / "src")
+    added = gt("rig", "add", "web", str(src), town=init_town_at(tmp_path / "one"))
+    assert added.returncode == 0, added.stderr
     second = gt("init", str(tmp_path / "two"), "--ledger-url", pg_url)
     assert second.returncode == 0, second.stderr
+    assert "joins a town of 1 rig(s): web" in second.stdout
+    assert "--host NAME" in second.stdout
     listed = gt("bead", "list", town=init_town_at(tmp_path / "two"))
     assert "shared work" in listed.stdout
     for root in ("one", "two"):

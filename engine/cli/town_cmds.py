@@ -53,6 +53,10 @@ def cmd_init(args: argparse.Namespace, ctx: Any) -> int:
     say(f"Created town {town.name} at {town.root}")
     if town.ledger != "ledger.db":
         say(f"Its ledger: {town.ledger}")
+    if town.rigs:  # a shared ledger that already holds a town: this directory joins it
+        say(f"It joins a town of {len(town.rigs)} rig(s): {', '.join(town.rigs)}")
+        say("Next: gastown --engine-only --host NAME   (this machine's engine, as one host)")
+        return 0
     say("Next: gt rig add NAME SOURCE   (a git repository to work on)")
     return 0
 

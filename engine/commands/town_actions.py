@@ -13,6 +13,7 @@ class TownCreated(NamedTuple):
     root: str  # absolute path
     name: str
     ledger: str  # "ledger.db", or the PostgreSQL URL without its password
+    rigs: list[str]  # the rigs a shared ledger already had (this town joins them)
 
 
 def init(path: str, *, ledger_url: str | None = None) -> TownCreated:
@@ -25,8 +26,10 @@ def init(path: str, *, ledger_url: str | None = None) -> TownCreated:
     if ledger_url:
         from engine.ledger.pg_db import redact
 
-        return TownCreated(town.root, town.name(), redact(ledger_url))
-    return TownCreated(town.root, town.name(), "ledger.db")
+        with town.open_ledger() as ledger:
+            rigs = [r["name"] for r in ledger.rigs.list()]
+        return TownCreated(town.root, town.name(), redact(ledger_url), rigs)
+    return TownCreated(town.root, town.name(), "ledger.db", [])
 
 
 def reset_breaker(ledger: Ledger, config: TownConfig, *, actor: str) -> None:

@@ -150,5 +150,6 @@ class Workspace:
             deleted, message = r.delete_branch(branch, force=True)
             if deleted:
                 worktrees.forget_base(r, branch)
-            elif "checked out" not in message:
+            elif "checked out" not in message and "not found" not in message:
+                # (not found: a branch made on another host's clone, fetched, never here)
                 raise GtError(f"could not delete {branch}: {git.last_line(message)}")

@@ -60,6 +60,7 @@ def rigs_tree(ledger: Ledger, config: TownConfig) -> list[dict[str, Any]]:
                         "hook": a["hook"],
                         "runtime": a["runtime"],
                         "attempt": a["attempt"],
+                        "host": a.get("host"),  # None in a single-host town
                     }
                     for a in polecats
                 ],

@@ -62,6 +62,8 @@ class RigsTree(Tree[dict[str, Any]]):
                             f" {word.split(' ', 1)[1]}",
                             (f"  {p['hook'] or '-'}", "cyan"),
                             (f"  {p['runtime'] or ''}", "dim"),
+                            # where it runs, in a town shared by hosts
+                            (f" @{p['host']}" if p.get("host") else "", "dim"),
                         ),
                         {"kind": "agent", **p, "rig": rig["name"]},
                     )
