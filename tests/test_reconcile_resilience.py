@@ -261,3 +261,32 @@ def test_a_live_session_is_adopted_only_when_it_is_on_the_assigned_beads_branch(
         assert ledger.agents.require(agent["id"])["status"] == "working"
     else:  # the previous bead's session: launched afresh (which ends the old one)
         assert [a.bead_id for a in disp.started] == [new]
+
+
+def test_a_ledger_outage_while_recording_a_start_keeps_the_session_and_adopts_it(
+    ledger: Ledger, scheduler: Scheduler, dispatcher: RecordingDispatcher, monkeypatch
+) -> None:
+    """The ledger's server went away between a session's start and its record: that says
+    nothing about the bead, so the session is kept (not stopped as if the bead had moved
+    on), the reconcile fails, and the next one adopts it — started once, never twice."""
+    from engine.errors import LedgerError
+
+    add_rig(ledger, "web", "gt")
+    bead = ledger.beads.create("work", rig="web", slung=True)["id"]
+    real = ledger.agents.mark_started
+    outage = {"left": 1}
+
+    def flaky(*args: object, **kwargs: object) -> None:
+        if outage["left"]:
+            outage["left"] -= 1
+            raise LedgerError("cannot reach the ledger at postgresql://db/town: gone")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger.agents, "mark_started", flaky)
+    with pytest.raises(LedgerError):
+        scheduler.reconcile(dispatcher)
+    assert dispatcher.stopped == [] and len(dispatcher.started) == 1
+    scheduler.reconcile(dispatcher)
+    assert [a.bead_id for a in dispatcher.started] == [bead]  # adopted, not started again
+    agent = ledger.agents.require(dispatcher.started[0].agent_id)
+    assert agent["status"] == vocab.AGENT_WORKING and agent["hook"] == bead

@@ -9,7 +9,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from engine import vocab
-from engine.errors import Conflict, GtError
+from engine.errors import Conflict, GtError, LedgerError
 from engine.escalations import escalate
 from engine.polecats.dispatcher import DispatchError
 from engine.policy import RetryPolicy
@@ -90,6 +90,11 @@ def record(
             worktree=started.worktree,
             branch=started.branch,
         )
+    except LedgerError:
+        # The ledger did not answer (its server restarted, the disk said no): nothing is
+        # known to have moved on. The session is kept; the next reconcile finds it alive,
+        # still assigned, and adopts it, instead of stopping it and starting it again.
+        raise
     except (Conflict, GtError) as exc:
         # The bead moved on while we were starting (cancelled, closed): undo the start.
         log.info("started %s for %s but it moved on (%s); stopping", a.agent_name, a.bead_id, exc)

@@ -21,7 +21,7 @@ import logging
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine import vocab
-from engine.errors import GtError
+from engine.errors import GtError, LedgerError
 from engine.escalation_ladder import raise_stale
 from engine.polecats.dispatcher import Assignment, NotYet
 from engine.polecats.witness import Witness
@@ -220,6 +220,8 @@ class Scheduler:
             a = launch.assignment
             try:
                 err = dispatching.record(self, a, dispatcher, outcome)
+            except LedgerError:
+                raise  # the ledger is away: this reconcile fails; the next adopts what started
             except Exception as exc:
                 err = self._give_up_start(a, exc, dispatcher)
             if err is None:
