@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import RuntimeSpec, load_config
+from engine.config import load_config
 from engine.errors import GtError
 from engine.polecats import runtimes
+from engine.runtime_specs import RuntimeSpec
 from engine.town import init_town
 from tests.cli_support import assert_one_line_error, gt_env, hooked_agent, run_gt
 from tests.conftest import add_rig

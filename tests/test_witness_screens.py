@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine import vocab
-from engine.config import RuntimeSettings, TownConfig, WitnessSettings
+from engine.config import TownConfig, WitnessSettings
 from engine.polecats.screens import ENTER, RULES
 from engine.polecats.witness import (
     NEEDS_YOU_AFTER,
@@ -18,6 +18,7 @@ from engine.polecats.witness import (
     screen_idle,
 )
 from engine.records import Agent
+from engine.runtime_specs import RuntimeSettings
 from engine.scheduler.reconciler import Scheduler
 from tests.conftest import add_rig
 from tests.recording import RecordingDispatcher

@@ -32,8 +32,9 @@ from engine.polecats.screens import SCREEN_LINES, ScreenReading, read_screen
 from engine.timeutil import iso
 
 if TYPE_CHECKING:
-    from engine.config import RuntimeSpec, TownConfig
+    from engine.config import TownConfig
     from engine.ledger import Ledger
+    from engine.runtime_specs import RuntimeSpec
     from engine.town import Town
 
 log = logging.getLogger("gastown.mayor")

@@ -27,8 +27,8 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any
 
-from engine.config import RuntimeSpec
 from engine.polecats.launch import private_dir
+from engine.runtime_specs import RuntimeSpec
 
 log = logging.getLogger("gastown.fleet")
 

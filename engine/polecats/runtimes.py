@@ -11,8 +11,8 @@ import shutil
 import sys
 
 from engine.adapters.tmux import SERVER_ENV_ALLOW
-from engine.config import RuntimeSpec
 from engine.errors import GtError
+from engine.runtime_specs import RuntimeSpec
 
 # The environment an agent gets: these from the engine's own, then identity variables.
 BASE_ENV_ALLOW = (*SERVER_ENV_ALLOW, "COLORTERM")

@@ -19,7 +19,7 @@ from engine.polecats.screens import ENTER, SCREEN_LINES, ScreenState, read_scree
 
 if TYPE_CHECKING:
     from engine.adapters.tmux import Tmux
-    from engine.config import RuntimeSpec
+    from engine.runtime_specs import RuntimeSpec
 
 log = logging.getLogger("gastown.fleet")
 
