@@ -2,7 +2,8 @@
 
 Same interpreter for all (the repo's .venv), a ~1,000-bead town, stdout to /dev/null,
 runs interleaved round-robin after a warm-up. Then `-X importtime` of `gt bead show` to
-show what the start-up imports cost.
+show what the start-up imports cost, and the agent's own calls (`gt prime`, `gt done`, …)
+from inside a session (bench/agent_path.py).
 Usage: python bench/bench_cli.py [--quick]
 """
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 
+from agent_path import agent_hot_path
 from common import PYTHON, REPO, median, ms, print_table, quick_flag, subprocess_env
 from gen import cached_town
 
@@ -100,6 +102,7 @@ def main() -> int:
     )
     engine_mods = sorted(m.strip() for _, _, m in imports if m.strip().startswith("engine"))
     print(f"\nengine modules imported ({len(engine_mods)}): {', '.join(engine_mods)}")
+    agent_hot_path(town, bead, reps)
     return 0
 
 
