@@ -69,6 +69,10 @@ class HostMembership:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # the epoch, between the reconcile and the beats
+        # Since when (the ledger's clock) this host has reached the ledger without a break:
+        # another host's silence counts only from then (engine/scheduler/host_failover.py).
+        self.reachable_since = 0.0
+        self._beat_failed = False
 
     def join(self, ledger: Ledger) -> int:
         """Register as live under a new epoch (refused beside a single-host engine)."""
@@ -102,8 +106,18 @@ class HostMembership:
         )
         with self._lock:
             self.epoch = epoch
+            self.reachable_since = ledger.now()
         log.info("host %s joined the town (epoch %d)", self.name, epoch)
         return epoch
+
+    def note_beat(self, ok: bool, now: float) -> None:
+        """A beat reached the ledger, or did not. The first that does after one that did
+        not restarts `reachable_since`: when the ledger itself was away (its server
+        restarted, the network), every host was silent, and none is lost for that."""
+        with self._lock:
+            if ok and self._beat_failed:
+                self.reachable_since = now
+            self._beat_failed = not ok
 
     def still_live(self, ledger: Ledger) -> bool:
         """Whether the ledger still has this host live under our epoch."""
@@ -130,8 +144,10 @@ class HostMembership:
                 try:
                     if not ledger.hosts.beat(self.name, epoch):
                         log.warning("host %s is not live under epoch %d", self.name, epoch)
+                    self.note_beat(True, clock())
                 except Exception:  # a busy or unreachable ledger: try again next beat
                     log.exception("host %s could not renew its lease", self.name)
+                    self.note_beat(False, clock())
         finally:
             ledger.close()
 

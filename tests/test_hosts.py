@@ -237,6 +237,29 @@ def test_a_second_engine_cannot_join_under_a_live_hosts_name(ledger, hosts):
 # ---- failover ----------------------------------------------------------------------------
 
 
+def test_an_outage_of_the_ledger_itself_loses_no_host(ledger, hosts, clock):
+    """Every host was silent because the ledger was away (its server restarted, the
+    network broke): the first host back must not declare the others lost and release all
+    their work. Their silence counts from when it got back; one that stays silent a whole
+    lease after that is lost."""
+    add_rig(ledger, "web", "gt")
+    a, b = hosts("a", 2), hosts("b", 2)
+    bead = ledger.beads.create("t", rig="web", slung=True)["id"]
+    settle(a, b)
+    holder = ledger.agents.get(ledger.beads.get(bead)["assignee"])["host"]
+    clock.advance(LEASE * 3)  # the ledger was away: no host could beat
+    a.membership.note_beat(False, clock())
+    a.membership.note_beat(True, clock())  # a is back first
+    a.beat()
+    a.reconcile()
+    assert ledger.hosts.get("b")["state"] == "live"
+    assert ledger.agents.get(ledger.beads.get(bead)["assignee"])["host"] == holder
+    clock.advance(LEASE + 1)  # b never came back
+    a.beat()
+    a.reconcile()
+    assert ledger.hosts.get("b")["state"] == "lost"
+
+
 def test_a_silent_host_is_declared_lost_and_its_beads_run_elsewhere_with_the_next_attempt(
     ledger, hosts, clock
 ):

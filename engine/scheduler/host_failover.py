@@ -66,10 +66,15 @@ def declare_lost_hosts(scheduler: Scheduler) -> list[str]:
     now = ledger.now()
     lost = []
     busy: dict[str, int] | None = None
+    # A silence counts from when this host last got back to the ledger: after an outage of
+    # the ledger itself every host looks silent, and releasing all their work would be
+    # the outage's doing, not theirs.
+    membership = scheduler.membership
+    since = membership.reachable_since if membership is not None else 0.0
     for host in ledger.hosts.list():
         if host["name"] == scheduler.host or host["state"] == "lost":
             continue
-        if not host_expired(host["heartbeat_at"], host["lease_seconds"], now):
+        if not host_expired(max(host["heartbeat_at"], since), host["lease_seconds"], now):
             continue
         if host["state"] == "stopped":
             busy = ledger.hosts.busy_counts() if busy is None else busy
