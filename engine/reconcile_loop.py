@@ -133,7 +133,12 @@ async def loop(engine: Engine, stop: asyncio.Event, tick: float, poll: float) ->
                 await engine.reconcile()
             except Exception:  # one bad tick must not kill the town
                 log.exception("reconcile failed; retrying on the next tick")
-            await deacon_rounds.run_due(engine)  # the patrols that are due (engine/deacon/)
+            try:  # the patrols that are due (engine/deacon/)
+                await deacon_rounds.run_due(engine)
+            except LedgerError as exc:  # the ledger went away mid-round: look again later
+                unreachable(engine, exc)
+            except Exception:  # one bad patrol must not kill the town either
+                log.exception("the deacon's round failed; retrying on the next tick")
             next_tick = time.monotonic() + tick
         try:
             await engine._publish()

@@ -116,6 +116,12 @@ def follow(repo: str, main: str, upstream_tip: str) -> str:
     raise GtError(f"{main} in {repo} kept moving; try again")
 
 
+def has_commit(repo: str, commit: str) -> bool:
+    """Whether the clone has COMMIT (a candidate pushed by another host arrives with the
+    refinery's next fetch)."""
+    return remote.rev(repo, commit) is not None
+
+
 def push_main(repo: str, main: str, commit: str) -> bool:
     """Publish a landing: upstream main to COMMIT, fast-forward only. False when the
     upstream's main moved meanwhile (the push is refused, nothing is overwritten)."""

@@ -199,3 +199,39 @@ def test_kill_9_of_the_engine_mid_dispatch_loses_nothing_and_starts_nothing_twic
             proc.kill()
         tmux.kill_server()
         ledger.close()
+
+
+def test_the_loop_outlives_a_ledger_error_in_the_deacons_round(town, monkeypatch):
+    """The ledger's server went away while the deacon recorded a round: the loop says so
+    and goes on (it died with the server once, in the PostgreSQL restart test)."""
+    from engine import reconcile_loop
+    from engine.errors import LedgerError
+
+    calls = {"n": 0}
+
+    async def flaky(engine):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise LedgerError("ledger error in postgresql://db/town: terminating connection")
+
+    monkeypatch.setattr(reconcile_loop.deacon_rounds, "run_due", flaky)
+    config = TownConfig(scheduler=SchedulerSettings(tick_seconds=0.05))
+
+    async def scenario() -> int:
+        engine = Engine(town, dispatcher=RecordingDispatcher(), config=config)
+        await engine.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(engine.run(stop))
+        try:
+            t0 = time.monotonic()
+            while calls["n"] < 3:
+                assert not task.done(), "the loop died"
+                assert time.monotonic() - t0 < 10
+                await asyncio.sleep(0.02)
+            return calls["n"]
+        finally:
+            stop.set()
+            await task
+            await engine.stop()
+
+    assert run(scenario()) >= 3

@@ -37,7 +37,11 @@ def test_a_killed_hosts_work_finishes_on_the_other_and_it_stops_its_stale_sessio
     ledger = Ledger(a.ledger_target)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        source = make_source_repo(tmp_path / "src")
+        # the rig's upstream, bare as a hosted one is (a push to a checked-out branch of a
+        # working repository is refused by git)
+        made = make_source_repo(tmp_path / "src")
+        source = tmp_path / "web.git"
+        subprocess.run(["git", "clone", "-q", "--bare", str(made), str(source)], check=True)
         add_rig(a, ledger, "web", str(source), prefix="gt", capabilities=[], gates=[])
         procs.append(start_host(a, "a", tmp_path / "a.log"))
         wait_for(lambda: ledger.hosts.get("a") is not None, 30, "host a to join")

@@ -196,14 +196,23 @@ def test_writers_on_postgresql_take_turns_like_sqlites_single_writer(pg_url: str
 
 
 def test_the_schema_is_migrated_forward_on_postgresql_too(pg_url: str) -> None:
+    import re
+
     from engine.ledger import schema
 
-    with Ledger(pg_url, create=True) as led, led.transaction():
-        led.db.conn.execute("DROP TABLE checklist_steps")
-        led.db.conn.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
-    with Ledger(pg_url) as led:  # opens, sees version 3, migrates forward
+    newest = schema.MIGRATIONS[schema.SCHEMA_VERSION]
+    tables = re.findall(r"CREATE TABLE (\w+)", newest)
+    assert tables, "the newest migration creates a table"
+    with Ledger(pg_url, create=True) as led, led.transaction():  # as the version before was
+        for table in tables:
+            led.db.conn.execute(f"DROP TABLE {table}")
+        led.db.conn.execute(
+            "UPDATE meta SET value=? WHERE key='schema_version'", (str(schema.SCHEMA_VERSION - 1),)
+        )
+    with Ledger(pg_url) as led:  # opens, sees the older version, migrates forward
         assert schema.version_of(led.db) == schema.SCHEMA_VERSION
-        assert led.db.conn.execute("SELECT count(*) FROM checklist_steps").fetchone()[0] == 0
+        for table in tables:
+            assert led.db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
 
 
 def test_a_ledger_from_a_newer_gastown_is_refused(pg_url: str) -> None:

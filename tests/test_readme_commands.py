@@ -28,7 +28,7 @@ from engine.adapters.tmux import socket_name
 from engine.demo import demo_plan
 from engine.ledger import Ledger
 from engine.town import Town, init_town
-from tests.cli_support import REPO, gastown_argv, gt_env
+from tests.cli_support import REPO, gastown_argv, gt_argv, gt_env
 
 README = REPO / "README.md"
 EXIT_MARK = "__README_EXIT="
@@ -46,11 +46,13 @@ def _segments(text: str) -> list[str]:
 
 
 def readme_gastown_forms() -> list[tuple[str, ...]]:
-    """Each distinct `gastown ...` command line in the README, as its argument words."""
+    """Each distinct `gastown ...` command line in the README, as its argument words. The
+    host forms (`--host NAME`, a town on a shared ledger) are run by their own test below,
+    with the README's whole set-up around them."""
     forms: dict[tuple[str, ...], None] = {}
     for seg in _segments(README.read_text(encoding="utf-8")):
         words = seg.split()
-        if words and os.path.basename(words[0]) == "gastown":
+        if words and os.path.basename(words[0]) == "gastown" and "--host" not in words:
             forms[tuple(words[1:])] = None
     return list(forms)
 
@@ -300,3 +302,102 @@ def test_an_app_readme_form_opens_and_quits(place: Place, form: tuple[str, ...])
         assert "Traceback" not in screen and "unrecognized" not in screen, screen
         if "--demo" in argv:
             _check_demo_town(place.demo_town_of(argv))
+
+
+def across_machines_setup() -> list[str]:
+    """The README's set-up block for "A town across machines", line by line (comment lines
+    kept: "# machine …" starts another machine)."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## A town across machines", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, flags=re.S)
+    assert block, "the section shows its set-up commands"
+    lines = [ln.strip() for ln in block.group(1).splitlines() if ln.strip()]
+    return [ln if ln.startswith("#") else ln.split(" #", 1)[0].strip() for ln in lines]
+
+
+@pytest.mark.slow
+def test_the_readmes_town_across_machines_setup_runs(tmp_path: Path, pg_url: str) -> None:
+    """Run as the README writes it, with this machine standing in for several: the test's
+    database for `db.example`'s, a bare repository for the git URL, a temporary home."""
+    from engine.adapters.tmux import Tmux
+    from engine.polecats import proctree
+    from tests.conftest import make_source_repo
+
+    lines = across_machines_setup()
+    commands = [ln for ln in lines if not ln.startswith("#")]
+    assert any("--host box1" in ln for ln in commands)
+    assert any("--host box2" in ln for ln in commands)
+    assert sum(1 for ln in lines if ln.startswith("# machine")) == 2, lines
+    machines = 0
+    home = tmp_path
+    env = gt_env({"HOME": str(home), "SHELL": "/bin/sh"})
+    bare = tmp_path / "web.git"
+    src = make_source_repo(tmp_path / "src")
+    subprocess.run(["git", "clone", "-q", "--bare", str(src), str(bare)], check=True)
+    url = re.search(r"postgresql://\S+", " ".join(commands))
+    assert url, lines
+    engines: list[subprocess.Popen[str]] = []
+    towns: list[str] = []
+    try:
+        for line in lines:
+            if line.startswith("# machine"):  # another machine: its own home
+                machines += 1
+                home = tmp_path / f"machine{machines}"
+                home.mkdir()
+                env = gt_env({"HOME": str(home), "SHELL": "/bin/sh"})
+                continue
+            if line.startswith("#"):
+                continue
+            line = line.replace(url.group(0), pg_url).replace(
+                "git@github.com:me/web.git", str(bare)
+            )
+            words = [os.path.expanduser(w) if w.startswith("~") else w for w in shlex.split(line)]
+            words = [w.replace(str(Path.home()), str(home)) for w in words]
+            if words[0] == "createdb":
+                continue  # the test's database is already made, empty
+            if words[0] == "gt" and "init" in words:
+                towns.append(words[words.index("init") + 1])
+            if words[-1] == "&":
+                words = words[:-1]
+            if words[0] == "gastown":
+                engines.append(
+                    subprocess.Popen(
+                        [*gastown_argv(), *words[1:]],
+                        env=env,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                        start_new_session=True,
+                    )
+                )
+                continue
+            done = subprocess.run(
+                gt_argv(*words[1:]), env=env, capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 0, (line, done.stderr)
+        first = Town(towns[0])
+        with first.open_ledger() as ledger:
+            deadline = time.monotonic() + 60
+            while len(ledger.hosts.live()) < 2:
+                assert time.monotonic() < deadline, [e.poll() for e in engines]
+                time.sleep(0.2)
+            assert {h["name"] for h in ledger.hosts.live()} == {"box1", "box2"}
+        hosts = subprocess.run(
+            gt_argv("hosts", town=towns[1]), env=env, capture_output=True, text=True
+        )
+        assert "box1" in hosts.stdout and "box2" in hosts.stdout, hosts.stderr
+        # each host has its own clone of the rig, made on joining
+        for town in towns:
+            assert (Path(town) / "rigs" / "web" / "repo" / ".git").exists(), town
+    finally:
+        for e in engines:
+            if e.poll() is None:
+                os.killpg(e.pid, signal.SIGTERM)
+                try:
+                    e.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(e.pid, signal.SIGKILL)
+                    e.wait(10)
+        for town in towns:
+            Tmux(socket_name(os.path.abspath(town))).kill_server()
+            proctree.terminate(proctree.with_env({"GT_TOWN": os.path.abspath(town)}), grace=1.0)

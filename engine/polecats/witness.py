@@ -208,6 +208,8 @@ class Witness:
 # An unknown screen that stays exactly the same this long waits for someone (a CLI starting
 # up or streaming changes its screen; a question does not).
 NEEDS_YOU_AFTER = 20.0
+# Seconds between the first and the second reading of one screen (the ledger's clock).
+READING_SPACING = 1.0
 # A dialog still there after this many answers is not the dialog its rule thinks it is.
 MAX_ANSWERS = 3
 # How much of a screen an escalation quotes.
@@ -272,8 +274,17 @@ def judge_screen(agent: Agent, text: str, now: float) -> list[Verdict]:
         "digest": digest,
         "attempt": agent["attempt"],
         "since": before["since"] if same else now,
-        # two in a row are enough to know (idle twice is idle), so it stops counting there
-        "readings": min(int(before.get("readings", 0)) + 1, 2) if same else 1,
+        # two in a row are enough to know (idle twice is idle), so it stops counting there;
+        # a second reading counts only READING_SPACING after the first: ticks can follow
+        # each other within milliseconds (commits wake the engine), and two captures that
+        # close are one frame, taken before a CLI just typed into draws its busy marker
+        "readings": (
+            min(int(before.get("readings", 0)) + 1, 2)
+            if same and now - float(before.get("since", now)) >= READING_SPACING
+            else int(before.get("readings", 1))
+            if same
+            else 1
+        ),
         "answered": int(before.get("answered", 0)) if same else 0,
         # held until the screen shows the CLI going on by itself again
         "needs_you": was_held and state not in (ScreenState.WORKING, ScreenState.IDLE),

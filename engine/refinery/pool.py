@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from engine import upstream
+from engine.errors import GtError
 
 if TYPE_CHECKING:
     from engine.config import TownConfig
@@ -83,6 +84,12 @@ class RefineryPool:
                     return  # the rig was removed
                 try:
                     busy = refinery.process_once()
+                except GtError as exc:
+                    # said in one line (an upstream refusing a push, a ledger away): the
+                    # same cause would print the same traceback at every retry
+                    log.error("refinery %s: batch failed: %s; retrying", rig, exc.message)
+                    busy = False
+                    self._stop.wait(2.0)
                 except Exception:  # a broken batch must not stop the queue for good
                     log.exception("refinery %s: batch failed; retrying", rig)
                     busy = False

@@ -143,6 +143,9 @@ class Refinery:
             if mr["source_status"] in (vocab.CANCELLED, None):
                 self.ledger.mq.drop(mr["id"], "its bead was cancelled")
                 continue
+            if self.shared and not upstream.has_commit(self.repo, mr["commit"]):
+                # recorded on another host after this round's fetch: the next round has it
+                continue
             if not mr["approved"]:
                 touched = self.protected_paths(mr["commit"])
                 if touched:
