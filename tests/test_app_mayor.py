@@ -137,6 +137,25 @@ async def test_not_running_the_pane_says_M_starts_it_and_M_does(mtown: AppTown) 
         assert "mayor_started" in kinds
 
 
+async def test_M_focuses_the_line_even_when_a_look_was_already_under_way(
+    mtown: AppTown,
+) -> None:
+    """M's own look at the mayor's state returns at once while the pane's periodic look is
+    still running (on a loaded machine, often): the focus follows the next look that sees
+    the mayor running, instead of never coming."""
+    app = mtown.app()
+    async with running(app) as pilot:
+        p = pane(app)
+        p._polling = True  # a look under way, as the pane's timer may have started one
+        await pilot.press("M")
+        await until(pilot, lambda: session.status(mtown.town, mtown.config).running)
+        await pilot.pause(0.3)
+        p._polling = False  # that look ends; the next periodic one sees it running
+        await until(
+            pilot, lambda: isinstance(app.focused, Input) and app.focused.id == "mayor-input"
+        )
+
+
 async def test_a_line_typed_reaches_the_session_and_its_pane(mtown: AppTown) -> None:
     app = mtown.app()
     async with running(app) as pilot:

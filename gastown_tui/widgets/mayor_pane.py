@@ -94,6 +94,9 @@ class MayorPane(Vertical):
         self._polling = False
         self.status: session.MayorStatus | None = None
         self._title = ""
+        # M started the mayor: its input takes the focus once a look shows it running
+        # (a look already under way when M's own look was asked for answers for both)
+        self.talk_when_running = False
         self.show_status(None)
         self.set_interval(0.1, self._pump)
         self.set_interval(POLL_SECONDS, self.poll)
@@ -135,6 +138,9 @@ class MayorPane(Vertical):
             self._title = title
             self.border_title = title
         self.query_one("#mayor-input", Input).disabled = not running
+        if running and self.talk_when_running:
+            self.talk_when_running = False
+            self.query_one("#mayor-input", Input).focus()
         header = self.app.query("#town-header")
         if header:
             header.first(TownHeader).show_mayor(word)
@@ -214,9 +220,8 @@ class MayorActions(TownActions):
         status = await self.run_engine(self.engine.mayor("start"))
         if status is not None:
             self.notify(f"runtime {status.runtime}; M talks to it", title="The mayor is running")
+            pane.talk_when_running = True  # the next look that sees it running focuses it
             await pane.poll()
-            if pane.status is not None and pane.status.running:
-                pane.query_one("#mayor-input", Input).focus()
 
     @work(exclusive=True, group="dialog")
     async def action_mayor_stop(self) -> None:
