@@ -44,7 +44,32 @@ def _busy_timeout_ms() -> int:
     return int(raw) if raw and raw.isdigit() else DEFAULT_BUSY_TIMEOUT_MS
 
 
-class Db:
+class Savepoints:
+    """Both backends' savepoints (the same SQL on SQLite and PostgreSQL)."""
+
+    conn: Any
+    _depth: int
+    _savepoints: int
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Any]:
+        """Inside a write: all or nothing for one part of it, while the rest goes on
+        (the scheduler assigns bead by bead; one bad row must not undo the others)."""
+        if not self._depth:
+            raise RuntimeError("a savepoint needs an open write transaction")
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self.conn.execute(f"RELEASE SAVEPOINT {name}")
+
+
+class Db(Savepoints):
     """One connection to the ledger, with explicit transactions."""
 
     backend = "sqlite"
@@ -130,23 +155,6 @@ class Db:
         if not self._wake_path:
             self._wake_path = wake_path(self.path)
         notify(self._wake_path)
-
-    @contextmanager
-    def savepoint(self) -> Iterator[sqlite3.Connection]:
-        """Inside a write: all or nothing for one part of it, while the rest goes on
-        (the scheduler assigns bead by bead; one bad row must not undo the others)."""
-        if not self._depth:
-            raise RuntimeError("a savepoint needs an open write transaction")
-        self._savepoints += 1
-        name = f"sp{self._savepoints}"
-        self.conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute(f"ROLLBACK TO {name}")
-            self.conn.execute(f"RELEASE {name}")
-            raise
-        self.conn.execute(f"RELEASE {name}")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

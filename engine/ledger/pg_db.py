@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import LedgerError
+from engine.ledger.db import Savepoints
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -211,7 +212,7 @@ class Connection:
         return Cursor(cur)
 
 
-class PgDb:
+class PgDb(Savepoints):
     """One connection to a PostgreSQL ledger, with the transactions of `Db`."""
 
     backend = "postgresql"
@@ -303,21 +304,6 @@ class PgDb:
         # a lost connection cannot roll back, and needs not: the server already did
         with contextlib.suppress(LedgerError):
             self.conn.execute("ROLLBACK")
-
-    @contextmanager
-    def savepoint(self) -> Iterator[Connection]:
-        if not self._depth:
-            raise RuntimeError("a savepoint needs an open write transaction")
-        self._savepoints += 1
-        name = f"sp{self._savepoints}"
-        self.conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            self.conn.execute(f"RELEASE SAVEPOINT {name}")
-            raise
-        self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
