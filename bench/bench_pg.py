@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from common import PYTHON, REPO, median, ms, print_table, quick_flag, subprocess_env, time_it
 from gen import cached_town, copy_town
+from timed import timed_classes
 
 if TYPE_CHECKING:
     from engine.town import Town
@@ -89,35 +90,6 @@ def edit_toml(town: Town, capacity: int | None = None, rigs: list[str] | None = 
     if rigs is not None:
         text += f"\n[host]\nrigs = {json.dumps(rigs)}\n"
     Path(town.config_path).write_text(text)
-
-
-def timed_classes() -> tuple[type, type]:
-    """(TimedDispatcher, TimedEngine): when each bead was started; each reconcile's span."""
-    from engine.engine import Engine
-    from tests.recording import RecordingDispatcher
-
-    class TimedDispatcher(RecordingDispatcher):
-        def __init__(self) -> None:
-            super().__init__()
-            self.at: dict[str, tuple[float, float]] = {}  # bead -> (perf_counter, epoch)
-
-        def start(self, assignment: Any) -> Any:
-            out = super().start(assignment)
-            self.at[assignment.bead_id] = (time.perf_counter(), time.time())
-            return out
-
-    class TimedEngine(Engine):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.timings: list[tuple[float, float, set[str]]] = []
-
-        async def reconcile(self) -> Any:
-            t0 = time.perf_counter()
-            report = await super().reconcile()
-            self.timings.append((t0, time.perf_counter(), {a.bead_id for a in report.started}))
-            return report
-
-    return TimedDispatcher, TimedEngine
 
 
 async def engine_process(root: str, host: str | None) -> int:
@@ -197,27 +169,16 @@ def pg_on_copies(
     server: PgServer, template: str, config: Any, reps: int, action: str
 ) -> list[float]:
     """bench_ready.on_fresh_copy on PostgreSQL: a template copy per repetition, dropped after."""
+    from bench_ready import time_action
+
     from engine.ledger import Ledger
-    from engine.scheduler.reconciler import Scheduler
-    from tests.recording import RecordingDispatcher
 
     out = []
     for _ in range(reps + 1):  # the first is a warm-up
         name = pg_copy(server, template)
         try:
             with Ledger(server.url(name)) as ledger:
-                sched = Scheduler(ledger, config)
-                dispatcher = RecordingDispatcher()
-                if action == "idle":
-                    sched.reconcile(dispatcher)
-                t0 = time.perf_counter()
-                if action == "schedule":
-                    done = len(sched.schedule().assignments)
-                else:
-                    done = len(sched.reconcile(dispatcher).started)
-                out.append(time.perf_counter() - t0)
-            if action != "idle" and done != config.scheduler.max_polecats:
-                print(f"  note: {action} assigned {done} beads", file=sys.stderr)
+                out.append(time_action(ledger, config, action))
         finally:
             server.drop_database(name)
     return out[1:]

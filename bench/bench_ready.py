@@ -24,6 +24,7 @@ from gen import cached_town, copy_town
 
 if TYPE_CHECKING:
     from engine.config import TownConfig
+    from engine.ledger import Ledger
     from engine.town import Town
 
 MAX_POLECATS, PER_RIG = 20, 10
@@ -47,27 +48,35 @@ def run_cmd(cmd: list[str], env: dict[str, str]) -> None:
 def on_fresh_copy(town: Town, config: TownConfig, reps: int, action: str) -> list[float]:
     """Time `action` ('reconcile', 'schedule' or 'idle') on a private copy per repetition."""
     from engine.ledger import Ledger
-    from engine.scheduler.reconciler import Scheduler
-    from tests.recording import RecordingDispatcher
 
     out = []
     for _ in range(reps + 1):  # the first is a warm-up
         with tempfile.TemporaryDirectory(dir=town.root + "/..") as tmp:
             copy = copy_town(town, tmp + "/town")
             with Ledger(copy.ledger_path) as ledger:
-                sched = Scheduler(ledger, config)
-                dispatcher = RecordingDispatcher()
-                if action == "idle":
-                    sched.reconcile(dispatcher)
-                t0 = time.perf_counter()
-                if action == "schedule":
-                    done = len(sched.schedule().assignments)
-                else:
-                    done = len(sched.reconcile(dispatcher).started)
-                out.append(time.perf_counter() - t0)
-                if action != "idle" and done != config.scheduler.max_polecats:
-                    print(f"  note: {action} assigned {done} beads", file=sys.stderr)
+                out.append(time_action(ledger, config, action))
     return out[1:]
+
+
+def time_action(ledger: Ledger, config: TownConfig, action: str) -> float:
+    """One timed `action` on a fresh ledger: 'reconcile' (assign and start), 'schedule'
+    (decide only) or 'idle' (a reconcile with nothing left to do)."""
+    from engine.scheduler.reconciler import Scheduler
+    from tests.recording import RecordingDispatcher
+
+    sched = Scheduler(ledger, config)
+    dispatcher = RecordingDispatcher()
+    if action == "idle":
+        sched.reconcile(dispatcher)
+    t0 = time.perf_counter()
+    if action == "schedule":
+        done = len(sched.schedule().assignments)
+    else:
+        done = len(sched.reconcile(dispatcher).started)
+    took = time.perf_counter() - t0
+    if action != "idle" and done != config.scheduler.max_polecats:
+        print(f"  note: {action} assigned {done} beads", file=sys.stderr)
+    return took
 
 
 def profile_reconcile(town: Town, config: TownConfig) -> None:

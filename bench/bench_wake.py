@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from common import PYTHON, REPO, median, ms, p95, print_table, quick_flag, subprocess_env
 from gen import cached_town, copy_town
+from timed import timed_classes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,31 +61,10 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 async def run(quick: bool) -> int:
-    from engine.engine import Engine
     from engine.ledger import Ledger
     from engine.timeutil import parse_iso
-    from tests.recording import RecordingDispatcher
 
-    class TimedDispatcher(RecordingDispatcher):
-        def __init__(self) -> None:
-            super().__init__()
-            self.at: dict[str, tuple[float, float]] = {}  # bead -> (perf_counter, epoch)
-
-        def start(self, assignment: Any) -> Any:
-            out = super().start(assignment)
-            self.at[assignment.bead_id] = (time.perf_counter(), time.time())
-            return out
-
-    class TimedEngine(Engine):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.timings: list[tuple[float, float, set[str]]] = []  # (start, end, started)
-
-        async def reconcile(self) -> Any:
-            t0 = time.perf_counter()
-            report = await super().reconcile()
-            self.timings.append((t0, time.perf_counter(), {a.bead_id for a in report.started}))
-            return report
+    TimedDispatcher, TimedEngine = timed_classes()
 
     trials = 30 if quick else 60
     rng = random.Random(7)

@@ -21,10 +21,10 @@ from bench_pg import (
     edit_toml,
     pg_copy,
     pg_template,
-    timed_classes,
 )
 from common import OUT, PYTHON, REPO, median, ms, p95, print_table, subprocess_env
 from gen import cached_town, copy_town
+from timed import timed_classes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

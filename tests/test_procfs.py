@@ -20,7 +20,9 @@ def test_a_process_named_with_parentheses_and_spaces_is_read_right() -> None:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             info = procfs.stat(proc.pid)
-            if info and info.state in ("S", "R"):
+            # asleep in `sleep` itself: bash's exec is done (mid-exec, environ reads empty)
+            named = (procfs.cmdline(proc.pid) or "").startswith("evil) R 1 2 (name")
+            if info and info.state in ("S", "R") and named:
                 break
             time.sleep(0.02)
         info = procfs.stat(proc.pid)
